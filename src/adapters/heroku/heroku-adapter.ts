@@ -1,0 +1,366 @@
+/**
+ * HerokuPort over heroku-client, pointed at HEROKU_API_URL.
+ *
+ * heroku-client never retries a 4xx (429 included) and exposes no response headers, so this adapter
+ * reads Retry-After and RateLimit-Remaining through its middleware hook, retries 429/5xx/network
+ * errors with backoff (never for a POST that may have reached Heroku: see createPromotion), and turns
+ * Heroku's `{id, message}` errors into DomainErrors that say what to do.
+ * https://devcenter.heroku.com/articles/platform-api-reference#rate-limits
+ */
+import type { IncomingMessage } from "node:http";
+import Heroku, { type HerokuError, type HerokuRequestOptions } from "heroku-client";
+import { z } from "zod";
+import { DomainError } from "../../domain/errors.js";
+import type { Coupling, HerokuPort, PromotionTarget, Release } from "../../domain/ports.js";
+import type { Logger } from "../../infra/logger.js";
+import { parseRetryAfter, type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
+
+const releaseSchema = z.object({
+  id: z.string(),
+  version: z.number(),
+  status: z.enum(["pending", "succeeded", "failed", "expired"]),
+  slug: z.object({ id: z.string() }).nullable().optional(),
+  current: z.boolean(),
+  created_at: z.string(),
+  description: z.string().nullable().optional(),
+  output_stream_url: z.string().nullable().optional(),
+});
+const pipelineSchema = z.object({ id: z.string(), name: z.string() });
+const couplingSchema = z.object({ app: z.object({ id: z.string() }), stage: z.string() });
+const appSchema = z.object({ id: z.string(), name: z.string() });
+const slugSchema = z.object({ id: z.string(), commit: z.string().nullable().optional() });
+const promotionSchema = z.object({ id: z.string(), status: z.string() });
+const targetSchema = z.object({
+  app: z.object({ id: z.string() }),
+  status: z.enum(["pending", "succeeded", "failed"]),
+  error_message: z.string().nullable().optional(),
+  release: z.object({ id: z.string() }).nullable().optional(),
+});
+
+function toRelease(r: z.infer<typeof releaseSchema>): Release {
+  return {
+    id: r.id,
+    version: r.version,
+    status: r.status,
+    slugId: r.slug?.id ?? null,
+    current: r.current,
+    createdAt: r.created_at,
+    description: r.description ?? "",
+    outputStreamUrl: r.output_stream_url ?? null,
+  };
+}
+
+export interface HerokuAdapterOptions {
+  token: string;
+  apiUrl: string;
+  log: Logger;
+  retry?: RetryPolicy;
+  sleep?: Sleep;
+  timeoutMs?: number;
+  /** Below this RateLimit-Remaining, calls are spaced out to let the pool refill. */
+  lowRateLimit?: number;
+}
+
+interface CallMeta {
+  retryAfterMs?: number;
+}
+
+export class HerokuAdapter implements HerokuPort {
+  private readonly client: Heroku;
+  private readonly retry: RetryPolicy;
+  private readonly sleep: Sleep;
+  private readonly log: Logger;
+  private readonly appNames = new Map<string, string>();
+  /** Last RateLimit-Remaining seen; undefined until a response arrives. */
+  rateLimitRemaining: number | undefined;
+  /** Calls made (attempts included), for cost measurements. */
+  calls = 0;
+
+  constructor(private readonly options: HerokuAdapterOptions) {
+    this.client = new Heroku({
+      token: options.token,
+      host: options.apiUrl,
+      userAgent: "promote-bot",
+      timeout: options.timeoutMs ?? 15_000,
+    });
+    this.retry = options.retry ?? { attempts: 5, baseMs: 1_000, maxMs: 30_000 };
+    this.sleep = options.sleep ?? realSleep;
+    this.log = options.log.child({ component: "heroku" });
+  }
+
+  private async call<T>(
+    method: "get" | "post",
+    path: string,
+    schema: z.ZodType<T>,
+    what: string,
+    options: HerokuRequestOptions & { retry?: boolean } = {},
+  ): Promise<T> {
+    const attemptOnce = async (): Promise<T> => {
+      await this.paceForRateLimit();
+      const meta: CallMeta = {};
+      this.calls += 1;
+      try {
+        const raw = await this.client[method]<unknown>(path, {
+          ...options,
+          middleware: (res: IncomingMessage, next: () => void) => {
+            this.observe(res, meta);
+            next();
+          },
+        });
+        const parsed = schema.safeParse(raw);
+        if (!parsed.success) {
+          throw new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${what} with an unexpected body.`, {
+            issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`),
+          });
+        }
+        return parsed.data;
+      } catch (error) {
+        if (error instanceof DomainError) throw error;
+        throw this.translate(error as HerokuError, what, meta);
+      }
+    };
+    if (options.retry === false) return attemptOnce();
+    return withRetry(
+      attemptOnce,
+      (error) => {
+        const retryable = error instanceof DomainError && error.details.retryable === true;
+        const after = error instanceof DomainError ? (error.details.retryAfterMs as number | undefined) : undefined;
+        return { retry: retryable, ...(after !== undefined ? { afterMs: after } : {}) };
+      },
+      this.retry,
+      this.sleep,
+      (error, attempt, delayMs) =>
+        this.log.warn({ what, attempt, delayMs, code: (error as DomainError).code }, "retrying Heroku call"),
+    );
+  }
+
+  private observe(res: IncomingMessage, meta: CallMeta): void {
+    const remaining = Number(res.headers["ratelimit-remaining"]);
+    if (Number.isFinite(remaining)) this.rateLimitRemaining = remaining;
+    const after = parseRetryAfter(res.headers["retry-after"] as string | undefined);
+    if (after !== undefined) meta.retryAfterMs = after;
+  }
+
+  /** Heroku refills about 75 tokens a minute; when the pool runs low, wait for the refill instead of hitting 429. */
+  private async paceForRateLimit(): Promise<void> {
+    const low = this.options.lowRateLimit ?? 50;
+    if (this.rateLimitRemaining !== undefined && this.rateLimitRemaining < low) {
+      const waitMs = Math.min(5_000, Math.round(((low - this.rateLimitRemaining) * 60_000) / 75 / low));
+      this.log.warn({ remaining: this.rateLimitRemaining, waitMs }, "Heroku rate limit is low; slowing down");
+      await this.sleep(waitMs);
+    }
+  }
+
+  private translate(error: HerokuError, what: string, meta: CallMeta): DomainError {
+    const status = error.statusCode;
+    const body = (typeof error.body === "object" && error.body !== null ? error.body : {}) as {
+      id?: string;
+      message?: string;
+    };
+    const herokuMessage = typeof body.message === "string" ? body.message : undefined;
+    const details = { status, herokuId: body.id, what };
+    if (status === undefined) {
+      return new DomainError("HEROKU_UNAVAILABLE", `Heroku could not be reached while ${what} (${error.message}).`, {
+        ...details,
+        retryable: true,
+      });
+    }
+    if (body.id === "two_factor") {
+      return new DomainError(
+        "HEROKU_TWO_FACTOR",
+        "Heroku asks for a second factor for this token's account. Give the bot a token of an account without two-factor authentication (e.g. a dedicated bot account) in HEROKU_API_TOKEN.",
+        details,
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new DomainError(
+        "HEROKU_UNAUTHORIZED",
+        `Heroku refused the bot's token while ${what} (${status}${herokuMessage ? `: ${herokuMessage}` : ""}). Check that HEROKU_API_TOKEN is valid and its account can access the pipeline and apps.`,
+        details,
+      );
+    }
+    if (status === 404) {
+      return new DomainError(
+        "HEROKU_NOT_FOUND",
+        `Heroku has no ${what.replace(/^(reading|creating) /, "")} (404).`,
+        details,
+      );
+    }
+    if (status === 429) {
+      return new DomainError("HEROKU_UNAVAILABLE", `Heroku's rate limit was reached while ${what}.`, {
+        ...details,
+        retryable: true,
+        retryAfterMs: meta.retryAfterMs,
+      });
+    }
+    if (status >= 500) {
+      return new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${status} while ${what}.`, {
+        ...details,
+        retryable: true,
+        retryAfterMs: meta.retryAfterMs,
+      });
+    }
+    return new DomainError(
+      "HEROKU_REJECTED",
+      `Heroku refused ${what} (${status}): ${herokuMessage ?? "no reason given"}`,
+      details,
+    );
+  }
+
+  async pipeline(idOrName: string): Promise<{ id: string; name: string }> {
+    return this.call("get", `/pipelines/${encodeURIComponent(idOrName)}`, pipelineSchema, `pipeline ${idOrName}`);
+  }
+
+  async appName(appId: string): Promise<string> {
+    const cached = this.appNames.get(appId);
+    if (cached) return cached;
+    const app = await this.call("get", `/apps/${encodeURIComponent(appId)}`, appSchema, `app ${appId}`);
+    this.appNames.set(app.id, app.name);
+    return app.name;
+  }
+
+  async couplings(pipelineId: string): Promise<Coupling[]> {
+    const list = await this.call(
+      "get",
+      `/pipelines/${encodeURIComponent(pipelineId)}/pipeline-couplings`,
+      z.array(couplingSchema),
+      `couplings of pipeline ${pipelineId}`,
+    );
+    return Promise.all(
+      list.map(async (c) => ({ app: { id: c.app.id, name: await this.appName(c.app.id) }, stage: c.stage })),
+    );
+  }
+
+  async currentRelease(appId: string): Promise<Release | undefined> {
+    // Newest first, one page: the current release is among the latest few (a failed release-phase
+    // release can be newer than the current one).
+    const releases = await this.call(
+      "get",
+      `/apps/${encodeURIComponent(appId)}/releases`,
+      z.array(releaseSchema),
+      `releases of app ${appId}`,
+      { headers: { Range: "version ..; order=desc, max=20" }, partial: true },
+    );
+    const current = releases.find((r) => r.current);
+    return current ? toRelease(current) : undefined;
+  }
+
+  async release(appId: string, releaseIdOrVersion: string | number): Promise<Release> {
+    const r = await this.call(
+      "get",
+      `/apps/${encodeURIComponent(appId)}/releases/${encodeURIComponent(String(releaseIdOrVersion))}`,
+      releaseSchema,
+      `release ${releaseIdOrVersion} of app ${appId}`,
+    );
+    return toRelease(r);
+  }
+
+  async slugCommit(appId: string, slugId: string): Promise<string | null> {
+    const slug = await this.call(
+      "get",
+      `/apps/${encodeURIComponent(appId)}/slugs/${encodeURIComponent(slugId)}`,
+      slugSchema,
+      `slug ${slugId} of app ${appId}`,
+    );
+    return slug.commit ?? null;
+  }
+
+  async createPromotion(args: {
+    pipelineId: string;
+    sourceAppId: string;
+    sourceReleaseId: string;
+    targetAppIds: string[];
+  }): Promise<{ id: string; status: string }> {
+    // `source.release.id` (Heroku changelog 2025-09-25) promotes exactly the approved release, even if
+    // staging has moved on. This one call does not go through heroku-client: it retries any request
+    // after a connection error (POST included), which could promote twice. A 429 means Heroku did not
+    // act, so it is retried here; after a 5xx or a dropped connection the promotion may exist, so the
+    // caller asks Heroku whether the targets already run the release before posting again.
+    const body = JSON.stringify({
+      pipeline: { id: args.pipelineId },
+      source: { app: { id: args.sourceAppId }, release: { id: args.sourceReleaseId } },
+      targets: args.targetAppIds.map((id) => ({ app: { id } })),
+    });
+    const what = "creating the pipeline promotion";
+    return withRetry(
+      async () => {
+        await this.paceForRateLimit();
+        this.calls += 1;
+        let response: Response;
+        try {
+          response = await fetch(`${this.options.apiUrl}/pipeline-promotions`, {
+            method: "POST",
+            headers: {
+              Accept: "application/vnd.heroku+json; version=3",
+              "Content-Type": "application/json",
+              Authorization: `Bearer ${this.options.token}`,
+              "User-Agent": "promote-bot",
+            },
+            body,
+            signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+          });
+        } catch (error) {
+          throw this.translate(error as HerokuError, what, {});
+        }
+        const remaining = Number(response.headers.get("ratelimit-remaining"));
+        if (Number.isFinite(remaining) && response.headers.has("ratelimit-remaining"))
+          this.rateLimitRemaining = remaining;
+        const text = await response.text();
+        let parsedBody: unknown;
+        try {
+          parsedBody = text ? JSON.parse(text) : {};
+        } catch {
+          parsedBody = text;
+        }
+        if (!response.ok) {
+          const error: HerokuError = Object.assign(new Error(`Heroku answered ${response.status}`), {
+            statusCode: response.status,
+            body: parsedBody,
+          });
+          const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+          throw this.translate(error, what, retryAfterMs !== undefined ? { retryAfterMs } : {});
+        }
+        const promotion = promotionSchema.safeParse(parsedBody);
+        if (!promotion.success)
+          throw new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${what} with an unexpected body.`);
+        return promotion.data;
+      },
+      (error) => {
+        const e = error as DomainError;
+        const isRateLimit = e instanceof DomainError && e.details.status === 429;
+        const after = isRateLimit ? (e.details.retryAfterMs as number | undefined) : undefined;
+        return { retry: isRateLimit, ...(after !== undefined ? { afterMs: after } : {}) };
+      },
+      this.retry,
+      this.sleep,
+    );
+  }
+
+  async promotionTargets(promotionId: string): Promise<PromotionTarget[]> {
+    const list = await this.call(
+      "get",
+      `/pipeline-promotions/${encodeURIComponent(promotionId)}/promotion-targets`,
+      z.array(targetSchema),
+      `targets of promotion ${promotionId}`,
+    );
+    return list.map((t) => ({
+      appId: t.app.id,
+      status: t.status,
+      errorMessage: t.error_message ?? null,
+      releaseId: t.release?.id ?? null,
+    }));
+  }
+
+  async releaseOutputTail(url: string, lines: number): Promise<string | null> {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) return null;
+      const text = await response.text();
+      const tail = text.replace(/\s+$/, "").split("\n").slice(-lines).join("\n");
+      return tail || null;
+    } catch (error) {
+      this.log.warn({ err: error }, "could not read the release-phase output");
+      return null;
+    }
+  }
+}

@@ -1,0 +1,525 @@
+/**
+ * The one Store, over Kysely, for SQLite (embedded default, WAL) and PostgreSQL (Heroku, several dynos).
+ * Every state change is a conditional UPDATE … RETURNING so it happens exactly once across processes.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, PostgresDialect, type Selectable, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import type { DatabaseConfig } from "../../config.js";
+import type { AuditEntry, NewRequest, RequestPatch, Store } from "../../domain/ports.js";
+import type { Candidate, Delivery } from "../../domain/records.js";
+import type { Approval, PromotionOutcome, PromotionRequest, RequestState } from "../../domain/request.js";
+import { type Dialect, migrateToLatest } from "./migrations.js";
+import type { CandidatesTable, Database, RequestsTable } from "./schema.js";
+
+const iso = (d: Date): string => d.toISOString();
+const date = (s: string): Date => new Date(s);
+const dateOrNull = (s: string | null): Date | null => (s ? new Date(s) : null);
+
+function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
+  return {
+    id: row.id,
+    pipeline: row.pipeline,
+    herokuPipelineId: row.heroku_pipeline_id,
+    sourceApp: { id: row.source_app_id, name: row.source_app_name },
+    sourceReleaseId: row.source_release_id,
+    sourceReleaseVersion: Number(row.source_release_version),
+    slugId: row.slug_id,
+    commitSha: row.commit_sha,
+    commitTitle: row.commit_title,
+    commitsBehind: row.commits_behind === null ? null : Number(row.commits_behind),
+    targetApps: JSON.parse(row.target_apps) as PromotionRequest["targetApps"],
+    requester: row.requester,
+    requiredApprovals: Number(row.required_approvals),
+    createdAt: date(row.created_at),
+    expiresAt: date(row.expires_at),
+    state: row.state as RequestState,
+    channel: row.channel,
+    messageTs: row.message_ts,
+    candidateId: row.candidate_id,
+    promotionId: row.promotion_id,
+    promotionStartedAt: dateOrNull(row.promotion_started_at),
+    finishedAt: dateOrNull(row.finished_at),
+    decidedBy: row.decided_by,
+    reason: row.reason,
+    outcome: row.outcome ? (JSON.parse(row.outcome) as PromotionOutcome) : null,
+  };
+}
+
+function patchColumns(patch: RequestPatch): Partial<RequestsTable> {
+  const out: Partial<RequestsTable> = {};
+  if (patch.messageTs !== undefined) out.message_ts = patch.messageTs;
+  if (patch.promotionId !== undefined) out.promotion_id = patch.promotionId;
+  if (patch.promotionStartedAt !== undefined)
+    out.promotion_started_at = patch.promotionStartedAt ? iso(patch.promotionStartedAt) : null;
+  if (patch.finishedAt !== undefined) out.finished_at = patch.finishedAt ? iso(patch.finishedAt) : null;
+  if (patch.decidedBy !== undefined) out.decided_by = patch.decidedBy;
+  if (patch.reason !== undefined) out.reason = patch.reason;
+  if (patch.outcome !== undefined) out.outcome = patch.outcome ? JSON.stringify(patch.outcome) : null;
+  return out;
+}
+
+function toCandidate(row: Selectable<CandidatesTable>): Candidate {
+  return {
+    id: row.id,
+    pipeline: row.pipeline,
+    herokuPipelineId: row.heroku_pipeline_id,
+    sourceAppId: row.source_app_id,
+    sourceAppName: row.source_app_name,
+    releaseId: row.release_id,
+    releaseVersion: Number(row.release_version),
+    slugId: row.slug_id,
+    commitSha: row.commit_sha,
+    commitTitle: row.commit_title,
+    commitAuthor: row.commit_author,
+    ciPipelineId: Number(row.ci_pipeline_id),
+    ciPipelineUrl: row.ci_pipeline_url,
+    channel: row.channel,
+    messageTs: row.message_ts,
+    state: row.state as Candidate["state"],
+    supersededBy: row.superseded_by === null ? null : Number(row.superseded_by),
+    createdAt: date(row.created_at),
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+/** Heroku Postgres requires TLS with a certificate its clients cannot verify; local servers usually have none. */
+function postgresSsl(url: string): pg.PoolConfig["ssl"] {
+  const parsed = new URL(url);
+  const mode = parsed.searchParams.get("sslmode");
+  if (mode === "disable") return false;
+  if (mode === "verify-full" || mode === "verify-ca") return { rejectUnauthorized: true };
+  if (["localhost", "127.0.0.1", "::1", "[::1]"].includes(parsed.hostname) || parsed.hostname.startsWith("/")) {
+    return mode === "require" ? { rejectUnauthorized: false } : false;
+  }
+  return { rejectUnauthorized: false };
+}
+
+export class KyselyStore implements Store {
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Opens the database and brings its schema up to date. */
+  static async open(config: DatabaseConfig, options: { migrate?: boolean } = {}): Promise<KyselyStore> {
+    const store = KyselyStore.connect(config);
+    if (options.migrate !== false) {
+      try {
+        await store.migrate();
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+    }
+    return store;
+  }
+
+  static connect(config: DatabaseConfig): KyselyStore {
+    if (config.kind === "sqlite") {
+      if (config.path !== ":memory:") mkdirSync(dirname(config.path), { recursive: true });
+      const database = new BetterSqlite3(config.path);
+      database.pragma("journal_mode = WAL");
+      database.pragma("busy_timeout = 5000");
+      database.pragma("foreign_keys = ON");
+      database.pragma("synchronous = NORMAL");
+      return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), "sqlite");
+    }
+    const url = new URL(config.url);
+    url.searchParams.delete("sslmode");
+    const pool = new pg.Pool({
+      connectionString: url.toString(),
+      ssl: postgresSsl(config.url),
+      max: 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // A dropped connection must not crash the process; the next query reconnects.
+    pool.on("error", () => {});
+    return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres");
+  }
+
+  async migrate(): Promise<string[]> {
+    return migrateToLatest(this.db as unknown as Kysely<unknown>, this.dialect);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // ------------------------------------------------------------ deliveries
+
+  async recordDelivery(d: { id: string; event: string; body: string; receivedAt: Date }): Promise<boolean> {
+    const result = await this.db
+      .insertInto("deliveries")
+      .values({
+        id: d.id,
+        event: d.event,
+        body: d.body,
+        received_at: iso(d.receivedAt),
+        state: "received",
+        attempts: 0,
+        lease_owner: null,
+        lease_until: null,
+        last_error: null,
+        finished_at: null,
+      })
+      .onConflict((oc) => oc.column("id").doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async claimDelivery(id: string, owner: string, now: Date, leaseMs: number): Promise<Delivery | undefined> {
+    const row = await this.db
+      .updateTable("deliveries")
+      .set((eb) => ({
+        state: "processing",
+        lease_owner: owner,
+        lease_until: iso(new Date(now.getTime() + leaseMs)),
+        attempts: eb("attempts", "+", 1),
+      }))
+      .where("id", "=", id)
+      .where((eb) =>
+        eb.or([
+          eb("state", "=", "received"),
+          eb.and([eb("state", "=", "processing"), eb("lease_until", "<", iso(now))]),
+        ]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      event: row.event,
+      body: row.body,
+      receivedAt: date(row.received_at),
+      state: row.state as Delivery["state"],
+      attempts: Number(row.attempts),
+    };
+  }
+
+  async finishDelivery(id: string, state: "done" | "failed", error?: string): Promise<void> {
+    await this.db
+      .updateTable("deliveries")
+      .set({
+        state,
+        lease_owner: null,
+        lease_until: null,
+        last_error: error ?? null,
+        finished_at: iso(new Date()),
+        // The body is only needed until the delivery is processed.
+        body: state === "done" ? "" : sql<string>`body`,
+      })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  async releaseDelivery(id: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("deliveries")
+      .set({ state: "received", lease_owner: null, lease_until: null })
+      .where("id", "=", id)
+      .where("state", "=", "processing")
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+
+  async unfinishedDeliveries(now: Date, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("deliveries")
+      .select("id")
+      .where((eb) =>
+        eb.or([
+          eb("state", "=", "received"),
+          eb.and([eb("state", "=", "processing"), eb("lease_until", "<", iso(now))]),
+        ]),
+      )
+      .orderBy("received_at")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  // ------------------------------------------------------------ candidates
+
+  async insertCandidate(c: Candidate): Promise<void> {
+    await this.db
+      .insertInto("candidates")
+      .values({
+        id: c.id,
+        pipeline: c.pipeline,
+        heroku_pipeline_id: c.herokuPipelineId,
+        source_app_id: c.sourceAppId,
+        source_app_name: c.sourceAppName,
+        release_id: c.releaseId,
+        release_version: c.releaseVersion,
+        slug_id: c.slugId,
+        commit_sha: c.commitSha,
+        commit_title: c.commitTitle,
+        commit_author: c.commitAuthor,
+        ci_pipeline_id: c.ciPipelineId,
+        ci_pipeline_url: c.ciPipelineUrl,
+        channel: c.channel,
+        message_ts: c.messageTs,
+        state: c.state,
+        superseded_by: c.supersededBy,
+        created_at: iso(c.createdAt),
+      })
+      .execute();
+  }
+
+  async getCandidate(id: string): Promise<Candidate | undefined> {
+    const row = await this.db.selectFrom("candidates").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? toCandidate(row) : undefined;
+  }
+
+  async liveCandidates(pipeline: string): Promise<Candidate[]> {
+    const rows = await this.db
+      .selectFrom("candidates")
+      .selectAll()
+      .where("pipeline", "=", pipeline)
+      .where("state", "=", "live")
+      .orderBy("created_at")
+      .execute();
+    return rows.map(toCandidate);
+  }
+
+  async transitionCandidate(
+    id: string,
+    from: Candidate["state"][],
+    to: Candidate["state"],
+    patch: Partial<Pick<Candidate, "supersededBy">> = {},
+  ): Promise<Candidate | undefined> {
+    const row = await this.db
+      .updateTable("candidates")
+      .set({ state: to, ...(patch.supersededBy !== undefined ? { superseded_by: patch.supersededBy } : {}) })
+      .where("id", "=", id)
+      .where("state", "in", from)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toCandidate(row) : undefined;
+  }
+
+  // ------------------------------------------------------------ requests
+
+  async createRequest(
+    r: NewRequest,
+  ): Promise<{ created: true; request: PromotionRequest } | { created: false; existing: PromotionRequest }> {
+    const now = iso(r.createdAt);
+    try {
+      const row = await this.db
+        .insertInto("requests")
+        .values({
+          id: r.id,
+          pipeline: r.pipeline,
+          heroku_pipeline_id: r.herokuPipelineId,
+          source_app_id: r.sourceApp.id,
+          source_app_name: r.sourceApp.name,
+          source_release_id: r.sourceReleaseId,
+          source_release_version: r.sourceReleaseVersion,
+          slug_id: r.slugId,
+          commit_sha: r.commitSha,
+          commit_title: r.commitTitle,
+          commits_behind: r.commitsBehind,
+          target_apps: JSON.stringify(r.targetApps),
+          requester: r.requester,
+          required_approvals: r.requiredApprovals,
+          created_at: now,
+          expires_at: iso(r.expiresAt),
+          state: "pending",
+          channel: r.channel,
+          message_ts: r.messageTs,
+          candidate_id: r.candidateId,
+          promotion_id: null,
+          promotion_started_at: null,
+          finished_at: null,
+          decided_by: null,
+          reason: null,
+          outcome: null,
+          lease_owner: null,
+          lease_until: null,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { created: true, request: toRequest(row) };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const existing = await this.activeRequest(r.pipeline);
+      if (!existing) throw error;
+      return { created: false, existing };
+    }
+  }
+
+  async getRequest(id: string): Promise<PromotionRequest | undefined> {
+    const row = await this.db.selectFrom("requests").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
+  async activeRequest(pipeline: string): Promise<PromotionRequest | undefined> {
+    const row = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("pipeline", "=", pipeline)
+      .where("state", "in", ["pending", "promoting"])
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
+  async transitionRequest(
+    id: string,
+    from: RequestState[],
+    to: RequestState,
+    patch: RequestPatch = {},
+  ): Promise<PromotionRequest | undefined> {
+    const row = await this.db
+      .updateTable("requests")
+      .set({ ...patchColumns(patch), state: to, updated_at: iso(new Date()) })
+      .where("id", "=", id)
+      .where("state", "in", from)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
+  async updateRequest(id: string, patch: RequestPatch): Promise<PromotionRequest | undefined> {
+    const row = await this.db
+      .updateTable("requests")
+      .set({ ...patchColumns(patch), updated_at: iso(new Date()) })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
+  async addApproval(a: Approval): Promise<boolean> {
+    const result = await this.db
+      .insertInto("approvals")
+      .values({ request_id: a.requestId, approver: a.approver, at: iso(a.at) })
+      .onConflict((oc) => oc.columns(["request_id", "approver"]).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async approvals(requestId: string): Promise<Approval[]> {
+    const rows = await this.db
+      .selectFrom("approvals")
+      .selectAll()
+      .where("request_id", "=", requestId)
+      .orderBy("at")
+      .execute();
+    return rows.map((r) => ({ requestId: r.request_id, approver: r.approver, at: date(r.at) }));
+  }
+
+  async expiredRequests(now: Date): Promise<PromotionRequest[]> {
+    const rows = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("state", "=", "pending")
+      .where("expires_at", "<=", iso(now))
+      .execute();
+    return rows.map(toRequest);
+  }
+
+  async claimPromotion(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    requestId?: string,
+  ): Promise<PromotionRequest | undefined> {
+    const until = iso(new Date(now.getTime() + leaseMs));
+    // Pick a candidate, then take it with a conditional update; losing the race to another
+    // process simply means this one claims nothing this round. Without a request id, only
+    // requests nobody holds are picked (this process's own are already being followed).
+    let query = this.db
+      .selectFrom("requests")
+      .select("id")
+      .where("state", "=", "promoting")
+      .where((eb) =>
+        eb.or([
+          eb("lease_until", "is", null),
+          eb("lease_until", "<", iso(now)),
+          ...(requestId ? [eb("lease_owner", "=", owner)] : []),
+        ]),
+      )
+      .orderBy("updated_at")
+      .limit(1);
+    if (requestId) query = query.where("id", "=", requestId);
+    const candidate = await query.executeTakeFirst();
+    if (!candidate) return undefined;
+    const row = await this.db
+      .updateTable("requests")
+      .set({ lease_owner: owner, lease_until: until })
+      .where("id", "=", candidate.id)
+      .where("state", "=", "promoting")
+      .where((eb) =>
+        eb.or([eb("lease_until", "is", null), eb("lease_until", "<", iso(now)), eb("lease_owner", "=", owner)]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
+  async renewPromotionLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable("requests")
+      .set({ lease_until: iso(new Date(now.getTime() + leaseMs)) })
+      .where("id", "=", id)
+      .where("lease_owner", "=", owner)
+      .where("state", "=", "promoting")
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releasePromotionLease(id: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("requests")
+      .set({ lease_owner: null, lease_until: null })
+      .where("id", "=", id)
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+
+  // ------------------------------------------------------------ audit
+
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.db
+      .insertInto("audit")
+      .values({
+        request_id: entry.requestId,
+        pipeline: entry.pipeline,
+        event: entry.event,
+        actor: entry.actor,
+        at: iso(entry.at),
+        detail: JSON.stringify(entry.detail),
+      })
+      .execute();
+  }
+
+  async auditFor(requestId: string): Promise<AuditEntry[]> {
+    const rows = await this.db
+      .selectFrom("audit")
+      .selectAll()
+      .where("request_id", "=", requestId)
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({
+      requestId: r.request_id,
+      pipeline: r.pipeline,
+      event: r.event,
+      actor: r.actor,
+      at: date(r.at),
+      detail: JSON.parse(r.detail) as Record<string, unknown>,
+    }));
+  }
+}

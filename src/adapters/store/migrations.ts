@@ -1,0 +1,147 @@
+/**
+ * Versioned schema migrations, run at start-up and by the Procfile's release phase.
+ * Each migration is written once for both backends; the few differences are switched on the dialect.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+
+export type Dialect = "sqlite" | "postgres";
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    "0001_initial": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("deliveries")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("event", "text", (c) => c.notNull())
+          .addColumn("body", "text", (c) => c.notNull())
+          .addColumn("received_at", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("lease_owner", "text")
+          .addColumn("lease_until", "text")
+          .addColumn("last_error", "text")
+          .addColumn("finished_at", "text")
+          .execute();
+        await db.schema
+          .createIndex("deliveries_unfinished")
+          .on("deliveries")
+          .columns(["state", "received_at"])
+          .execute();
+
+        await db.schema
+          .createTable("candidates")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("pipeline", "text", (c) => c.notNull())
+          .addColumn("heroku_pipeline_id", "text", (c) => c.notNull())
+          .addColumn("source_app_id", "text", (c) => c.notNull())
+          .addColumn("source_app_name", "text", (c) => c.notNull())
+          .addColumn("release_id", "text", (c) => c.notNull())
+          .addColumn("release_version", "integer", (c) => c.notNull())
+          .addColumn("slug_id", "text")
+          .addColumn("commit_sha", "text", (c) => c.notNull())
+          .addColumn("commit_title", "text")
+          .addColumn("commit_author", "text")
+          .addColumn("ci_pipeline_id", "bigint", (c) => c.notNull())
+          .addColumn("ci_pipeline_url", "text", (c) => c.notNull())
+          .addColumn("channel", "text", (c) => c.notNull())
+          .addColumn("message_ts", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("superseded_by", "integer")
+          .addColumn("created_at", "text", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("candidates_pipeline_state")
+          .on("candidates")
+          .columns(["pipeline", "state"])
+          .execute();
+
+        await db.schema
+          .createTable("requests")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("pipeline", "text", (c) => c.notNull())
+          .addColumn("heroku_pipeline_id", "text", (c) => c.notNull())
+          .addColumn("source_app_id", "text", (c) => c.notNull())
+          .addColumn("source_app_name", "text", (c) => c.notNull())
+          .addColumn("source_release_id", "text", (c) => c.notNull())
+          .addColumn("source_release_version", "integer", (c) => c.notNull())
+          .addColumn("slug_id", "text")
+          .addColumn("commit_sha", "text", (c) => c.notNull())
+          .addColumn("commit_title", "text")
+          .addColumn("commits_behind", "integer")
+          .addColumn("target_apps", "text", (c) => c.notNull())
+          .addColumn("requester", "text", (c) => c.notNull())
+          .addColumn("required_approvals", "integer", (c) => c.notNull())
+          .addColumn("created_at", "text", (c) => c.notNull())
+          .addColumn("expires_at", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("channel", "text", (c) => c.notNull())
+          .addColumn("message_ts", "text")
+          .addColumn("candidate_id", "text")
+          .addColumn("promotion_id", "text")
+          .addColumn("promotion_started_at", "text")
+          .addColumn("finished_at", "text")
+          .addColumn("decided_by", "text")
+          .addColumn("reason", "text")
+          .addColumn("outcome", "text")
+          .addColumn("lease_owner", "text")
+          .addColumn("lease_until", "text")
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .execute();
+        // At most one active request per pipeline, enforced by the database so that two
+        // simultaneous `/promote` commands (even on two dynos) cannot both create one.
+        await sql`CREATE UNIQUE INDEX requests_one_active_per_pipeline ON requests (pipeline) WHERE state IN ('pending', 'promoting')`.execute(
+          db,
+        );
+        await db.schema.createIndex("requests_state_expires").on("requests").columns(["state", "expires_at"]).execute();
+        await db.schema
+          .createIndex("requests_pipeline_created")
+          .on("requests")
+          .columns(["pipeline", "created_at"])
+          .execute();
+
+        await db.schema
+          .createTable("approvals")
+          .addColumn("request_id", "text", (c) => c.notNull().references("requests.id").onDelete("cascade"))
+          .addColumn("approver", "text", (c) => c.notNull())
+          .addColumn("at", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("approvals_pk", ["request_id", "approver"])
+          .execute();
+
+        await db.schema
+          .createTable("audit")
+          .addColumn("id", dialect === "postgres" ? "bigserial" : "integer", (c) =>
+            dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn("request_id", "text")
+          .addColumn("pipeline", "text", (c) => c.notNull())
+          .addColumn("event", "text", (c) => c.notNull())
+          .addColumn("actor", "text")
+          .addColumn("at", "text", (c) => c.notNull())
+          .addColumn("detail", "text", (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("audit_request").on("audit").columns(["request_id", "id"]).execute();
+        await db.schema.createIndex("audit_pipeline").on("audit").columns(["pipeline", "id"]).execute();
+      },
+    },
+  };
+}
+
+class InCodeMigrations implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.dialect);
+  }
+}
+
+/** Brings the schema up to date; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeMigrations(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error) {
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed?.migrationName ?? ""} failed: ${cause}`);
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

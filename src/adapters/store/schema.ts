@@ -1,0 +1,95 @@
+/** Table types for Kysely. Times are ISO-8601 UTC strings (sortable as text on both backends). */
+import type { Generated } from "kysely";
+
+export interface DeliveriesTable {
+  id: string;
+  event: string;
+  body: string;
+  received_at: string;
+  state: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_until: string | null;
+  last_error: string | null;
+  finished_at: string | null;
+}
+
+export interface CandidatesTable {
+  id: string;
+  pipeline: string;
+  heroku_pipeline_id: string;
+  source_app_id: string;
+  source_app_name: string;
+  release_id: string;
+  release_version: number;
+  slug_id: string | null;
+  commit_sha: string;
+  commit_title: string | null;
+  commit_author: string | null;
+  ci_pipeline_id: number;
+  ci_pipeline_url: string;
+  channel: string;
+  message_ts: string;
+  state: string;
+  superseded_by: number | null;
+  created_at: string;
+}
+
+export interface RequestsTable {
+  id: string;
+  pipeline: string;
+  heroku_pipeline_id: string;
+  source_app_id: string;
+  source_app_name: string;
+  source_release_id: string;
+  source_release_version: number;
+  slug_id: string | null;
+  commit_sha: string;
+  commit_title: string | null;
+  commits_behind: number | null;
+  /** JSON array of {id, name}. */
+  target_apps: string;
+  requester: string;
+  required_approvals: number;
+  created_at: string;
+  expires_at: string;
+  state: string;
+  channel: string;
+  message_ts: string | null;
+  candidate_id: string | null;
+  promotion_id: string | null;
+  promotion_started_at: string | null;
+  finished_at: string | null;
+  decided_by: string | null;
+  reason: string | null;
+  /** JSON PromotionOutcome. */
+  outcome: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  updated_at: string;
+}
+
+export interface ApprovalsTable {
+  request_id: string;
+  approver: string;
+  at: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  request_id: string | null;
+  pipeline: string;
+  event: string;
+  actor: string | null;
+  at: string;
+  /** JSON object. */
+  detail: string;
+}
+
+export interface Database {
+  deliveries: DeliveriesTable;
+  candidates: CandidatesTable;
+  requests: RequestsTable;
+  approvals: ApprovalsTable;
+  audit: AuditTable;
+}

@@ -1,0 +1,20 @@
+import type { PromotionRequest } from "../domain/request.js";
+import type { AppContext } from "./context.js";
+
+/** Writes one audit row for a request transition: who, when and why. */
+export async function auditRequest(
+  ctx: AppContext,
+  request: Pick<PromotionRequest, "id" | "pipeline">,
+  event: string,
+  actor: string | null,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
+  await ctx.store.audit({
+    requestId: request.id,
+    pipeline: request.pipeline,
+    event,
+    actor,
+    at: ctx.clock.now(),
+    detail,
+  });
+}

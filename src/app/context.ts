@@ -1,0 +1,55 @@
+/** What every use case is given: configuration, ports, clock, logger and timings. */
+import type { PipelineConfig } from "../config.js";
+import type { ChatPort, Clock, GitLabPort, HerokuPort, Store } from "../domain/ports.js";
+import type { Logger } from "../infra/logger.js";
+import type { RetryPolicy, Sleep } from "../infra/retry.js";
+
+export interface Tuning {
+  /** How long to wait for staging to run a commit whose CI passed (the deploy may still be releasing). */
+  stagingWaitMs: number;
+  stagingFirstDelayMs: number;
+  /** Promotion polling: first delay, growth factor, ceiling, and when to give up following it. */
+  pollFirstMs: number;
+  pollFactor: number;
+  pollMaxMs: number;
+  followLimitMs: number;
+  /** A promotion is followed by one process at a time under a lease of this length, renewed at each poll. */
+  promotionLeaseMs: number;
+  deliveryLeaseMs: number;
+  /** Background sweep: expiries, orphaned promotions, unprocessed deliveries. */
+  sweepIntervalMs: number;
+  userGroupCacheMs: number;
+  /** Retries of Heroku and GitLab calls that failed transiently (429, 5xx, network). */
+  herokuRetry: RetryPolicy;
+  gitlabRetry: RetryPolicy;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  stagingWaitMs: 120_000,
+  stagingFirstDelayMs: 5_000,
+  pollFirstMs: 2_000,
+  pollFactor: 1.5,
+  pollMaxMs: 30_000,
+  followLimitMs: 75 * 60_000,
+  promotionLeaseMs: 30_000,
+  deliveryLeaseMs: 5 * 60_000,
+  sweepIntervalMs: 10_000,
+  userGroupCacheMs: 2 * 60_000,
+  herokuRetry: { attempts: 5, baseMs: 1_000, maxMs: 30_000 },
+  gitlabRetry: { attempts: 4, baseMs: 1_000, maxMs: 20_000 },
+};
+
+export interface AppContext {
+  pipelines: PipelineConfig[];
+  store: Store;
+  heroku: HerokuPort;
+  gitlab: GitLabPort;
+  chat: ChatPort;
+  clock: { now(): Date } & Clock;
+  log: Logger;
+  sleep: Sleep;
+  newId: () => string;
+  tuning: Tuning;
+  /** This process, as lease owner. */
+  instanceId: string;
+}

@@ -1,0 +1,175 @@
+/**
+ * Approve, reject, cancel and expire: every decision is re-checked against the stored request and the
+ * configured policy (never the button payload), and every state change is a compare-and-set.
+ */
+import type { PipelineConfig } from "../config.js";
+import { checkCanEnd, checkDecidable, evaluateApproval } from "../domain/approval-policy.js";
+import { DomainError } from "../domain/errors.js";
+import { isExpired, type PromotionRequest } from "../domain/request.js";
+import { decisionReply, requestMessage } from "../views/messages.js";
+import type { ApproverDirectory } from "./approvers.js";
+import { auditRequest } from "./audit.js";
+import type { AppContext } from "./context.js";
+import { pipelineView } from "./pipelines.js";
+
+export type DecisionResult =
+  | { kind: "approved"; count: number; required: number; promoting: boolean }
+  | { kind: "ended"; state: "rejected" | "cancelled" };
+
+function pipelineOf(ctx: AppContext, request: PromotionRequest): PipelineConfig {
+  const p = ctx.pipelines.find((x) => x.name === request.pipeline);
+  if (!p) {
+    throw new DomainError(
+      "UNKNOWN_PIPELINE",
+      `Pipeline ${request.pipeline} is no longer configured, so this request cannot be decided.`,
+    );
+  }
+  return p;
+}
+
+/** Posts the request's message, or brings the existing one up to date with the stored state. */
+export async function refreshRequestMessage(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest> {
+  const p = ctx.pipelines.find((x) => x.name === request.pipeline);
+  if (!p) return request;
+  const approvals = await ctx.store.approvals(request.id);
+  const message = requestMessage({ request, approvals, pipeline: pipelineView(p), now: ctx.clock.now() });
+  if (request.messageTs) {
+    await ctx.chat.update(request.channel, request.messageTs, message);
+    return request;
+  }
+  const posted = await ctx.chat.post(request.channel, message);
+  return (await ctx.store.updateRequest(request.id, { messageTs: posted.ts })) ?? request;
+}
+
+/** Message updates are best effort after the state is stored: the state is the truth, the message follows. */
+async function refreshQuietly(ctx: AppContext, request: PromotionRequest): Promise<void> {
+  try {
+    await refreshRequestMessage(ctx, request);
+  } catch (error) {
+    ctx.log.error({ err: error, requestId: request.id }, "could not update the request's Slack message");
+  }
+}
+
+async function load(ctx: AppContext, requestId: string): Promise<PromotionRequest> {
+  const request = await ctx.store.getRequest(requestId);
+  if (!request) {
+    throw new DomainError("REQUEST_NOT_FOUND", "I have no such promotion request. Ask with `/promote <pipeline>`.");
+  }
+  if (isExpired(request, ctx.clock.now())) {
+    const expired = await expireRequest(ctx, request);
+    return expired ?? ((await ctx.store.getRequest(requestId)) as PromotionRequest);
+  }
+  return request;
+}
+
+/** Moves a pending request past its expiry to expired (once), and shows it. */
+export async function expireRequest(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest | undefined> {
+  const expired = await ctx.store.transitionRequest(request.id, ["pending"], "expired", {
+    finishedAt: ctx.clock.now(),
+    decidedBy: null,
+  });
+  if (!expired) return undefined;
+  ctx.log.info({ requestId: request.id, pipeline: request.pipeline }, "request expired");
+  await auditRequest(ctx, expired, "expired", null, { expiresAt: request.expiresAt.toISOString() });
+  await refreshQuietly(ctx, expired);
+  return expired;
+}
+
+async function deny(ctx: AppContext, request: PromotionRequest, actor: string, error: DomainError): Promise<never> {
+  await auditRequest(ctx, request, "denied", actor, { code: error.code });
+  // A click on a message that is out of date gets the message brought up to date.
+  if (request.state !== "pending") await refreshQuietly(ctx, request);
+  throw error;
+}
+
+export async function approve(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { requestId: string; actor: string },
+): Promise<DecisionResult> {
+  const request = await load(ctx, args.requestId);
+  const p = pipelineOf(ctx, request);
+  const undecidable = checkDecidable(request, ctx.clock.now());
+  if (undecidable) return deny(ctx, request, args.actor, undecidable);
+  const actorIsApprover = await approvers.isApprover(p, args.actor);
+  const approvals = await ctx.store.approvals(request.id);
+  const decision = evaluateApproval({
+    request,
+    approvals,
+    actor: args.actor,
+    actorIsApprover,
+    policy: { requiredApprovals: request.requiredApprovals, allowSelfApproval: p.allowSelfApproval },
+    now: ctx.clock.now(),
+  });
+  if (decision.kind === "deny") return deny(ctx, request, args.actor, decision.error);
+
+  const added = await ctx.store.addApproval({ requestId: request.id, approver: args.actor, at: ctx.clock.now() });
+  if (!added) {
+    return deny(
+      ctx,
+      request,
+      args.actor,
+      new DomainError("ALREADY_APPROVED", "You already approved this request; it needs another approver."),
+    );
+  }
+  await auditRequest(ctx, request, "approved", args.actor);
+  // Counted after the insert committed: of several simultaneous approvers, at least the last sees them all.
+  const count = (await ctx.store.approvals(request.id)).length;
+  if (count < request.requiredApprovals) {
+    const current = (await ctx.store.getRequest(request.id)) ?? request;
+    await refreshQuietly(ctx, current);
+    return { kind: "approved", count, required: request.requiredApprovals, promoting: false };
+  }
+  const promoting = await ctx.store.transitionRequest(request.id, ["pending"], "promoting");
+  if (!promoting) {
+    // Another approval (or a reject/cancel/expiry) got there first; this approval is recorded but moot.
+    return { kind: "approved", count, required: request.requiredApprovals, promoting: false };
+  }
+  ctx.log.info({ requestId: request.id, pipeline: request.pipeline, approvals: count }, "request approved; promoting");
+  await auditRequest(ctx, promoting, "promoting", null, { approvals: count });
+  await refreshQuietly(ctx, promoting);
+  return { kind: "approved", count, required: request.requiredApprovals, promoting: true };
+}
+
+export async function endRequest(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { requestId: string; actor: string; action: "reject" | "cancel"; reason?: string },
+): Promise<DecisionResult> {
+  const request = await load(ctx, args.requestId);
+  const p = pipelineOf(ctx, request);
+  const undecidable = checkDecidable(request, ctx.clock.now());
+  if (undecidable) return deny(ctx, request, args.actor, undecidable);
+  const actorIsApprover = await approvers.isApprover(p, args.actor);
+  const refused = checkCanEnd({
+    request,
+    actor: args.actor,
+    actorIsApprover,
+    action: args.action,
+    now: ctx.clock.now(),
+  });
+  if (refused) return deny(ctx, request, args.actor, refused);
+  const to = args.action === "reject" ? "rejected" : "cancelled";
+  const ended = await ctx.store.transitionRequest(request.id, ["pending"], to, {
+    decidedBy: args.actor,
+    reason: args.reason ?? null,
+    finishedAt: ctx.clock.now(),
+  });
+  if (!ended) {
+    const current = (await ctx.store.getRequest(request.id)) ?? request;
+    const error =
+      checkDecidable(current, ctx.clock.now()) ??
+      new DomainError("ALREADY_DECIDED", "This request was decided meanwhile.");
+    return deny(ctx, current, args.actor, error);
+  }
+  await auditRequest(ctx, ended, to, args.actor, args.reason ? { reason: args.reason } : {});
+  await refreshQuietly(ctx, ended);
+  if (ended.messageTs) {
+    try {
+      await ctx.chat.post(ended.channel, decisionReply(ended, args.actor, to), ended.messageTs);
+    } catch (error) {
+      ctx.log.warn({ err: error, requestId: ended.id }, "could not post the decision in the thread");
+    }
+  }
+  return { kind: "ended", state: to };
+}

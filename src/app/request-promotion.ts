@@ -1,0 +1,197 @@
+/**
+ * Asking for a promotion, from `/promote <pipeline>` or a staging-ready message's Promote button.
+ * Every check runs before anything is stored; a refusal is a DomainError whose message tells the
+ * requester what failed and what to do.
+ */
+import type { PipelineConfig } from "../config.js";
+import { approvesOnRequest } from "../domain/approval-policy.js";
+import { DomainError } from "../domain/errors.js";
+import type { Release } from "../domain/ports.js";
+import type { Candidate } from "../domain/records.js";
+import { type PromotionRequest, shortSha } from "../domain/request.js";
+import { code, esc, link, user, when } from "../views/mrkdwn.js";
+import type { ApproverDirectory } from "./approvers.js";
+import { auditRequest } from "./audit.js";
+import type { AppContext } from "./context.js";
+import { approve, refreshRequestMessage } from "./decide.js";
+import { findPipeline, type HerokuSide, herokuSide } from "./pipelines.js";
+import { commitsBehind } from "./staging-ready.js";
+
+export type RequestSource = { kind: "command"; pipeline: string } | { kind: "button"; candidateId: string };
+
+function inProgress(existing: PromotionRequest): DomainError {
+  const what = existing.state === "promoting" ? "is being promoted" : "is waiting for approval";
+  return new DomainError(
+    "REQUEST_IN_PROGRESS",
+    `*${esc(existing.pipeline)}* already has a request that ${what}: v${existing.sourceReleaseVersion} (${code(shortSha(existing.commitSha))}), asked by ${user(existing.requester)} ${when(existing.createdAt)} in <#${existing.channel}>. Approve, reject or cancel that one first.`,
+    { requestId: existing.id },
+  );
+}
+
+async function resolveSource(
+  ctx: AppContext,
+  source: RequestSource,
+): Promise<{ pipeline: PipelineConfig; candidate: Candidate | undefined }> {
+  if (source.kind === "command")
+    return { pipeline: findPipeline(ctx.pipelines, source.pipeline), candidate: undefined };
+  const candidate = await ctx.store.getCandidate(source.candidateId);
+  const pipeline = candidate && ctx.pipelines.find((p) => p.name === candidate.pipeline);
+  if (!candidate || !pipeline) {
+    throw new DomainError(
+      "REQUEST_NOT_FOUND",
+      "I do not know this staging release (the message may be from an older set-up). Use `/promote <pipeline>` instead.",
+    );
+  }
+  if (candidate.state === "superseded") {
+    throw new DomainError(
+      "RELEASE_UNAVAILABLE",
+      `This release (v${candidate.releaseVersion}) was superseded${candidate.supersededBy ? ` by v${candidate.supersededBy}` : ""}. Promote the newest one from its message or with \`/promote ${esc(pipeline.name)}\`.`,
+    );
+  }
+  return { pipeline, candidate };
+}
+
+async function checkRelease(ctx: AppContext, side: HerokuSide, candidate: Candidate | undefined): Promise<Release> {
+  let release: Release | undefined;
+  try {
+    release = candidate
+      ? await ctx.heroku.release(side.source.id, candidate.releaseId)
+      : await ctx.heroku.currentRelease(side.source.id);
+  } catch (error) {
+    if (error instanceof DomainError && error.code === "HEROKU_NOT_FOUND") release = undefined;
+    else throw error;
+  }
+  if (!release) {
+    throw new DomainError(
+      "RELEASE_UNAVAILABLE",
+      `${esc(side.source.name)} has no such release any more${candidate ? ` (v${candidate.releaseVersion})` : ""}; deploy to staging again.`,
+    );
+  }
+  if (release.status === "expired") {
+    throw new DomainError(
+      "RELEASE_UNAVAILABLE",
+      `${esc(side.source.name)} v${release.version} has expired: Heroku deletes the build of releases older than 30 days or 20 releases, so it cannot be promoted. Deploy it to staging again.`,
+    );
+  }
+  if (release.status !== "succeeded") {
+    throw new DomainError(
+      "RELEASE_UNAVAILABLE",
+      `${esc(side.source.name)} v${release.version} is ${release.status}, not succeeded; only a succeeded release can be promoted.`,
+    );
+  }
+  if (!release.slugId) {
+    throw new DomainError(
+      "RELEASE_UNAVAILABLE",
+      `${esc(side.source.name)} v${release.version} has no slug (a container release?). Heroku pipeline promotion cannot copy Docker images.`,
+    );
+  }
+  return release;
+}
+
+async function checkCi(ctx: AppContext, p: PipelineConfig, sha: string): Promise<void> {
+  const branch = p.branch ?? (await ctx.gitlab.project(p.gitlabProject)).defaultBranch;
+  const pipelines = await ctx.gitlab.pipelinesForCommit(p.gitlabProject, sha, branch);
+  const latest = pipelines[0];
+  if (!latest) {
+    throw new DomainError(
+      "CI_NOT_PASSED",
+      `GitLab has no CI pipeline for ${code(shortSha(sha))} on ${code(branch)}, so it cannot be promoted. Push it to ${code(branch)} and let CI pass.`,
+    );
+  }
+  if (latest.status !== "success") {
+    throw new DomainError(
+      "CI_NOT_PASSED",
+      `CI for ${code(shortSha(sha))} on ${code(branch)} is ${code(latest.status)}, not passed: ${link(latest.webUrl, `pipeline #${latest.id}`)}. Promote once it has passed.`,
+    );
+  }
+}
+
+export async function requestPromotion(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { source: RequestSource; requester: string },
+): Promise<PromotionRequest> {
+  const { pipeline: p, candidate } = await resolveSource(ctx, args.source);
+  const log = ctx.log.child({ pipeline: p.name, slackUser: args.requester });
+
+  const active = await ctx.store.activeRequest(p.name);
+  if (active) throw inProgress(active);
+
+  const side = await herokuSide(ctx, p);
+  const release = await checkRelease(ctx, side, candidate);
+  const commit = candidate?.commitSha ?? (await ctx.heroku.slugCommit(side.source.id, release.slugId as string));
+  if (!commit) {
+    throw new DomainError(
+      "RELEASE_UNAVAILABLE",
+      `${esc(side.source.name)} v${release.version} records no commit, so I cannot check its CI. Deploy it from GitLab CI.`,
+    );
+  }
+  await checkCi(ctx, p, commit);
+
+  const targetCurrent = await Promise.all(side.targets.map((t) => ctx.heroku.currentRelease(t.id)));
+  if (targetCurrent.every((r) => r?.slugId === release.slugId)) {
+    throw new DomainError(
+      "ALREADY_IN_PRODUCTION",
+      `${esc(p.to)} already runs this build (${esc(side.source.name)} v${release.version}, ${code(shortSha(commit))}); there is nothing to promote.`,
+    );
+  }
+  const firstTarget = targetCurrent[0];
+  const productionCommit =
+    firstTarget?.slugId && side.targets[0] ? await ctx.heroku.slugCommit(side.targets[0].id, firstTarget.slugId) : null;
+  const behind = await commitsBehind(ctx, p, productionCommit, commit);
+  const title =
+    candidate?.commitTitle ??
+    (await ctx.gitlab.commit(p.gitlabProject, commit).then(
+      (c) => c.title,
+      () => null,
+    ));
+
+  // The announcement of this same release becomes the approval message (one living message per release).
+  const announced =
+    candidate ??
+    (await ctx.store.liveCandidates(p.name)).find((c) => c.releaseId === release.id && c.channel === p.channel);
+  const now = ctx.clock.now();
+  const created = await ctx.store.createRequest({
+    id: ctx.newId(),
+    pipeline: p.name,
+    herokuPipelineId: side.pipelineId,
+    sourceApp: side.source,
+    sourceReleaseId: release.id,
+    sourceReleaseVersion: release.version,
+    slugId: release.slugId,
+    commitSha: commit,
+    commitTitle: title,
+    commitsBehind: behind?.count ?? null,
+    targetApps: side.targets,
+    requester: args.requester,
+    requiredApprovals: p.requiredApprovals,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
+    channel: p.channel,
+    messageTs: null,
+    candidateId: announced?.id ?? null,
+  });
+  if (!created.created) throw inProgress(created.existing);
+  let request = created.request;
+  log.info({ requestId: request.id, release: release.version }, "promotion requested");
+  await auditRequest(ctx, request, "requested", args.requester, {
+    release: release.version,
+    releaseId: release.id,
+    commit,
+    via: args.source.kind,
+  });
+
+  if (announced && (await ctx.store.transitionCandidate(announced.id, ["live"], "requested"))) {
+    request = (await ctx.store.updateRequest(request.id, { messageTs: announced.messageTs })) ?? request;
+    await refreshRequestMessage(ctx, request);
+  } else {
+    await refreshRequestMessage(ctx, request);
+  }
+
+  const requesterIsApprover = await approvers.isApprover(p, args.requester);
+  if (approvesOnRequest({ requesterIsApprover, policy: p })) {
+    await approve(ctx, approvers, { requestId: request.id, actor: args.requester });
+    request = (await ctx.store.getRequest(request.id)) ?? request;
+  }
+  return request;
+}

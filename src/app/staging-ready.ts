@@ -1,0 +1,236 @@
+/**
+ * A pipeline event from GitLab: when CI passed on the configured branch and staging runs that commit,
+ * announce it with a Promote button (superseding older announcements); when CI failed, say so.
+ */
+import type { PipelineConfig } from "../config.js";
+import { DomainError } from "../domain/errors.js";
+import type { PipelineEvent } from "../domain/gitlab-events.js";
+import type { Release } from "../domain/ports.js";
+import type { Candidate } from "../domain/records.js";
+import {
+  alreadyInProductionMessage,
+  type BehindView,
+  ciFailedMessage,
+  stagingNotDeployedMessage,
+  stagingReadyMessage,
+  supersededMessage,
+  type TargetView,
+} from "../views/messages.js";
+import type { AppContext } from "./context.js";
+import { herokuSide, matchesProject, pipelineView } from "./pipelines.js";
+
+export type PipelineEventOutcome =
+  | "ignored"
+  | "ready"
+  | "duplicate-candidate"
+  | "not-deployed"
+  | "already-in-production"
+  | "ci-failed";
+
+/** Which configured pipelines an event concerns: the project and branch match, not a tag or MR pipeline. */
+export function concernedPipelines(pipelines: PipelineConfig[], event: PipelineEvent): PipelineConfig[] {
+  const a = event.object_attributes;
+  if (a.tag) return [];
+  if (a.source === "merge_request_event" || a.source === "external_pull_request_event" || event.merge_request)
+    return [];
+  return pipelines.filter((p) => {
+    if (!matchesProject(p, event.project)) return false;
+    const branch = p.branch ?? event.project.default_branch ?? undefined;
+    return branch !== undefined && branch === a.ref;
+  });
+}
+
+export async function onPipelineEvent(ctx: AppContext, event: PipelineEvent): Promise<PipelineEventOutcome[]> {
+  const pipelines = concernedPipelines(ctx.pipelines, event);
+  const outcomes: PipelineEventOutcome[] = [];
+  for (const p of pipelines) {
+    const status = event.object_attributes.status;
+    if (status === "success") outcomes.push(await announceStaging(ctx, p, event));
+    else if (status === "failed") {
+      await announceFailure(ctx, p, event);
+      outcomes.push("ci-failed");
+    } else outcomes.push("ignored");
+  }
+  return outcomes.length > 0 ? outcomes : ["ignored"];
+}
+
+async function announceFailure(ctx: AppContext, p: PipelineConfig, event: PipelineEvent): Promise<void> {
+  const a = event.object_attributes;
+  await ctx.chat.post(
+    p.channel,
+    ciFailedMessage({
+      pipeline: pipelineView(p),
+      sha: a.sha,
+      title: event.commit?.title ?? null,
+      author: event.commit?.author?.name ?? null,
+      ciUrl: a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`,
+      branch: a.ref,
+    }),
+  );
+}
+
+async function stagingRelease(ctx: AppContext, appId: string): Promise<{ release: Release; commit: string | null }> {
+  const release = await ctx.heroku.currentRelease(appId);
+  if (!release) throw new DomainError("STAGING_NOT_READY", "the staging app has no release yet");
+  const commit = release.slugId ? await ctx.heroku.slugCommit(appId, release.slugId) : null;
+  return { release, commit };
+}
+
+async function announceStaging(
+  ctx: AppContext,
+  p: PipelineConfig,
+  event: PipelineEvent,
+): Promise<PipelineEventOutcome> {
+  const a = event.object_attributes;
+  const log = ctx.log.child({ pipeline: p.name, ciPipeline: a.id, sha: a.sha.slice(0, 8) });
+  const side = await herokuSide(ctx, p);
+
+  // The deploy job may still be releasing on Heroku when CI reports success: wait for staging.
+  const started = ctx.clock.now().getTime();
+  let delay = ctx.tuning.stagingFirstDelayMs;
+  let staging = await stagingRelease(ctx, side.source.id);
+  while (staging.commit !== a.sha) {
+    const waited = ctx.clock.now().getTime() - started;
+    if (waited + delay > ctx.tuning.stagingWaitMs) break;
+    log.info({ stagingCommit: staging.commit, delay }, "staging does not run the commit yet; waiting");
+    await ctx.sleep(delay);
+    delay = Math.min(delay * 2, 30_000);
+    staging = await stagingRelease(ctx, side.source.id);
+  }
+  const view = pipelineView(p);
+  const title = event.commit?.title ?? null;
+  if (staging.commit !== a.sha) {
+    await ctx.chat.post(
+      p.channel,
+      stagingNotDeployedMessage({
+        pipeline: view,
+        sha: a.sha,
+        title,
+        ciUrl: a.url ?? "",
+        stagingApp: side.source.name,
+        stagingVersion: staging.release.version,
+        stagingCommit: staging.commit,
+        waitedMs: ctx.clock.now().getTime() - started,
+      }),
+    );
+    return "not-deployed";
+  }
+  const release = staging.release;
+
+  // One living message per staging candidate: a re-run pipeline for the same release posts nothing new.
+  const live = await ctx.store.liveCandidates(p.name);
+  if (live.some((c) => c.releaseId === release.id)) {
+    log.info({ release: release.version }, "this release is already announced");
+    return "duplicate-candidate";
+  }
+
+  const targets: TargetView[] = [];
+  const targetSlugs: Array<string | null> = [];
+  for (const app of side.targets) {
+    const current = await ctx.heroku.currentRelease(app.id);
+    const commit = current?.slugId ? await ctx.heroku.slugCommit(app.id, current.slugId) : null;
+    targets.push({ app, releaseVersion: current?.version ?? null, commit });
+    targetSlugs.push(current?.slugId ?? null);
+  }
+  if (release.slugId && targetSlugs.every((s) => s === release.slugId)) {
+    await ctx.chat.post(
+      p.channel,
+      alreadyInProductionMessage({
+        pipeline: view,
+        sha: a.sha,
+        title,
+        releaseVersion: release.version,
+        sourceApp: side.source.name,
+      }),
+    );
+    return "already-in-production";
+  }
+
+  const behind = await commitsBehind(ctx, p, targets[0]?.commit ?? null, a.sha);
+  const candidate: Candidate = {
+    id: ctx.newId(),
+    pipeline: p.name,
+    herokuPipelineId: side.pipelineId,
+    sourceAppId: side.source.id,
+    sourceAppName: side.source.name,
+    releaseId: release.id,
+    releaseVersion: release.version,
+    slugId: release.slugId,
+    commitSha: a.sha,
+    commitTitle: title,
+    commitAuthor: event.commit?.author?.name ?? null,
+    ciPipelineId: a.id,
+    ciPipelineUrl: a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`,
+    channel: p.channel,
+    messageTs: "",
+    state: "live",
+    supersededBy: null,
+    createdAt: ctx.clock.now(),
+  };
+  const posted = await ctx.chat.post(p.channel, stagingReadyMessage({ pipeline: view, candidate, targets, behind }));
+  candidate.messageTs = posted.ts;
+  await ctx.store.insertCandidate(candidate);
+  await ctx.store.audit({
+    requestId: null,
+    pipeline: p.name,
+    event: "staging_ready",
+    actor: null,
+    at: ctx.clock.now(),
+    detail: { release: release.version, releaseId: release.id, commit: a.sha, ciPipeline: a.id },
+  });
+  await supersedeOlder(ctx, p, candidate);
+  return "ready";
+}
+
+/** Removes the button from every older live announcement of the pipeline. */
+async function supersedeOlder(ctx: AppContext, p: PipelineConfig, newest: Candidate): Promise<void> {
+  const live = await ctx.store.liveCandidates(p.name);
+  for (const old of live) {
+    if (old.id === newest.id) continue;
+    // A candidate announced later for a newer release wins even if its event was processed first.
+    if (old.releaseVersion > newest.releaseVersion) {
+      const mine = await ctx.store.transitionCandidate(newest.id, ["live"], "superseded", {
+        supersededBy: old.releaseVersion,
+      });
+      if (mine) {
+        await ctx.chat.update(
+          newest.channel,
+          newest.messageTs,
+          supersededMessage({ pipeline: pipelineView(p), candidate: newest, newVersion: old.releaseVersion }),
+        );
+      }
+      continue;
+    }
+    const superseded = await ctx.store.transitionCandidate(old.id, ["live"], "superseded", {
+      supersededBy: newest.releaseVersion,
+    });
+    if (!superseded) continue;
+    try {
+      await ctx.chat.update(
+        old.channel,
+        old.messageTs,
+        supersededMessage({ pipeline: pipelineView(p), candidate: old, newVersion: newest.releaseVersion }),
+      );
+    } catch (error) {
+      ctx.log.warn({ err: error, candidate: old.id }, "could not mark an older staging message superseded");
+    }
+  }
+}
+
+export async function commitsBehind(
+  ctx: AppContext,
+  p: PipelineConfig,
+  productionCommit: string | null,
+  stagingCommit: string,
+): Promise<BehindView | null> {
+  if (!productionCommit) return null;
+  if (productionCommit === stagingCommit) return { count: 0, commits: [], compareUrl: "" };
+  try {
+    const result = await ctx.gitlab.compare(p.gitlabProject, productionCommit, stagingCommit);
+    return { count: result.commits.length, commits: result.commits, compareUrl: result.webUrl };
+  } catch (error) {
+    // The comparison is a nicety: the announcement goes out without it.
+    ctx.log.warn({ err: error, pipeline: p.name }, "could not compare production and staging commits");
+    return null;
+  }
+}

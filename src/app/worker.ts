@@ -1,0 +1,139 @@
+/**
+ * The background side of the bot: processes recorded deliveries, follows promotions, expires requests,
+ * and periodically picks up anything left behind (a process that died, a delivery not yet processed).
+ * On stop it stops waiting, releases its leases and lets the in-flight work wind down.
+ */
+import { DomainError } from "../domain/errors.js";
+import type { AppContext } from "./context.js";
+import { expireRequest } from "./decide.js";
+import { executePromotion } from "./execute-promotion.js";
+import { processDelivery } from "./process-delivery.js";
+import { isStopping, Stopping } from "./stopping.js";
+
+export class Worker {
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly running = new Set<string>();
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  readonly ctx: AppContext;
+
+  constructor(ctx: AppContext) {
+    // Every wait inside a use case ends at once when the worker stops.
+    this.ctx = {
+      ...ctx,
+      sleep: (ms) =>
+        new Promise<void>((resolve, reject) => {
+          if (this.abort.signal.aborted) return reject(new Stopping());
+          const timeout = setTimeout(() => {
+            this.abort.signal.removeEventListener("abort", onAbort);
+            resolve();
+          }, ms);
+          const onAbort = () => {
+            clearTimeout(timeout);
+            reject(new Stopping());
+          };
+          this.abort.signal.addEventListener("abort", onAbort, { once: true });
+        }),
+    };
+  }
+
+  get stopping(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.sweep(), this.ctx.tuning.sweepIntervalMs);
+    this.timer.unref();
+    this.sweep();
+  }
+
+  /** Stops taking work, interrupts waits, and waits (up to `graceMs`) for in-flight work to end. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.abort.abort();
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.tasks]),
+      new Promise((resolve) => {
+        timeout = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timeout);
+  }
+
+  /** Resolves when no background work is in flight (for tests and benchmarks). */
+  async idle(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+
+  private track(key: string, work: () => Promise<void>): void {
+    if (this.stopping || this.running.has(key)) return;
+    this.running.add(key);
+    const task = work()
+      .catch((error: unknown) => {
+        if (isStopping(error)) return;
+        this.ctx.log.error({ err: error, task: key }, "background task failed");
+      })
+      .finally(() => {
+        this.running.delete(key);
+        this.tasks.delete(task);
+      });
+    this.tasks.add(task);
+  }
+
+  dispatchDelivery(id: string): void {
+    this.track(`delivery:${id}`, async () => {
+      const delivery = await this.ctx.store.claimDelivery(
+        id,
+        this.ctx.instanceId,
+        this.ctx.clock.now(),
+        this.ctx.tuning.deliveryLeaseMs,
+      );
+      if (delivery) await processDelivery(this.ctx, delivery);
+    });
+  }
+
+  /** Starts following a request that just moved to promoting (or any orphaned one when no id is given). */
+  followPromotion(requestId: string): void {
+    this.track(`promotion:${requestId}`, async () => {
+      const claimed = await this.ctx.store.claimPromotion(
+        this.ctx.instanceId,
+        this.ctx.clock.now(),
+        this.ctx.tuning.promotionLeaseMs,
+        requestId,
+      );
+      if (claimed) await executePromotion(this.ctx, claimed);
+    });
+  }
+
+  sweep(): void {
+    if (this.sweeping || this.stopping) return;
+    this.sweeping = true;
+    this.sweepOnce()
+      .catch((error: unknown) => {
+        if (!(error instanceof DomainError)) this.ctx.log.error({ err: error }, "background sweep failed");
+      })
+      .finally(() => {
+        this.sweeping = false;
+      });
+  }
+
+  private async sweepOnce(): Promise<void> {
+    const now = this.ctx.clock.now();
+    for (const request of await this.ctx.store.expiredRequests(now)) {
+      await expireRequest(this.ctx, request);
+    }
+    for (const id of await this.ctx.store.unfinishedDeliveries(now, 20)) this.dispatchDelivery(id);
+    // Promotions whose follower died (or that this process was told about but missed).
+    for (let i = 0; i < 5; i++) {
+      const claimed = await this.ctx.store.claimPromotion(
+        this.ctx.instanceId,
+        this.ctx.clock.now(),
+        this.ctx.tuning.promotionLeaseMs,
+      );
+      if (!claimed || this.running.has(`promotion:${claimed.id}`)) break;
+      this.track(`promotion:${claimed.id}`, () => executePromotion(this.ctx, claimed));
+    }
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * Configuration: environment variables and the pipelines document, parsed once at start-up.
+ * Nothing else in src/ reads process.env. loadConfig reports every problem at once, one line each,
+ * naming the variable or the path of the bad field and what was expected, never echoing a secret.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { type Duration, parseDuration } from "./domain/duration.js";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+
+export type Strategy = "heroku" | "gitlab-job";
+
+export interface PipelineConfig {
+  /** The name typed in `/promote <name>`. */
+  name: string;
+  herokuPipeline: string;
+  gitlabProject: string | number;
+  /** Undefined: the GitLab project's default branch. */
+  branch: string | undefined;
+  channel: string;
+  from: string;
+  to: string;
+  strategy: Strategy;
+  productionJob: string | undefined;
+  /** Slack user ids (U…/W…). */
+  approverUsers: string[];
+  /** Slack user-group ids (S…). */
+  approverGroups: string[];
+  requiredApprovals: number;
+  allowSelfApproval: boolean;
+  requestTtl: Duration;
+}
+
+export interface Config {
+  slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string };
+  heroku: { apiToken: string; apiUrl: string };
+  gitlab: { token: string; url: string; webhookSecret: string };
+  database: DatabaseConfig;
+  pipelines: PipelineConfig[];
+  port: number;
+  logLevel: LogLevel;
+  /** Every secret value, for log redaction. */
+  secrets: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const STAGES = ["review", "development", "staging", "production"] as const;
+
+/** Empty strings count as unset (Heroku and shells make them easily). */
+const optionalString = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
+const requiredString = (what: string) =>
+  z.preprocess((v) => (v === "" ? undefined : v), z.string({ error: `required: ${what}` }));
+
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: `expected an http(s) URL (${what})` }).transform((u) => u.replace(/\/+$/, ""));
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: requiredString("the bot token (xoxb-…) from the Slack app's OAuth page").pipe(
+    z.string().regex(/^xox[bp]-/, { error: "expected a Slack bot token starting with xoxb-" }),
+  ),
+  SLACK_SIGNING_SECRET: requiredString("the signing secret from the Slack app's Basic Information page"),
+  SLACK_APP_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .regex(/^xapp-/, { error: "expected an app-level token starting with xapp- (or leave it unset)" })
+      .optional(),
+  ),
+  SLACK_API_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/, error: "expected an http(s) URL ending in /api/" })
+      .refine((u) => u.endsWith("/api/"), { error: "expected the URL to end with /api/ (as https://slack.com/api/)" })
+      .default("https://slack.com/api/"),
+  ),
+  HEROKU_API_TOKEN: requiredString(
+    "a Heroku API token of an account without two-factor (e.g. heroku authorizations:create)",
+  ),
+  HEROKU_API_URL: optionalString.pipe(httpUrl("the Heroku Platform API").default("https://api.heroku.com")),
+  GITLAB_TOKEN: requiredString("a GitLab access token with the api scope"),
+  GITLAB_URL: optionalString.pipe(httpUrl("your GitLab instance").default("https://gitlab.com")),
+  GITLAB_WEBHOOK_SECRET: requiredString("the secret token set on the GitLab webhook"),
+  DATABASE_URL: optionalString,
+  PIPELINES_FILE: optionalString.pipe(z.string().default("pipelines.yml")),
+  PIPELINES_YAML: optionalString,
+  PORT: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, { error: "expected a port number (0-65535)" })
+      .transform(Number)
+      .pipe(z.number().int().min(0).max(65535, { error: "expected a port number (0-65535)" }))
+      .default(3000),
+  ),
+  LOG_LEVEL: optionalString.pipe(
+    z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+        error: "expected one of fatal, error, warn, info, debug, trace, silent",
+      })
+      .default("info"),
+  ),
+});
+
+const SECRET_VARS = [
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_APP_TOKEN",
+  "HEROKU_API_TOKEN",
+  "GITLAB_TOKEN",
+  "GITLAB_WEBHOOK_SECRET",
+  "DATABASE_URL",
+] as const;
+
+const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const parsed = parseDuration(value);
+  if (!parsed) {
+    ctx.addIssue({ code: "custom", message: 'expected a duration such as "30m", "2h" or "1d" (at least 1 minute)' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const slackId = (prefix: RegExp, what: string) => z.string().regex(prefix, { error: `expected ${what}` });
+
+const pipelineSchema = z
+  .object({
+    heroku_pipeline: z.string().min(1).optional(),
+    gitlab_project: z.union([
+      z
+        .string()
+        .regex(/^[\w.-]+(\/[\w.-]+)+$/, { error: "expected a project path such as acme/whitewave or a numeric id" }),
+      z.number().int().positive(),
+    ]),
+    branch: z.string().min(1).optional(),
+    channel: slackId(/^[CG][A-Z0-9]{2,}$/, "a Slack channel id such as C0123456789 (not a #name)"),
+    from: z.enum(STAGES).default("staging"),
+    to: z.enum(STAGES).default("production"),
+    strategy: z.enum(["heroku", "gitlab-job"]).default("heroku"),
+    production_job: z.string().min(1).optional(),
+    approvers: z
+      .array(slackId(/^[UWS][A-Z0-9]{2,}$/, "a Slack user id (U…/W…) or user-group id (S…)"))
+      .min(1, { error: "expected at least one approver (Slack user or user-group id)" }),
+    required_approvals: z
+      .number({ error: "expected a positive integer" })
+      .int({ error: "expected a positive integer" })
+      .positive({ error: "expected a positive integer" })
+      .default(1),
+    allow_self_approval: z.boolean({ error: "expected true or false" }).default(false),
+    request_ttl: durationSchema.default(parseDuration("2h") as Duration),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.strategy === "gitlab-job") {
+      // Playing a manual GitLab job (for container apps) is not built yet; refuse it clearly rather than half-work.
+      ctx.addIssue({
+        code: "custom",
+        path: ["strategy"],
+        message: "gitlab-job is not supported by this version of promote-bot yet; use heroku",
+      });
+    }
+    if (p.strategy === "gitlab-job" && !p.production_job) {
+      ctx.addIssue({ code: "custom", path: ["production_job"], message: "required when strategy is gitlab-job" });
+    }
+    if (p.from === p.to) {
+      ctx.addIssue({ code: "custom", path: ["to"], message: "expected a stage different from `from`" });
+    }
+  });
+
+const pipelinesDocument = z
+  .object({
+    pipelines: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
+          error: "expected a lower-case name of letters, digits, - and _ (it is typed in /promote <name>)",
+        }),
+        pipelineSchema,
+      )
+      .refine((r) => Object.keys(r).length > 0, { error: "expected at least one pipeline" }),
+  })
+  .strict();
+
+function formatPath(prefix: string, path: ReadonlyArray<PropertyKey>): string {
+  return [prefix, ...path.map(String)].filter(Boolean).join(".");
+}
+
+export function parseDatabaseUrl(value: string | undefined): DatabaseConfig | string {
+  if (!value) return { kind: "sqlite", path: "data/promote.db" };
+  if (/^postgres(ql)?:\/\//.test(value)) return { kind: "postgres", url: value };
+  if (value.startsWith("sqlite:")) {
+    const path = value.slice("sqlite:".length);
+    if (!path) return "DATABASE_URL: expected sqlite:PATH with a file path (or sqlite::memory:)";
+    return { kind: "sqlite", path };
+  }
+  return "DATABASE_URL: expected postgres://…, postgresql://… or sqlite:PATH";
+}
+
+function readPipelinesSource(env: { PIPELINES_YAML?: string | undefined; PIPELINES_FILE: string }): {
+  text?: string;
+  problem?: string;
+  origin: string;
+} {
+  if (env.PIPELINES_YAML) return { text: env.PIPELINES_YAML, origin: "PIPELINES_YAML" };
+  const origin = `PIPELINES_FILE (${env.PIPELINES_FILE})`;
+  if (!existsSync(env.PIPELINES_FILE)) {
+    return {
+      origin,
+      problem: `${origin}: file not found; create it from pipelines.example.yml or set PIPELINES_YAML`,
+    };
+  }
+  return { text: readFileSync(env.PIPELINES_FILE, "utf8"), origin };
+}
+
+/** Parses the pipelines YAML/JSON document; returns the pipelines or the problems, each with its path. */
+export function parsePipelines(
+  text: string,
+  origin = "pipelines",
+): { pipelines?: PipelineConfig[]; problems: string[] } {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return { problems: [`${origin}: not valid YAML: ${message}`] };
+  }
+  const result = pipelinesDocument.safeParse(raw);
+  if (!result.success) {
+    return {
+      problems: result.error.issues.map((issue) => `${formatPath("", issue.path) || origin}: ${issue.message}`),
+    };
+  }
+  const pipelines = Object.entries(result.data.pipelines).map(
+    ([name, p]): PipelineConfig => ({
+      name,
+      herokuPipeline: p.heroku_pipeline ?? name,
+      gitlabProject: p.gitlab_project,
+      branch: p.branch,
+      channel: p.channel,
+      from: p.from,
+      to: p.to,
+      strategy: p.strategy,
+      productionJob: p.production_job,
+      approverUsers: p.approvers.filter((a) => !a.startsWith("S")),
+      approverGroups: p.approvers.filter((a) => a.startsWith("S")),
+      requiredApprovals: p.required_approvals,
+      allowSelfApproval: p.allow_self_approval,
+      requestTtl: p.request_ttl,
+    }),
+  );
+  return { pipelines, problems: [] };
+}
+
+/** Reads and validates the whole configuration; throws ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const parsedEnv = envSchema.safeParse(env);
+  if (!parsedEnv.success) {
+    for (const issue of parsedEnv.error.issues) {
+      const name = String(issue.path[0] ?? "environment");
+      const message = issue.code === "invalid_type" && issue.input === undefined ? issue.message : issue.message;
+      problems.push(`${name}: ${message}`);
+    }
+  }
+  const database = parseDatabaseUrl(env.DATABASE_URL === "" ? undefined : env.DATABASE_URL);
+  if (typeof database === "string") problems.push(database);
+
+  const pipelinesEnv = {
+    PIPELINES_YAML: env.PIPELINES_YAML || undefined,
+    PIPELINES_FILE: env.PIPELINES_FILE || "pipelines.yml",
+  };
+  const source = readPipelinesSource(pipelinesEnv);
+  let pipelines: PipelineConfig[] = [];
+  if (source.problem) problems.push(source.problem);
+  else if (source.text !== undefined) {
+    const parsed = parsePipelines(source.text, source.origin);
+    problems.push(...parsed.problems);
+    pipelines = parsed.pipelines ?? [];
+  }
+
+  if (problems.length > 0 || !parsedEnv.success || typeof database === "string") throw new ConfigError(problems);
+  const e = parsedEnv.data;
+  return {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+    },
+    heroku: { apiToken: e.HEROKU_API_TOKEN, apiUrl: e.HEROKU_API_URL },
+    gitlab: { token: e.GITLAB_TOKEN, url: e.GITLAB_URL, webhookSecret: e.GITLAB_WEBHOOK_SECRET },
+    database,
+    pipelines,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    secrets: SECRET_VARS.map((name) => env[name]).filter((v): v is string => typeof v === "string" && v.length > 0),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The parts of GitLab webhook bodies the bot uses, validated with zod. Unknown fields are allowed:
+ * GitLab adds fields over time. https://docs.gitlab.com/user/project/integrations/webhook_events/
+ */
+import { z } from "zod";
+
+const projectRef = z.object({
+  id: z.number().int(),
+  path_with_namespace: z.string().min(1),
+  web_url: z.string().optional(),
+  default_branch: z.string().nullish(),
+});
+
+export const pipelineEventSchema = z.object({
+  object_kind: z.literal("pipeline"),
+  object_attributes: z.object({
+    id: z.number().int(),
+    ref: z.string(),
+    tag: z.boolean(),
+    sha: z.string().regex(/^[0-9a-f]{7,64}$/, { error: "expected a commit SHA" }),
+    status: z.string(),
+    source: z.string().nullish(),
+    url: z.string().nullish(),
+  }),
+  merge_request: z.object({ iid: z.number().optional() }).passthrough().nullish(),
+  project: projectRef,
+  commit: z
+    .object({
+      id: z.string().optional(),
+      title: z.string().nullish(),
+      message: z.string().nullish(),
+      author: z.object({ name: z.string().nullish() }).nullish(),
+    })
+    .nullish(),
+});
+
+export const jobEventSchema = z.object({
+  object_kind: z.literal("build"),
+  build_id: z.number().int(),
+  build_name: z.string(),
+  build_status: z.string(),
+  pipeline_id: z.number().int(),
+  project_id: z.number().int(),
+  ref: z.string(),
+  sha: z.string(),
+});
+
+export const deploymentEventSchema = z.object({
+  object_kind: z.literal("deployment"),
+  status: z.string(),
+  deployment_id: z.number().int(),
+  project: projectRef,
+});
+
+export type PipelineEvent = z.infer<typeof pipelineEventSchema>;
+export type JobEvent = z.infer<typeof jobEventSchema>;
+export type DeploymentEvent = z.infer<typeof deploymentEventSchema>;
+
+/** X-Gitlab-Event header values the bot records; other kinds are acknowledged and ignored. */
+export const HANDLED_EVENTS = {
+  "Pipeline Hook": pipelineEventSchema,
+  "Job Hook": jobEventSchema,
+  "Deployment Hook": deploymentEventSchema,
+} as const;
+
+export type HandledEvent = keyof typeof HANDLED_EVENTS;
+
+export function isHandledEvent(event: string): event is HandledEvent {
+  return Object.hasOwn(HANDLED_EVENTS, event);
+}
+
+/** The key a redelivery shares with the original when GitLab sends no Idempotency-Key or event UUID. */
+export function naturalKey(event: HandledEvent, body: PipelineEvent | JobEvent | DeploymentEvent): string {
+  switch (body.object_kind) {
+    case "pipeline":
+      return `pipeline:${body.project.id}:${body.object_attributes.id}:${body.object_attributes.status}`;
+    case "build":
+      return `job:${body.project_id}:${body.build_id}:${body.build_status}`;
+    case "deployment":
+      return `deployment:${body.project.id}:${body.deployment_id}:${body.status}`;
+    default:
+      return `${event}:unknown`;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The outside world as the use cases see it. Adapters implement these with heroku-client,
+ * @gitbeaker/rest, Slack's WebClient and Kysely; tests point the real adapters at loopback stand-ins.
+ */
+import type { Candidate, Delivery } from "./records.js";
+import type { AppRef, Approval, PromotionOutcome, PromotionRequest, RequestState } from "./request.js";
+
+export interface Clock {
+  now(): Date;
+}
+
+// ---------------------------------------------------------------- Heroku
+
+export type ReleaseStatus = "pending" | "succeeded" | "failed" | "expired";
+
+export interface Release {
+  id: string;
+  version: number;
+  status: ReleaseStatus;
+  slugId: string | null;
+  current: boolean;
+  createdAt: string;
+  description: string;
+  outputStreamUrl: string | null;
+}
+
+export interface Coupling {
+  app: AppRef;
+  stage: string;
+}
+
+export interface PromotionTarget {
+  appId: string;
+  status: "pending" | "succeeded" | "failed";
+  errorMessage: string | null;
+  releaseId: string | null;
+}
+
+export interface HerokuPort {
+  pipeline(idOrName: string): Promise<{ id: string; name: string }>;
+  couplings(pipelineId: string): Promise<Coupling[]>;
+  /** The app's current release (the newest with `current: true`), undefined for an app never released. */
+  currentRelease(appId: string): Promise<Release | undefined>;
+  release(appId: string, releaseIdOrVersion: string | number): Promise<Release>;
+  slugCommit(appId: string, slugId: string): Promise<string | null>;
+  createPromotion(args: {
+    pipelineId: string;
+    sourceAppId: string;
+    sourceReleaseId: string;
+    targetAppIds: string[];
+  }): Promise<{ id: string; status: string }>;
+  promotionTargets(promotionId: string): Promise<PromotionTarget[]>;
+  /** The last lines of a release-phase output stream. */
+  releaseOutputTail(url: string, lines: number): Promise<string | null>;
+}
+
+// ---------------------------------------------------------------- GitLab
+
+export interface GitLabProjectInfo {
+  id: number;
+  pathWithNamespace: string;
+  defaultBranch: string;
+  webUrl: string;
+}
+
+export interface CiPipeline {
+  id: number;
+  status: string;
+  ref: string;
+  sha: string;
+  webUrl: string;
+}
+
+export interface CommitInfo {
+  sha: string;
+  title: string;
+  authorName: string;
+  webUrl: string | null;
+}
+
+export interface GitLabPort {
+  project(ref: string | number): Promise<GitLabProjectInfo>;
+  /** Pipelines for a commit on a ref, newest first. */
+  pipelinesForCommit(project: string | number, sha: string, ref: string): Promise<CiPipeline[]>;
+  /** Commits in `to` that are not in `from`, oldest first. */
+  compare(project: string | number, from: string, to: string): Promise<{ commits: CommitInfo[]; webUrl: string }>;
+  commit(project: string | number, sha: string): Promise<CommitInfo>;
+}
+
+// ---------------------------------------------------------------- Slack
+
+export interface ChatMessage {
+  text: string;
+  blocks: unknown[];
+}
+
+export interface ChatPort {
+  post(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }>;
+  update(channel: string, ts: string, message: ChatMessage): Promise<void>;
+  ephemeral(channel: string, user: string, message: ChatMessage): Promise<void>;
+  userGroupMembers(groupId: string): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------- Store
+
+export interface AuditEntry {
+  requestId: string | null;
+  pipeline: string;
+  event: string;
+  actor: string | null;
+  at: Date;
+  detail: Record<string, unknown>;
+}
+
+export type NewRequest = Omit<
+  PromotionRequest,
+  "state" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome"
+>;
+
+export type RequestPatch = Partial<
+  Pick<
+    PromotionRequest,
+    "messageTs" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome"
+  >
+>;
+
+export interface Store {
+  /** Answers when the database does; throws otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Records a webhook delivery; false when one with the same id exists (a redelivery). */
+  recordDelivery(delivery: { id: string; event: string; body: string; receivedAt: Date }): Promise<boolean>;
+  /** Takes a delivery for processing when it is new or its previous lease ran out. */
+  claimDelivery(id: string, owner: string, now: Date, leaseMs: number): Promise<Delivery | undefined>;
+  finishDelivery(id: string, state: "done" | "failed", error?: string): Promise<void>;
+  /** Hands a delivery back unprocessed (shutting down), so the next process takes it at once. */
+  releaseDelivery(id: string, owner: string): Promise<void>;
+  /** Ids of deliveries not yet processed (new, or with an expired lease). */
+  unfinishedDeliveries(now: Date, limit: number): Promise<string[]>;
+
+  insertCandidate(candidate: Candidate): Promise<void>;
+  getCandidate(id: string): Promise<Candidate | undefined>;
+  /** Candidates of a pipeline whose message still offers a live button. */
+  liveCandidates(pipeline: string): Promise<Candidate[]>;
+  /** Compare-and-set of a candidate's state; returns the updated candidate or undefined. */
+  transitionCandidate(
+    id: string,
+    from: Candidate["state"][],
+    to: Candidate["state"],
+    patch?: Partial<Pick<Candidate, "supersededBy">>,
+  ): Promise<Candidate | undefined>;
+
+  /** Creates the request unless one for the pipeline is active; then returns that one instead. */
+  createRequest(
+    request: NewRequest,
+  ): Promise<{ created: true; request: PromotionRequest } | { created: false; existing: PromotionRequest }>;
+  getRequest(id: string): Promise<PromotionRequest | undefined>;
+  activeRequest(pipeline: string): Promise<PromotionRequest | undefined>;
+  /** Compare-and-set: moves the request to `to` only if its state is one of `from`. */
+  transitionRequest(
+    id: string,
+    from: RequestState[],
+    to: RequestState,
+    patch?: RequestPatch,
+  ): Promise<PromotionRequest | undefined>;
+  updateRequest(id: string, patch: RequestPatch): Promise<PromotionRequest | undefined>;
+  /** Records one approval per person; false when that person had approved already. */
+  addApproval(approval: Approval): Promise<boolean>;
+  approvals(requestId: string): Promise<Approval[]>;
+  /** Pending requests whose expiry has passed. */
+  expiredRequests(now: Date): Promise<PromotionRequest[]>;
+  /** Takes the lease of one promoting request whose lease is free or ran out (or that `owner` holds). */
+  claimPromotion(owner: string, now: Date, leaseMs: number, requestId?: string): Promise<PromotionRequest | undefined>;
+  renewPromotionLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
+  releasePromotionLease(id: string, owner: string): Promise<void>;
+
+  audit(entry: AuditEntry): Promise<void>;
+  auditFor(requestId: string): Promise<AuditEntry[]>;
+}
+
+export type { AppRef, Approval, PromotionOutcome, PromotionRequest };

@@ -1,0 +1,88 @@
+/**
+ * A promotion request and its state machine.
+ *
+ *   pending ──approve (enough)──> promoting ──> succeeded | failed
+ *      │ reject / cancel / expiry
+ *      └──────────────> rejected | cancelled | expired
+ *
+ * Every transition is a compare-and-set in the store, so it happens once whatever the concurrency.
+ */
+export const ACTIVE_STATES = ["pending", "promoting"] as const;
+export const FINAL_STATES = ["succeeded", "failed", "rejected", "cancelled", "expired"] as const;
+export type RequestState = (typeof ACTIVE_STATES)[number] | (typeof FINAL_STATES)[number];
+
+export interface AppRef {
+  id: string;
+  name: string;
+}
+
+export interface TargetResult {
+  app: AppRef;
+  status: "succeeded" | "failed" | "pending";
+  releaseId: string | null;
+  releaseVersion: number | null;
+  errorMessage: string | null;
+  /** Last lines of the release-phase output, when the target failed and Heroku kept it. */
+  outputTail: string | null;
+}
+
+export interface PromotionOutcome {
+  targets: TargetResult[];
+  /** Set when the promotion could not be run at all (Heroku refused or stayed unavailable). */
+  error: string | null;
+}
+
+export interface PromotionRequest {
+  id: string;
+  pipeline: string;
+  herokuPipelineId: string;
+  sourceApp: AppRef;
+  sourceReleaseId: string;
+  sourceReleaseVersion: number;
+  slugId: string | null;
+  commitSha: string;
+  commitTitle: string | null;
+  commitsBehind: number | null;
+  targetApps: AppRef[];
+  requester: string;
+  requiredApprovals: number;
+  createdAt: Date;
+  expiresAt: Date;
+  state: RequestState;
+  channel: string;
+  /** The approval message (may be the staging-ready message turned into it). */
+  messageTs: string | null;
+  candidateId: string | null;
+  promotionId: string | null;
+  promotionStartedAt: Date | null;
+  finishedAt: Date | null;
+  /** Who rejected, cancelled, or (for the automatic transitions) "system". */
+  decidedBy: string | null;
+  reason: string | null;
+  outcome: PromotionOutcome | null;
+}
+
+export interface Approval {
+  requestId: string;
+  approver: string;
+  at: Date;
+}
+
+export function isActive(state: RequestState): boolean {
+  return (ACTIVE_STATES as readonly string[]).includes(state);
+}
+
+export function isExpired(request: Pick<PromotionRequest, "expiresAt" | "state">, now: Date): boolean {
+  return request.state === "pending" && request.expiresAt.getTime() <= now.getTime();
+}
+
+/** The final state a finished promotion lands in: any failed target fails the whole promotion. */
+export function outcomeState(outcome: PromotionOutcome): "succeeded" | "failed" {
+  if (outcome.error) return "failed";
+  if (outcome.targets.length === 0) return "failed";
+  return outcome.targets.every((t) => t.status === "succeeded") ? "succeeded" : "failed";
+}
+
+export function shortSha(sha: string): string {
+  return sha.slice(0, 8);
+}

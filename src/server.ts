@@ -1,0 +1,182 @@
+/**
+ * Builds the running bot from a Config: store, clients, Bolt app, HTTP server with the Slack, GitLab
+ * and health routes, and the background worker. `main.ts` calls it; tests call it too (port 0).
+ */
+import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
+import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+import { GitLabAdapter } from "./adapters/gitlab/gitlab-adapter.js";
+import { HerokuAdapter } from "./adapters/heroku/heroku-adapter.js";
+import { SlackChat } from "./adapters/slack/slack-chat.js";
+import { KyselyStore } from "./adapters/store/kysely-store.js";
+import { PromoteBot } from "./app/bot.js";
+import { type AppContext, DEFAULT_TUNING, type Tuning } from "./app/context.js";
+import type { Config } from "./config.js";
+import { boltLogger, type Logger } from "./infra/logger.js";
+import { realSleep } from "./infra/retry.js";
+import { handleGitLabWebhook } from "./transport/gitlab/webhook-route.js";
+import { sendJson } from "./transport/http.js";
+import { registerListeners } from "./transport/slack/listeners.js";
+
+/** Slack request bodies are small; anything larger is refused before Bolt buffers it. */
+export const SLACK_BODY_LIMIT = 256 * 1024;
+
+export interface RunningBot {
+  url: string;
+  server: Server;
+  store: KyselyStore;
+  bot: PromoteBot;
+  heroku: HerokuAdapter;
+  gitlab: GitLabAdapter;
+  chat: SlackChat;
+  /** Stops accepting, finishes in-flight requests, releases leases, closes the store. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startBot(options: {
+  config: Config;
+  log: Logger;
+  tuning?: Partial<Tuning>;
+  host?: string;
+  port?: number;
+}): Promise<RunningBot> {
+  const { config, log } = options;
+  const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const store = await KyselyStore.open(config.database);
+  const heroku = new HerokuAdapter({
+    token: config.heroku.apiToken,
+    apiUrl: config.heroku.apiUrl,
+    log,
+    retry: tuning.herokuRetry,
+  });
+  const gitlab = new GitLabAdapter({
+    token: config.gitlab.token,
+    url: config.gitlab.url,
+    log,
+    retry: tuning.gitlabRetry,
+  });
+
+  const socketMode = config.slack.appToken !== undefined;
+  const receiver = socketMode
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: config.slack.signingSecret,
+        endpoints: "/slack/events",
+        logger: boltLogger(log),
+        bodyLimit: SLACK_BODY_LIMIT,
+      });
+  const app = new App({
+    token: config.slack.botToken,
+    signingSecret: config.slack.signingSecret,
+    logger: boltLogger(log),
+    logLevel: LogLevel.INFO,
+    clientOptions: {
+      slackApiUrl: config.slack.apiUrl,
+      // Rate limits (429) are waited out by the WebClient; other failures get a few quick retries.
+      retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    },
+    ...(socketMode ? { socketMode: true, appToken: config.slack.appToken } : { receiver }),
+  });
+  const chat = new SlackChat(app.client);
+
+  const ctx: AppContext = {
+    pipelines: config.pipelines,
+    store,
+    heroku,
+    gitlab,
+    chat,
+    clock: { now: () => new Date() },
+    log,
+    sleep: realSleep,
+    newId: randomUUID,
+    tuning,
+    instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+  };
+  const bot = new PromoteBot(ctx);
+  registerListeners(app, bot, log);
+  app.error(async (error) => {
+    log.error({ err: error }, "Bolt reported an unhandled error");
+  });
+
+  let draining = false;
+  const server = createHttpServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (draining) res.setHeader("connection", "close");
+    if (path === "/healthz") {
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("store timeout")), 2_000).unref(),
+      );
+      Promise.race([store.ping(), timeout]).then(
+        () => sendJson(res, 200, { status: "ok", store: store.dialect }),
+        (error: unknown) => {
+          log.warn({ err: error }, "health check: the store does not answer");
+          sendJson(res, 503, { status: "unavailable", store: store.dialect });
+        },
+      );
+      return;
+    }
+    if (path === "/gitlab/webhook") {
+      handleGitLabWebhook(req, res, {
+        secret: config.gitlab.webhookSecret,
+        store,
+        log,
+        now: () => new Date(),
+        onRecorded: (id) => bot.deliveryRecorded(id),
+      }).catch((error: unknown) => {
+        log.error({ err: error }, "GitLab webhook handler failed");
+        sendJson(res, 500, { error: "internal error" });
+      });
+      return;
+    }
+    if (receiver && path === "/slack/events") {
+      const declared = Number(req.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > SLACK_BODY_LIMIT) {
+        sendJson(res, 413, { error: "body too large" }, true);
+        return;
+      }
+      receiver.requestListener(req, res);
+      return;
+    }
+    sendJson(res, 404, { error: "not found" });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 15_000;
+
+  const port = options.port ?? config.port;
+  const host = options.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  if (socketMode) await app.start();
+  bot.start();
+  const address = server.address() as AddressInfo;
+  const url = `http://${host ?? "127.0.0.1"}:${address.port}`;
+  log.info(
+    { port: address.port, store: store.dialect, socketMode, pipelines: bot.pipelineNames },
+    "promote-bot listening",
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 20_000): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+      await closed;
+      clearTimeout(timer);
+      await bot.stop(Math.min(graceMs, 10_000));
+      if (socketMode) await app.stop().catch(() => {});
+      await store.close();
+      log.info("promote-bot stopped");
+    })();
+    return closing;
+  };
+  return { url, server, store, bot, heroku, gitlab, chat, close };
+}

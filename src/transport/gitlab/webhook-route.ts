@@ -1,0 +1,90 @@
+/**
+ * POST /gitlab/webhook: verify the token, read at most 1 MiB, validate the fields the bot uses,
+ * record the delivery durably (deduplicated), answer, and only then process it in the background.
+ * GitLab disables hooks that keep failing, so only a misconfigured or invalid request gets a 4xx,
+ * and processing failures never turn into a 5xx. https://docs.gitlab.com/user/project/integrations/webhooks/
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HANDLED_EVENTS, isHandledEvent, naturalKey } from "../../domain/gitlab-events.js";
+import type { Store } from "../../domain/ports.js";
+import type { Logger } from "../../infra/logger.js";
+import { BodyTooLarge, header, readBody, sendJson } from "../http.js";
+import { verifyGitLabToken } from "./verify-gitlab-token.js";
+
+export const GITLAB_BODY_LIMIT = 1024 * 1024;
+
+export interface WebhookDeps {
+  secret: string;
+  store: Store;
+  log: Logger;
+  now: () => Date;
+  onRecorded: (deliveryId: string) => void;
+}
+
+export async function handleGitLabWebhook(req: IncomingMessage, res: ServerResponse, deps: WebhookDeps): Promise<void> {
+  const event = header(req, "x-gitlab-event");
+  const log = deps.log.child({
+    route: "gitlab",
+    gitlabEvent: event,
+    eventUuid: header(req, "x-gitlab-event-uuid"),
+    webhookUuid: header(req, "x-gitlab-webhook-uuid"),
+  });
+  if (req.method !== "POST") {
+    res.setHeader("allow", "POST");
+    return sendJson(res, 405, { error: "use POST" });
+  }
+  if (!verifyGitLabToken(header(req, "x-gitlab-token"), deps.secret)) {
+    log.warn("GitLab webhook with a missing or wrong X-Gitlab-Token");
+    req.resume();
+    return sendJson(res, 401, { error: "invalid X-Gitlab-Token" });
+  }
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, GITLAB_BODY_LIMIT);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      log.warn("GitLab webhook body over 1 MiB refused");
+      return sendJson(res, 413, { error: "body larger than 1 MiB" }, true);
+    }
+    throw error;
+  }
+  if (!event) {
+    log.warn("GitLab webhook without X-Gitlab-Event");
+    return sendJson(res, 400, { error: "missing X-Gitlab-Event header" });
+  }
+  if (!isHandledEvent(event)) {
+    log.debug("GitLab event kind not used by the bot; ignored");
+    return sendJson(res, 200, { status: "ignored", reason: `${event} is not used by promote-bot` });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString("utf8"));
+  } catch {
+    log.warn({ bytes: raw.length }, "GitLab webhook body is not JSON");
+    return sendJson(res, 400, { error: "body is not valid JSON" });
+  }
+  const parsed = HANDLED_EVENTS[event].safeParse(body);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const reason = first ? `${first.path.join(".") || "body"}: ${first.message}` : "invalid body";
+    log.warn({ reason, issues: parsed.error.issues.length }, "GitLab webhook body does not match the schema");
+    return sendJson(res, 400, { error: `invalid ${event} body: ${reason}` });
+  }
+  const key = header(req, "idempotency-key") ?? header(req, "x-gitlab-event-uuid") ?? naturalKey(event, parsed.data);
+  const id = `gitlab:${key}`.slice(0, 300);
+  let recorded: boolean;
+  try {
+    recorded = await deps.store.recordDelivery({ id, event, body: raw.toString("utf8"), receivedAt: deps.now() });
+  } catch (error) {
+    // Not recorded, so GitLab must retry: this is the one case a 5xx is honest.
+    log.error({ err: error }, "could not record a GitLab delivery");
+    return sendJson(res, 503, { error: "could not record the delivery; retry later" });
+  }
+  if (!recorded) {
+    log.info({ delivery: id }, "GitLab redelivery; already recorded");
+    return sendJson(res, 200, { status: "duplicate" });
+  }
+  log.info({ delivery: id }, "GitLab delivery recorded");
+  sendJson(res, 200, { status: "accepted" });
+  deps.onRecorded(id);
+}

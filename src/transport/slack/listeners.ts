@@ -1,0 +1,99 @@
+/**
+ * Bolt listeners: acknowledge first (Slack allows 3 s), parse, call one use case, render the answer.
+ * Refusals (DomainError) go back to the person as ephemeral messages; anything unexpected is logged
+ * with context by one handler and answered with a short apology.
+ */
+import { randomUUID } from "node:crypto";
+import type { App, RespondFn } from "@slack/bolt";
+import type { PromoteBot } from "../../app/bot.js";
+import { DomainError } from "../../domain/errors.js";
+import type { ChatMessage } from "../../domain/ports.js";
+import type { Logger } from "../../infra/logger.js";
+import { ACTIONS } from "../../views/action-ids.js";
+import { helpMessage, notice, refusal, requestCreatedReply } from "../../views/messages.js";
+import { esc } from "../../views/mrkdwn.js";
+import { parsePromoteCommand } from "./parse-command.js";
+
+async function reply(respond: RespondFn, message: ChatMessage): Promise<void> {
+  await respond({
+    response_type: "ephemeral",
+    replace_original: false,
+    text: message.text,
+    blocks: message.blocks as never,
+  });
+}
+
+/** The one edge handler: refusals become ephemeral replies, the unexpected is logged and apologised for. */
+async function guarded(log: Logger, respond: RespondFn, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (error instanceof DomainError) {
+      log.info({ code: error.code }, "refused");
+      await reply(respond, refusal(error.message)).catch((e: unknown) =>
+        log.error({ err: e }, "could not send a refusal to Slack"),
+      );
+      return;
+    }
+    const ref = randomUUID().slice(0, 8);
+    log.error({ err: error, ref }, "unexpected error while handling a Slack request");
+    await reply(
+      respond,
+      refusal(`Something went wrong on my side (reference \`${ref}\`); it is logged. Please try again in a minute.`),
+    ).catch((e: unknown) => log.error({ err: e }, "could not send an error reply to Slack"));
+  }
+}
+
+export function registerListeners(app: App, bot: PromoteBot, log: Logger): void {
+  app.command("/promote", async ({ ack, command, respond }) => {
+    await ack();
+    const l = log.child({ slackUser: command.user_id, command: "/promote", channel: command.channel_id });
+    await guarded(l, respond, async () => {
+      const parsed = parsePromoteCommand(command.text ?? "");
+      if (parsed.kind === "help") {
+        const help = helpMessage(bot.pipelineNames);
+        if (parsed.hint) help.blocks.unshift(notice(`:grey_question: ${esc(parsed.hint)}`).blocks[0] as never);
+        return reply(respond, help);
+      }
+      const request = await bot.requestPromotion({ kind: "command", pipeline: parsed.pipeline }, command.user_id);
+      const pipeline = bot.pipeline(request.pipeline);
+      if (pipeline) {
+        await reply(respond, requestCreatedReply(request, { ...pipeline, name: pipeline.name }));
+      }
+    });
+  });
+
+  app.action(ACTIONS.promote, async ({ ack, body, action, respond }) => {
+    await ack();
+    const user = body.user.id;
+    const value = action.type === "button" ? action.value : undefined;
+    const l = log.child({ slackUser: user, action: ACTIONS.promote });
+    await guarded(l, respond, async () => {
+      if (!value) throw new DomainError("BAD_INPUT", "This button carries no release; use `/promote <pipeline>`.");
+      const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
+      const pipeline = bot.pipeline(request.pipeline);
+      if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
+    });
+  });
+
+  const decisions = [
+    { id: ACTIONS.approve, run: (requestId: string, user: string) => bot.approve(requestId, user) },
+    { id: ACTIONS.reject, run: (requestId: string, user: string) => bot.end(requestId, user, "reject") },
+    { id: ACTIONS.cancel, run: (requestId: string, user: string) => bot.end(requestId, user, "cancel") },
+  ];
+  for (const decision of decisions) {
+    app.action(decision.id, async ({ ack, body, action, respond }) => {
+      await ack();
+      const user = body.user.id;
+      const value = action.type === "button" ? action.value : undefined;
+      const l = log.child({ slackUser: user, action: decision.id, requestId: value });
+      await guarded(l, respond, async () => {
+        if (!value) throw new DomainError("BAD_INPUT", "This button carries no request.");
+        const result = await decision.run(value, user);
+        if (result.kind === "approved" && !result.promoting) {
+          await reply(respond, notice(`Approved (${result.count} of ${result.required}).`));
+        }
+      });
+    });
+  }
+}

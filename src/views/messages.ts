@@ -1,0 +1,338 @@
+/**
+ * Every message the bot posts, as pure functions of domain values returning `{ text, blocks }`.
+ * `text` is the notification fallback; `blocks` the Block Kit layout.
+ */
+import type { ChatMessage, CommitInfo } from "../domain/ports.js";
+import type { Candidate } from "../domain/records.js";
+import { type AppRef, type Approval, type PromotionRequest, shortSha } from "../domain/request.js";
+import { ACTIONS } from "./action-ids.js";
+import { actions, type Block, button, context, divider, fallback, limitBlocks, section } from "./blocks.js";
+import { code, esc, link, plural, user, userGroup, when } from "./mrkdwn.js";
+
+export interface PipelineView {
+  name: string;
+  from: string;
+  to: string;
+  approverUsers: string[];
+  approverGroups: string[];
+  requiredApprovals: number;
+}
+
+export interface TargetView {
+  app: AppRef;
+  releaseVersion: number | null;
+  commit: string | null;
+}
+
+export interface BehindView {
+  count: number;
+  commits: CommitInfo[];
+  compareUrl: string;
+}
+
+const SHOWN_COMMITS = 5;
+
+function message(text: string, blocks: Block[]): ChatMessage {
+  return { text: fallback(text), blocks: limitBlocks(blocks) };
+}
+
+function commitLine(sha: string, title: string | null, author: string | null, url?: string | null): string {
+  const head = url ? link(url, shortSha(sha)) : code(shortSha(sha));
+  const rest = [title ? esc(title) : null, author ? `_${esc(author)}_` : null].filter(Boolean).join(" · ");
+  return rest ? `${head} ${rest}` : head;
+}
+
+function targetsLine(to: string, targets: TargetView[]): string {
+  if (targets.length === 0) return `*${esc(to)}:* no app`;
+  const parts = targets.map((t) => {
+    const version = t.releaseVersion !== null ? `v${t.releaseVersion}` : "no release";
+    const commit = t.commit ? ` (${code(shortSha(t.commit))})` : "";
+    return `${esc(t.app.name)} ${version}${commit}`;
+  });
+  return `*${esc(to)} runs:* ${parts.join(", ")}`;
+}
+
+function behindLines(behind: BehindView | null, to: string): string[] {
+  if (!behind) return [];
+  if (behind.count === 0) return [`*${esc(to)} is not behind.*`];
+  const shown = behind.commits.slice(-SHOWN_COMMITS).reverse();
+  const lines = shown.map((c) => `• ${commitLine(c.sha, c.title, c.authorName)}`);
+  const more = behind.count - shown.length;
+  if (more > 0) lines.push(`• ${link(behind.compareUrl, `and ${plural(more, "more commit")}`)}`);
+  return [
+    `*${esc(to)} is ${plural(behind.count, "commit")} behind* (${link(behind.compareUrl, "compare")}):`,
+    ...lines,
+  ];
+}
+
+function approversText(p: Pick<PipelineView, "approverUsers" | "approverGroups">): string {
+  return [...p.approverUsers.map(user), ...p.approverGroups.map(userGroup)].join(", ") || "nobody configured";
+}
+
+// ------------------------------------------------------------------ staging ready
+
+export function stagingReadyMessage(args: {
+  pipeline: PipelineView;
+  candidate: Candidate;
+  targets: TargetView[];
+  behind: BehindView | null;
+}): ChatMessage {
+  const { pipeline, candidate, targets, behind } = args;
+  const headline = `:white_check_mark: *${esc(pipeline.name)}*: ${esc(pipeline.from)} is ready to promote`;
+  const blocks: Block[] = [
+    section(headline),
+    section(
+      [
+        `*${esc(pipeline.from)}:* ${esc(candidate.sourceAppName)} v${candidate.releaseVersion}`,
+        `*Commit:* ${commitLine(candidate.commitSha, candidate.commitTitle, candidate.commitAuthor)}`,
+        `*CI:* ${link(candidate.ciPipelineUrl, `pipeline #${candidate.ciPipelineId}`)} passed`,
+        targetsLine(pipeline.to, targets),
+      ].join("\n"),
+    ),
+  ];
+  const behindText = behindLines(behind, pipeline.to);
+  if (behindText.length > 0) blocks.push(section(behindText.join("\n")));
+  blocks.push(
+    actions("candidate", [
+      button({
+        text: `Promote to ${pipeline.to}`,
+        actionId: ACTIONS.promote,
+        value: candidate.id,
+        style: "primary",
+      }),
+    ]),
+  );
+  return message(
+    `${pipeline.name}: ${pipeline.from} v${candidate.releaseVersion} (${shortSha(candidate.commitSha)}) is ready to promote to ${pipeline.to}`,
+    blocks,
+  );
+}
+
+export function supersededMessage(args: {
+  pipeline: PipelineView;
+  candidate: Candidate;
+  newVersion: number;
+}): ChatMessage {
+  const { pipeline, candidate, newVersion } = args;
+  return message(`${pipeline.name}: v${candidate.releaseVersion} was superseded by v${newVersion}`, [
+    section(
+      `:fast_forward: *${esc(pipeline.name)}*: ${esc(candidate.sourceAppName)} v${candidate.releaseVersion} — superseded by v${newVersion}`,
+    ),
+    context(`Commit ${commitLine(candidate.commitSha, candidate.commitTitle, candidate.commitAuthor)}`),
+  ]);
+}
+
+export function stagingNotDeployedMessage(args: {
+  pipeline: PipelineView;
+  sha: string;
+  title: string | null;
+  ciUrl: string;
+  stagingApp: string;
+  stagingVersion: number | null;
+  stagingCommit: string | null;
+  waitedMs: number;
+}): ChatMessage {
+  const runs = args.stagingCommit
+    ? `v${args.stagingVersion ?? "?"} (${code(shortSha(args.stagingCommit))})`
+    : `v${args.stagingVersion ?? "?"} (no commit recorded)`;
+  return message(
+    `${args.pipeline.name}: CI passed for ${shortSha(args.sha)} but ${args.stagingApp} still runs another commit`,
+    [
+      section(
+        `:hourglass: *${esc(args.pipeline.name)}*: CI ${link(args.ciUrl, "passed")} for ${commitLine(args.sha, args.title, null)}, but ${esc(args.stagingApp)} still runs ${runs} after ${Math.round(args.waitedMs / 1000)} s. No Promote button: check the staging deploy job, then use \`/promote ${esc(args.pipeline.name)}\` once staging runs it.`,
+      ),
+    ],
+  );
+}
+
+export function alreadyInProductionMessage(args: {
+  pipeline: PipelineView;
+  sha: string;
+  title: string | null;
+  releaseVersion: number;
+  sourceApp: string;
+}): ChatMessage {
+  return message(`${args.pipeline.name}: ${args.pipeline.to} already runs ${shortSha(args.sha)}`, [
+    context(
+      `:zzz: *${esc(args.pipeline.name)}*: ${esc(args.sourceApp)} v${args.releaseVersion} (${commitLine(args.sha, args.title, null)}) is already what ${esc(args.pipeline.to)} runs; nothing to promote.`,
+    ),
+  ]);
+}
+
+export function ciFailedMessage(args: {
+  pipeline: PipelineView;
+  sha: string;
+  title: string | null;
+  author: string | null;
+  ciUrl: string;
+  branch: string;
+}): ChatMessage {
+  return message(`${args.pipeline.name}: CI failed on ${args.branch} for ${shortSha(args.sha)}`, [
+    section(
+      `:x: *${esc(args.pipeline.name)}*: CI ${link(args.ciUrl, "failed")} on ${code(args.branch)} for ${commitLine(args.sha, args.title, args.author)}. This commit will not reach ${esc(args.pipeline.from)}.`,
+    ),
+  ]);
+}
+
+export function processingFailedMessage(args: { pipeline: string; what: string; reason: string }): ChatMessage {
+  return message(`${args.pipeline}: ${args.what} failed: ${args.reason}`, [
+    section(`:warning: *${esc(args.pipeline)}*: ${esc(args.what)} failed: ${esc(args.reason)}`),
+  ]);
+}
+
+// ------------------------------------------------------------------ requests
+
+const STATE_HEADLINE: Record<PromotionRequest["state"], string> = {
+  pending: ":raising_hand: Promotion requested",
+  promoting: ":rocket: Promoting",
+  succeeded: ":tada: Promoted",
+  failed: ":rotating_light: Promotion failed",
+  rejected: ":no_entry: Rejected",
+  cancelled: ":heavy_multiplication_x: Cancelled",
+  expired: ":hourglass: Expired",
+};
+
+function outcomeBlocks(request: PromotionRequest): Block[] {
+  const outcome = request.outcome;
+  if (!outcome) return [];
+  const blocks: Block[] = [];
+  if (outcome.error) blocks.push(section(`*Reason:* ${esc(outcome.error)}`));
+  for (const t of outcome.targets) {
+    if (t.status === "succeeded") {
+      blocks.push(
+        section(
+          `:white_check_mark: ${esc(t.app.name)} now runs ${t.releaseVersion !== null ? `v${t.releaseVersion}` : "the new release"}`,
+        ),
+      );
+    } else {
+      const lines = [
+        `:x: ${esc(t.app.name)} ${t.status === "pending" ? "did not finish" : "failed"}${t.errorMessage ? `: ${esc(t.errorMessage)}` : ""}`,
+      ];
+      if (t.outputTail) lines.push(`\`\`\`${esc(t.outputTail.slice(-2_500)).replaceAll("```", "'''")}\`\`\``);
+      blocks.push(section(lines.join("\n")));
+    }
+  }
+  return blocks;
+}
+
+export function requestMessage(args: {
+  request: PromotionRequest;
+  approvals: Approval[];
+  pipeline: PipelineView;
+  now: Date;
+}): ChatMessage {
+  const { request, approvals, pipeline } = args;
+  const r = request;
+  const failedTargets = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
+  const partial =
+    r.state === "failed" && failedTargets.length > 0 && failedTargets.length < (r.outcome?.targets.length ?? 0);
+  const headline = `${partial ? ":rotating_light: Promotion partly failed" : STATE_HEADLINE[r.state]}: *${esc(r.pipeline)}* ${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`;
+  const details = [
+    `*Requested by* ${user(r.requester)} ${when(r.createdAt)}`,
+    `*Release:* ${esc(r.sourceApp.name)} v${r.sourceReleaseVersion}`,
+    `*Commit:* ${commitLine(r.commitSha, r.commitTitle, null)}`,
+    `*Targets:* ${r.targetApps.map((a) => esc(a.name)).join(", ")}`,
+  ];
+  if (r.commitsBehind !== null) details.push(`*${esc(pipeline.to)} is ${plural(r.commitsBehind, "commit")} behind*`);
+  const blocks: Block[] = [section(headline), section(details.join("\n"))];
+
+  const approvedBy = approvals.map((a) => user(a.approver)).join(", ");
+  if (r.state === "pending") {
+    blocks.push(
+      section(
+        [
+          `*Approvals:* ${approvals.length} of ${r.requiredApprovals}${approvedBy ? ` (${approvedBy})` : ""}`,
+          `*Can approve:* ${approversText(pipeline)}`,
+          `*Expires* ${when(r.expiresAt)}`,
+        ].join("\n"),
+      ),
+      actions("request", [
+        button({ text: "Approve", actionId: ACTIONS.approve, value: r.id, style: "primary" }),
+        button({ text: "Reject", actionId: ACTIONS.reject, value: r.id, style: "danger" }),
+        button({ text: "Cancel", actionId: ACTIONS.cancel, value: r.id }),
+      ]),
+    );
+  } else {
+    if (approvedBy) blocks.push(context(`Approved by ${approvedBy}`));
+    if (r.state === "rejected" || r.state === "cancelled") {
+      blocks.push(
+        context(
+          `${r.state === "rejected" ? "Rejected" : "Cancelled"} by ${r.decidedBy ? user(r.decidedBy) : "someone"}${r.finishedAt ? ` ${when(r.finishedAt)}` : ""}${r.reason ? `: ${esc(r.reason)}` : ""}`,
+        ),
+      );
+    }
+    if (r.state === "expired") {
+      blocks.push(
+        context(
+          `Expired ${when(r.expiresAt)} with ${approvals.length} of ${r.requiredApprovals} approvals. Ask again with \`/promote ${esc(r.pipeline)}\`.`,
+        ),
+      );
+    }
+    if (r.state === "promoting") {
+      blocks.push(context(`Heroku is promoting${r.promotionStartedAt ? ` since ${when(r.promotionStartedAt)}` : ""}…`));
+    }
+    blocks.push(...outcomeBlocks(r));
+    if ((r.state === "succeeded" || r.state === "failed") && r.finishedAt && r.promotionStartedAt) {
+      const seconds = Math.max(0, Math.round((r.finishedAt.getTime() - r.promotionStartedAt.getTime()) / 1000));
+      blocks.push(context(`Finished ${when(r.finishedAt)} after ${seconds} s`));
+    }
+  }
+  return message(
+    `${r.pipeline}: ${partial ? "promotion partly failed" : r.state} — ${pipeline.from} v${r.sourceReleaseVersion} (${shortSha(r.commitSha)}) to ${pipeline.to}`,
+    blocks,
+  );
+}
+
+/** The thread reply that tells the requester how it ended. */
+export function outcomeReply(request: PromotionRequest): ChatMessage {
+  const r = request;
+  const failed = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
+  let text: string;
+  if (r.state === "succeeded") {
+    const versions = r.outcome?.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
+    text = `${user(r.requester)} v${r.sourceReleaseVersion} is live: ${versions}.`;
+  } else if (r.outcome?.error) {
+    text = `${user(r.requester)} the promotion of v${r.sourceReleaseVersion} failed: ${esc(r.outcome.error)}`;
+  } else {
+    const names = failed.map((t) => `${esc(t.app.name)}${t.errorMessage ? ` (${esc(t.errorMessage)})` : ""}`);
+    const succeeded = (r.outcome?.targets.length ?? 0) - failed.length;
+    text = `${user(r.requester)} the promotion of v${r.sourceReleaseVersion} failed on ${names.join(", ")}${succeeded > 0 ? `; ${plural(succeeded, "other target")} succeeded` : ""}.`;
+  }
+  return message(text.replaceAll(/<[@!][^>]*>/g, "").trim(), [section(text)]);
+}
+
+export function decisionReply(request: PromotionRequest, actor: string, event: string): ChatMessage {
+  const text = `${user(actor)} ${event} the promotion of v${request.sourceReleaseVersion}${request.reason ? `: ${esc(request.reason)}` : ""}.`;
+  return message(`${request.pipeline}: v${request.sourceReleaseVersion} ${event}`, [context(text)]);
+}
+
+export function notice(text: string): ChatMessage {
+  return { text: fallback(text.replaceAll(/[*_`]/g, "")), blocks: [section(text)] };
+}
+
+export function helpMessage(pipelines: string[]): ChatMessage {
+  const names = pipelines.map((p) => code(p)).join(", ");
+  return message("promote-bot commands", [
+    section(
+      [
+        "*promote-bot* promotes a Heroku pipeline's staging release to production after approval.",
+        "• `/promote <pipeline>` — ask to promote what staging runs now, e.g. `/promote whitewave`",
+        "• `/promote help` — this help",
+        "Or click *Promote* on a staging-ready message in the pipeline's channel.",
+      ].join("\n"),
+    ),
+    context(`Configured pipelines: ${names || "none"}`),
+  ]);
+}
+
+export function requestCreatedReply(request: PromotionRequest, pipeline: PipelineView): ChatMessage {
+  return notice(
+    `Requested the promotion of *${esc(request.pipeline)}* ${esc(pipeline.from)} v${request.sourceReleaseVersion} (${code(shortSha(request.commitSha))}) to ${esc(pipeline.to)}. It needs ${plural(request.requiredApprovals, "approval")} from ${approversText(pipeline)}.`,
+  );
+}
+
+export function refusal(text: string): ChatMessage {
+  return notice(`:warning: ${text}`);
+}
+
+export { divider };

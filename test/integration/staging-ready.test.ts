@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/views/action-ids.js";
+import { bigPipelineHook, gitlabHeaders } from "../support/gitlab-events.js";
+import { buttonValue, CHANNEL, type Harness, messageText, PROJECT_ID, startHarness } from "../support/harness.js";
+
+describe("GitLab pipeline webhooks -> staging-ready messages", () => {
+  let h: Harness;
+
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  const settle = () => h.bot.bot.worker.idle();
+
+  it("when CI passed and staging runs the commit, then exactly one staging-ready message with a Promote button is posted", async () => {
+    const shipped = h.shipToStaging("Add the rainbow <!channel> button");
+    const response = await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    expect(response.status).toBe(200);
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    const text = messageText(messages[0]!);
+    expect(text).toContain(`v${shipped.releaseVersion}`);
+    expect(text).toContain(shipped.sha.slice(0, 8));
+    expect(text).toContain("whitewave-staging");
+    expect(text).toContain("Ada Lovelace");
+    expect(text).toContain("Promote to production");
+    expect(text).toContain("1 commit behind");
+    // The commit title is escaped: it cannot ping the channel.
+    expect(text).not.toContain("<!channel>");
+    expect(text).toContain("&lt;!channel&gt;");
+    expect(buttonValue(messages[0]!, ACTIONS.promote)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("when the same delivery is sent again, then it is answered 200 and nothing new is posted", async () => {
+    const shipped = h.shipToStaging("Feature");
+    const delivery = h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId);
+    expect((await h.sendGitLab(delivery)).status).toBe(200);
+    await settle();
+    const again = await h.sendGitLab(delivery);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ status: "duplicate" });
+    // Without Idempotency-Key and event UUID, the project + pipeline + status identify the event.
+    const bare = { ...delivery.headers };
+    delete bare["Idempotency-Key"];
+    delete bare["X-Gitlab-Event-UUID"];
+    expect((await h.sendGitLab({ headers: bare, rawBody: delivery.rawBody })).status).toBe(200);
+    expect((await h.sendGitLab({ headers: bare, rawBody: delivery.rawBody })).status).toBe(200);
+    await settle();
+    expect(h.channelMessages()).toHaveLength(1);
+  });
+
+  it("when the token is wrong or missing, then 401 and nothing is posted", async () => {
+    const shipped = h.shipToStaging("Feature");
+    const delivery = h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId);
+    const wrong = await h.sendGitLab({
+      headers: { ...delivery.headers, "X-Gitlab-Token": "nope" },
+      rawBody: delivery.rawBody,
+    });
+    expect(wrong.status).toBe(401);
+    const missing = { ...delivery.headers };
+    delete missing["X-Gitlab-Token"];
+    expect((await h.sendGitLab({ headers: missing, rawBody: delivery.rawBody })).status).toBe(401);
+    await settle();
+    expect(h.channelMessages()).toHaveLength(0);
+    expect(h.slack.calls.filter((c) => c.path.includes("chat."))).toHaveLength(0);
+  });
+
+  it("when CI failed on the branch, then a failure notice with a link is posted, without a button", async () => {
+    const commit = h.gitlab.commit(PROJECT_ID, "main", "Break the build");
+    const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "failed" });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, ci.id));
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    const text = messageText(messages[0]!);
+    expect(text).toContain("failed");
+    expect(text).toContain(ci.web_url);
+    expect(buttonValue(messages[0]!, ACTIONS.promote)).toBeUndefined();
+  });
+
+  it("when a newer release passes, then the older message loses its button and says superseded", async () => {
+    const first = h.shipToStaging("First");
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, first.pipelineId));
+    await settle();
+    const second = h.shipToStaging("Second");
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, second.pipelineId));
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(2);
+    const [older, newer] = messages;
+    expect(buttonValue(older!, ACTIONS.promote)).toBeUndefined();
+    expect(messageText(older!)).toContain(`superseded by v${second.releaseVersion}`);
+    expect(buttonValue(newer!, ACTIONS.promote)).toBeDefined();
+    const live = messages.filter((m) => buttonValue(m, ACTIONS.promote));
+    expect(live).toHaveLength(1);
+  });
+
+  it("when the project or branch is not configured, or the pipeline is for a tag or merge request, then nothing is posted", async () => {
+    const other = h.gitlab.addProject("acme/other", { id: 999, defaultBranch: "main" });
+    const c1 = h.gitlab.commit(other.id, "main", "elsewhere");
+    const p1 = h.gitlab.addPipeline(other.id, c1.id, { ref: "main", status: "success" });
+    await h.sendGitLab(h.gitlab.pipelineEvent(other.id, p1.id));
+
+    h.gitlab.createBranch(PROJECT_ID, "feature", "main");
+    const c2 = h.gitlab.commit(PROJECT_ID, "feature", "on a branch");
+    const p2 = h.gitlab.addPipeline(PROJECT_ID, c2.id, { ref: "feature", status: "success" });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, p2.id));
+
+    const shipped = h.shipToStaging("tagged");
+    h.gitlab.createTag(PROJECT_ID, "v1.0", shipped.sha);
+    const p3 = h.gitlab.addPipeline(PROJECT_ID, shipped.sha, { ref: "v1.0", tag: true, status: "success" });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, p3.id));
+
+    const p4 = h.gitlab.addPipeline(PROJECT_ID, shipped.sha, {
+      ref: "main",
+      source: "merge_request_event",
+      status: "success",
+    });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, p4.id));
+
+    const p5 = h.gitlab.addPipeline(PROJECT_ID, shipped.sha, { ref: "main", status: "running" });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, p5.id));
+    await settle();
+    expect(h.channelMessages()).toHaveLength(0);
+  });
+
+  it("when the body is not JSON or misses a field the bot needs, then 400 with a reason and nothing is posted", async () => {
+    const headers = gitlabHeaders("Pipeline Hook");
+    const notJson = await h.sendGitLab({ headers, rawBody: "{not json" });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: string }).error).toContain("JSON");
+    const shipped = h.shipToStaging("Feature");
+    const delivery = h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId);
+    const body = JSON.parse(delivery.rawBody);
+    delete body.object_attributes.sha;
+    const invalid = await h.sendGitLab({ headers: gitlabHeaders("Pipeline Hook"), rawBody: JSON.stringify(body) });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { error: string }).error).toContain("object_attributes.sha");
+    const wrongType = JSON.parse(delivery.rawBody);
+    wrongType.object_attributes.id = "seven";
+    expect(
+      (await h.sendGitLab({ headers: gitlabHeaders("Pipeline Hook"), rawBody: JSON.stringify(wrongType) })).status,
+    ).toBe(400);
+    await settle();
+    expect(h.channelMessages()).toHaveLength(0);
+  });
+
+  it("when another event kind arrives, then it is answered 200 and ignored", async () => {
+    const response = await h.sendGitLab({
+      headers: gitlabHeaders("Push Hook"),
+      rawBody: JSON.stringify({ object_kind: "push" }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toBe("ignored");
+  });
+
+  it("accepts a pipeline with hundreds of jobs and refuses bodies over 1 MiB with 413", async () => {
+    const big = bigPipelineHook(400);
+    expect(big.rawBody.length).toBeGreaterThan(200_000);
+    expect((await h.sendGitLab(big)).status).toBe(200);
+    const huge = JSON.stringify({ object_kind: "pipeline", padding: "x".repeat(1024 * 1024) });
+    const response = await fetch(`${h.bot.url}/gitlab/webhook`, {
+      method: "POST",
+      headers: gitlabHeaders("Pipeline Hook"),
+      body: huge,
+    });
+    expect(response.status).toBe(413);
+  });
+
+  it("when staging does not run the commit within the wait, then a notice without a button names what staging runs", async () => {
+    const commit = h.gitlab.commit(PROJECT_ID, "main", "Not deployed yet");
+    const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "success" });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, ci.id));
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    expect(buttonValue(messages[0]!, ACTIONS.promote)).toBeUndefined();
+    expect(messageText(messages[0]!)).toContain("still runs v1");
+  });
+
+  it("when staging gets the commit during the wait, then the staging-ready message is posted", async () => {
+    const commit = h.gitlab.commit(PROJECT_ID, "main", "Slow deploy");
+    const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "success" });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, ci.id));
+    setTimeout(() => h.heroku.deploy(h.ids.staging, commit.id), 100);
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    expect(buttonValue(messages[0]!, ACTIONS.promote)).toBeDefined();
+  });
+
+  it("when production already runs the same slug, then a quiet notice without a button", async () => {
+    const shipped = h.shipToStaging("Same");
+    const slug = h.heroku.currentRelease(h.ids.staging)?.slug?.id as string;
+    h.heroku.deploy(h.ids.production, shipped.sha, { slugId: slug });
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    expect(buttonValue(messages[0]!, ACTIONS.promote)).toBeUndefined();
+    expect(messageText(messages[0]!)).toContain("already");
+  });
+
+  it("when Heroku stays down, then one short report in the channel and the delivery stays recorded", async () => {
+    const shipped = h.shipToStaging("Heroku down");
+    h.heroku.fault({
+      path: /^\/pipelines\//,
+      times: 100,
+      response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
+    });
+    const response = await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    expect(response.status).toBe(200);
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    expect(messageText(messages[0]!)).toContain("503");
+    const stored = await h.bot.store.db.selectFrom("deliveries").selectAll().execute();
+    expect(stored.map((d) => d.state)).toEqual(["failed"]);
+    expect(h.channelMessages()[0]?.channel).toBe(CHANNEL);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * End-to-end harness: the three stand-ins, a store, and the real bot on a loopback port, configured
+ * only through the environment variables an operator would set. Tests talk to the bot over HTTP,
+ * signed exactly as Slack and GitLab sign their requests.
+ */
+import { Writable } from "node:stream";
+import type { Tuning } from "../../src/app/context.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/infra/logger.js";
+import { type RunningBot, startBot } from "../../src/server.js";
+import { sqliteDatabase, type TestDatabase } from "./databases.js";
+import { DEFAULT_WEBHOOK_SECRET, type GitLabDelivery } from "./gitlab-events.js";
+import { blockActionBody, postSlack, slashCommandBody } from "./slack-requests.js";
+import { GitLabStandIn } from "./stand-ins/gitlab.js";
+import { HerokuStandIn } from "./stand-ins/heroku.js";
+import { type SlackMessage, SlackStandIn } from "./stand-ins/slack.js";
+
+export const CHANNEL = "C0WHITEWAVE";
+export const REQUESTER = "U0REQUESTER";
+export const APPROVER_A = "U0APPROVERA";
+export const APPROVER_B = "U0APPROVERB";
+export const GROUP_APPROVER = "U0GROUPAPPR";
+export const BYSTANDER = "U0BYSTANDER";
+export const APPROVER_GROUP = "S0RELEASERS";
+export const SIGNING_SECRET = "test-signing-secret-0123456789";
+export const PROJECT = "acme/whitewave";
+export const PROJECT_ID = 4242;
+
+export const FAST_TUNING: Partial<Tuning> = {
+  stagingWaitMs: 400,
+  stagingFirstDelayMs: 50,
+  pollFirstMs: 20,
+  pollFactor: 1.5,
+  pollMaxMs: 60,
+  followLimitMs: 20_000,
+  promotionLeaseMs: 5_000,
+  deliveryLeaseMs: 10_000,
+  sweepIntervalMs: 200,
+  userGroupCacheMs: 60_000,
+  herokuRetry: { attempts: 4, baseMs: 20, maxMs: 100 },
+  gitlabRetry: { attempts: 3, baseMs: 20, maxMs: 100 },
+};
+
+export interface PipelineOptions {
+  requiredApprovals?: number;
+  allowSelfApproval?: boolean;
+  requestTtl?: string;
+  approvers?: string[];
+}
+
+export function pipelinesYaml(options: PipelineOptions = {}): string {
+  const approvers = options.approvers ?? [APPROVER_A, APPROVER_B, APPROVER_GROUP];
+  return [
+    "pipelines:",
+    "  whitewave:",
+    "    heroku_pipeline: whitewave",
+    `    gitlab_project: ${PROJECT}`,
+    "    branch: main",
+    `    channel: ${CHANNEL}`,
+    `    approvers: [${approvers.join(", ")}]`,
+    `    required_approvals: ${options.requiredApprovals ?? 1}`,
+    `    allow_self_approval: ${options.allowSelfApproval ?? false}`,
+    `    request_ttl: ${options.requestTtl ?? "2h"}`,
+  ].join("\n");
+}
+
+/** Collects every log line, to assert on what was logged (and what never was). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    done();
+  }
+  get text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+export interface Harness {
+  slack: SlackStandIn;
+  heroku: HerokuStandIn;
+  gitlab: GitLabStandIn;
+  bot: RunningBot;
+  db: TestDatabase;
+  logs: LogCapture;
+  env: Record<string, string>;
+  ids: { pipeline: string; staging: string; production: string };
+  /** A new commit on main whose CI passed and which staging now runs. */
+  shipToStaging(title: string): { sha: string; pipelineId: number; releaseVersion: number };
+  sendGitLab(delivery: Pick<GitLabDelivery, "headers" | "rawBody">): Promise<Response>;
+  slash(user: string, text: string): Promise<Response>;
+  click(user: string, message: SlackMessage, actionId: string): Promise<Response>;
+  clickValue(user: string, message: SlackMessage, actionId: string, value: string): Promise<Response>;
+  /** Ephemeral answers the user got, newest last. */
+  answersFor(user: string): string[];
+  channelMessages(): SlackMessage[];
+  close(): Promise<void>;
+}
+
+export function buttonValue(message: SlackMessage, actionId: string): string | undefined {
+  for (const block of message.blocks as Array<{
+    type: string;
+    elements?: Array<{ action_id?: string; value?: string }>;
+  }>) {
+    if (block.type !== "actions") continue;
+    const element = block.elements?.find((e) => e.action_id === actionId);
+    if (element) return element.value;
+  }
+  return undefined;
+}
+
+export function messageText(message: SlackMessage): string {
+  return JSON.stringify(message.blocks) + message.text;
+}
+
+export async function startHarness(
+  options: {
+    pipeline?: PipelineOptions;
+    db?: TestDatabase;
+    tuning?: Partial<Tuning>;
+    env?: Record<string, string>;
+  } = {},
+): Promise<Harness> {
+  const slack = new SlackStandIn();
+  const heroku = new HerokuStandIn();
+  const gitlab = new GitLabStandIn();
+  await Promise.all([slack.start(), heroku.start(), gitlab.start()]);
+
+  slack.addChannel(CHANNEL, { name: "whitewave-releases", isMember: true });
+  for (const [id, name] of [
+    [REQUESTER, "rita"],
+    [APPROVER_A, "alice"],
+    [APPROVER_B, "bob"],
+    [GROUP_APPROVER, "gina"],
+    [BYSTANDER, "bystander"],
+  ] as const) {
+    slack.addUser(id, name);
+  }
+  slack.addUserGroup(APPROVER_GROUP, "releasers", [GROUP_APPROVER]);
+
+  const pipeline = heroku.addPipeline("whitewave");
+  const staging = heroku.addApp("whitewave-staging", pipeline.id, "staging");
+  const production = heroku.addApp("whitewave-prod", pipeline.id, "production");
+  gitlab.addProject(PROJECT, { id: PROJECT_ID, defaultBranch: "main" });
+  const first = gitlab.commit(PROJECT_ID, "main", "Initial release");
+  gitlab.addPipeline(PROJECT_ID, first.id, { ref: "main", status: "success" });
+  heroku.deploy(staging.id, first.id);
+  heroku.deploy(production.id, first.id, { slugId: heroku.currentRelease(staging.id)?.slug?.id as string });
+
+  const db = options.db ?? (await sqliteDatabase());
+  const env: Record<string, string> = {
+    SLACK_BOT_TOKEN: "xoxb-test-token",
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    HEROKU_API_TOKEN: "heroku-test-token",
+    HEROKU_API_URL: heroku.url,
+    GITLAB_TOKEN: "gitlab-test-token",
+    GITLAB_URL: gitlab.url,
+    GITLAB_WEBHOOK_SECRET: DEFAULT_WEBHOOK_SECRET,
+    DATABASE_URL: db.url,
+    PIPELINES_YAML: pipelinesYaml(options.pipeline),
+    LOG_LEVEL: "debug",
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logs = new LogCapture();
+  const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
+  const bot = await startBot({
+    config,
+    log,
+    tuning: { ...FAST_TUNING, ...options.tuning },
+    host: "127.0.0.1",
+    port: 0,
+  });
+
+  const harness: Harness = {
+    slack,
+    heroku,
+    gitlab,
+    bot,
+    db,
+    logs,
+    env,
+    ids: { pipeline: pipeline.id, staging: staging.id, production: production.id },
+    shipToStaging(title) {
+      const commit = gitlab.commit(PROJECT_ID, "main", title, { authorName: "Ada Lovelace" });
+      const ci = gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "success" });
+      const release = heroku.deploy(staging.id, commit.id);
+      return { sha: commit.id, pipelineId: ci.id, releaseVersion: release.version };
+    },
+    sendGitLab(delivery) {
+      return fetch(`${bot.url}/gitlab/webhook`, { method: "POST", headers: delivery.headers, body: delivery.rawBody });
+    },
+    async slash(user, text) {
+      const body = slashCommandBody({
+        userId: user,
+        channelId: CHANNEL,
+        text,
+        responseUrl: slack.responseUrl({ channel: CHANNEL, user }),
+      });
+      const r = await postSlack(bot.url, SIGNING_SECRET, body);
+      return new Response(r.body, { status: r.status });
+    },
+    async click(user, message, actionId) {
+      const value = buttonValue(message, actionId);
+      if (value === undefined) throw new Error(`message ${message.ts} has no ${actionId} button`);
+      return harness.clickValue(user, message, actionId, value);
+    },
+    async clickValue(user, message, actionId, value) {
+      const body = blockActionBody({
+        userId: user,
+        channelId: message.channel,
+        messageTs: message.ts,
+        message,
+        actionId,
+        value,
+        responseUrl: slack.responseUrl({ channel: message.channel, user, messageTs: message.ts }),
+      });
+      const r = await postSlack(bot.url, SIGNING_SECRET, body);
+      return new Response(r.body, { status: r.status });
+    },
+    answersFor(user) {
+      return slack.ephemerals.filter((e) => e.user === user).map((e) => JSON.stringify(e.blocks ?? []) + e.text);
+    },
+    channelMessages() {
+      return slack.topLevel(CHANNEL);
+    },
+    async close() {
+      await bot.close(2_000);
+      await Promise.all([slack.close(), heroku.close(), gitlab.close()]);
+      if (!options.db) await db.drop();
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,906 @@
+/**
+ * A loopback stand-in for the parts of the Heroku Platform API that promote-bot uses: pipelines,
+ * pipeline couplings, apps, releases (list with Range pagination, info, create/rollback), slugs,
+ * pipeline promotions and their targets, plus the release-phase output stream of a failed release.
+ *
+ * Shapes follow https://devcenter.heroku.com/articles/platform-api-reference and the
+ * `@heroku-cli/schema` types; behaviour that the reference leaves open is modelled on what the
+ * Heroku CLI expects (heroku/cli `packages/cli/src/commands/pipelines/promote.ts`).
+ * Drive it with the real `heroku-client` pointed at `url`.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import {
+  type Fault,
+  HttpStandIn,
+  type RouteHandler,
+  type StandInRequest,
+  type StandInResponse,
+} from "./http-stand-in.js";
+
+export type HerokuStage = "review" | "development" | "staging" | "production";
+
+export interface HerokuRelease {
+  id: string;
+  version: number;
+  status: "pending" | "succeeded" | "failed" | "expired";
+  slug: { id: string } | null;
+  current: boolean;
+  created_at: string;
+  updated_at: string;
+  description: string;
+  output_stream_url: string | null;
+  app: { id: string; name: string };
+  user: { id: string; email: string };
+}
+
+/** Body of `GET /pipeline-promotions/{id}` (and of the 201 answer to `POST /pipeline-promotions`). */
+export interface HerokuPromotion {
+  id: string;
+  pipeline: { id: string };
+  source: { app: { id: string }; release: { id: string } };
+  status: "pending" | "completed";
+  created_at: string;
+  updated_at: string;
+}
+
+/** One element of `GET /pipeline-promotions/{id}/promotion-targets`. */
+export interface HerokuPromotionTarget {
+  id: string;
+  app: { id: string };
+  status: "pending" | "succeeded" | "failed";
+  error_message: string | null;
+  release: { id: string } | null;
+  pipeline_promotion: { id: string };
+}
+
+export interface TargetFailure {
+  error_message: string;
+  /** Served as the release-phase output at the failed release's `output_stream_url`. */
+  output: string;
+}
+
+/** A promotion as the stand-in stores it: the API body, its targets, and how it will settle. */
+export interface StoredPromotion extends HerokuPromotion {
+  targets: HerokuPromotionTarget[];
+  /** How many more `GET .../promotion-targets` calls answer "pending" before it completes. */
+  pollsRemaining: number;
+  /** Snapshot of `promotionBehaviour.failTargets` taken when the promotion was created. */
+  failTargets: Record<string, TargetFailure>;
+}
+
+export interface HerokuStandInOptions {
+  /** The API token that is accepted (Basic auth password or Bearer). Default "heroku-test-token". */
+  token?: string;
+  /** Clock for `created_at`/`updated_at`; pass a fixed one for reproducible bodies. */
+  now?: () => Date;
+}
+
+export interface DeployOptions {
+  /** Reuse an existing slug (its commit must match) or give the new slug this id. */
+  slugId?: string;
+  description?: string;
+  /** Default "succeeded" (the release becomes current); any other status leaves the current release alone. */
+  status?: HerokuRelease["status"];
+  commitDescription?: string;
+  /** A container-stack (Docker) release: `slug: null`, which Heroku cannot promote (heroku/roadmap#222). */
+  container?: boolean;
+}
+
+interface PipelineRecord {
+  id: string;
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface CouplingRecord {
+  id: string;
+  pipelineId: string;
+  appId: string;
+  stage: HerokuStage;
+  created_at: string;
+  updated_at: string;
+}
+
+interface AppRecord {
+  id: string;
+  name: string;
+  stack: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface SlugRecord {
+  id: string;
+  appId: string;
+  commit: string | null;
+  commit_description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+type ApiHandler = (req: StandInRequest) => StandInResponse | Promise<StandInResponse>;
+
+/** A Heroku error answer, thrown inside handlers and turned into a response at the edge. */
+class HerokuApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly id: string,
+    message: string,
+    readonly resource?: string,
+  ) {
+    super(message);
+  }
+
+  toResponse(): StandInResponse {
+    const body: Record<string, string> = { id: this.id, message: this.message };
+    if (this.resource) body.resource = this.resource;
+    return { status: this.status, body };
+  }
+}
+
+const notFound = (resource: string, label = resource) =>
+  new HerokuApiError(404, "not_found", `Couldn't find that ${label}.`, resource);
+const invalidParams = (message: string) => new HerokuApiError(422, "invalid_params", message);
+
+/** Heroku's answer for a path or verb it does not serve. */
+const UNKNOWN_ENDPOINT =
+  "The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs. `POST`), and did you specify your intended version with the `Accept` header?";
+
+/** "Default page size is 200 and maximum page size is 1000" (platform-api-reference#ranges). */
+const DEFAULT_PAGE_SIZE = 200;
+const MAX_PAGE_SIZE = 1000;
+
+const STACK = { id: "ee582d3c-717d-4a57-ba5f-8b3a39f3a817", name: "heroku-24" };
+const CONTAINER_STACK = { id: "69bee368-352b-4bd0-9b7c-819d860a2588", name: "container" };
+const REGION = { id: "59accabd-516d-4f0e-83e6-6e3757701145", name: "us" };
+
+export class HerokuStandIn extends HttpStandIn {
+  /** Controls how promotions created from now on settle. */
+  promotionBehaviour: { pollsUntilDone: number; failTargets: Record<string, TargetFailure> } = {
+    pollsUntilDone: 1,
+    failTargets: {},
+  };
+  /** When true every authenticated call answers 403 `two_factor`, as for an account that requires a second factor. */
+  requireTwoFactor = false;
+  /** Sent as `RateLimit-Remaining` on every response; each authenticated call takes one; at 0 calls get 429. */
+  rateLimitRemaining = 4500;
+  readonly promotions: StoredPromotion[] = [];
+  /** The account that owns the token; it is the `user` of every release. */
+  readonly account = { id: randomUUID(), email: "promote-bot@example.com" };
+
+  private readonly token: string;
+  private readonly now: () => Date;
+  private readonly pipelines = new Map<string, PipelineRecord>();
+  private readonly couplings = new Map<string, CouplingRecord>();
+  private readonly apps = new Map<string, AppRecord>();
+  private readonly slugs = new Map<string, SlugRecord>();
+  private readonly releasesById = new Map<string, HerokuRelease>();
+  private readonly streams = new Map<string, string>();
+
+  constructor(options: HerokuStandInOptions = {}) {
+    super("Heroku");
+    this.token = options.token ?? "heroku-test-token";
+    this.now = options.now ?? (() => new Date());
+    this.registerRoutes();
+  }
+
+  // ---------------------------------------------------------------- world building
+
+  addPipeline(name: string): { id: string; name: string } {
+    if (this.findPipeline(name)) throw new Error(`pipeline ${name} already exists`);
+    const at = this.timestamp();
+    const pipeline: PipelineRecord = { id: randomUUID(), name, created_at: at, updated_at: at };
+    this.pipelines.set(pipeline.id, pipeline);
+    return { id: pipeline.id, name };
+  }
+
+  /** Creates an app; with a pipeline (id or name) it is coupled to it at `stage`. */
+  addApp(name: string, pipelineId?: string, stage?: HerokuStage): { id: string; name: string } {
+    if (this.findApp(name)) throw new Error(`app ${name} already exists`);
+    if (stage && !pipelineId) throw new Error(`addApp(${name}): a stage needs a pipeline`);
+    const pipeline = pipelineId === undefined ? undefined : this.findPipeline(pipelineId);
+    if (pipelineId !== undefined && !pipeline) throw new Error(`addApp(${name}): unknown pipeline ${pipelineId}`);
+    if (pipeline && !stage) throw new Error(`addApp(${name}): give the stage of the app in ${pipeline.name}`);
+    const at = this.timestamp();
+    const app: AppRecord = { id: randomUUID(), name, stack: STACK.name, created_at: at, updated_at: at };
+    this.apps.set(app.id, app);
+    if (pipeline && stage) {
+      const coupling: CouplingRecord = {
+        id: randomUUID(),
+        pipelineId: pipeline.id,
+        appId: app.id,
+        stage,
+        created_at: at,
+        updated_at: at,
+      };
+      this.couplings.set(coupling.id, coupling);
+    }
+    return { id: app.id, name };
+  }
+
+  /** Creates a slug with that commit and a new succeeded release (version = previous+1) that becomes current; returns the release. */
+  deploy(appIdOrName: string, commit: string, opts: DeployOptions = {}): HerokuRelease {
+    const app = this.requireApp(appIdOrName);
+    let slugId: string | null = null;
+    if (opts.container) {
+      app.stack = CONTAINER_STACK.name;
+    } else {
+      const existing = opts.slugId ? this.slugs.get(opts.slugId) : undefined;
+      if (existing && existing.commit !== commit) {
+        throw new Error(`slug ${existing.id} already exists with commit ${existing.commit}, not ${commit}`);
+      }
+      const at = this.timestamp();
+      const slug = existing ?? {
+        id: opts.slugId ?? randomUUID(),
+        appId: app.id,
+        commit,
+        commit_description: opts.commitDescription ?? null,
+        created_at: at,
+        updated_at: at,
+      };
+      this.slugs.set(slug.id, slug);
+      slugId = slug.id;
+    }
+    const release = this.createRelease(app, {
+      slugId,
+      description: opts.description ?? `Deploy ${commit.slice(0, 7)}`,
+      status: opts.status ?? "succeeded",
+    });
+    return structuredClone(release);
+  }
+
+  /** Copies of the app's releases, ascending by version. */
+  releases(appIdOrName: string): HerokuRelease[] {
+    return this.releasesOf(this.requireApp(appIdOrName)).map((r) => structuredClone(r));
+  }
+
+  currentRelease(appIdOrName: string): HerokuRelease | undefined {
+    const current = this.releasesOf(this.requireApp(appIdOrName)).find((r) => r.current);
+    return current && structuredClone(current);
+  }
+
+  /** Marks a release as expired (its artifact destroyed by the retention policy, changelog-items/3395). */
+  expireRelease(releaseId: string): void {
+    const release = this.releasesById.get(releaseId);
+    if (!release) throw new Error(`unknown release ${releaseId}`);
+    if (release.current) throw new Error("Heroku never expires the current release");
+    release.status = "expired";
+    release.updated_at = this.timestamp();
+  }
+
+  slugCommit(slugId: string): string | null {
+    const slug = this.slugs.get(slugId);
+    if (!slug) throw new Error(`unknown slug ${slugId}`);
+    return slug.commit;
+  }
+
+  /** Settles a pending promotion now, whatever polls remain. */
+  completePromotion(promotionId: string): void {
+    const promotion = this.promotions.find((p) => p.id === promotionId);
+    if (!promotion) throw new Error(`unknown promotion ${promotionId}`);
+    if (promotion.status === "pending") this.settle(promotion);
+  }
+
+  /**
+   * Faults answer before any route runs; give their responses the headers every Heroku answer
+   * carries. Getters, because `send` copies the headers only when it answers.
+   */
+  override fault(fault: Fault): void {
+    if (!fault.response) {
+      super.fault(fault);
+      return;
+    }
+    const headers: Record<string, string> = { ...fault.response.headers };
+    const present = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
+    if (!present.has("ratelimit-remaining")) {
+      Object.defineProperty(headers, "RateLimit-Remaining", {
+        enumerable: true,
+        get: () => String(this.rateLimitRemaining),
+      });
+    }
+    if (!present.has("request-id")) {
+      Object.defineProperty(headers, "Request-Id", { enumerable: true, get: () => randomUUID() });
+    }
+    super.fault({ ...fault, response: { ...fault.response, headers } });
+  }
+
+  // ---------------------------------------------------------------- routes
+
+  private registerRoutes(): void {
+    const endpoints: Array<[method: string, path: string, handler: ApiHandler]> = [
+      ["GET", "/pipelines/:pipeline", (req) => this.getPipeline(req)],
+      ["GET", "/pipelines/:pipeline_id/pipeline-couplings", (req) => this.listCouplings(req)],
+      ["GET", "/apps/:app", (req) => ({ status: 200, body: this.appJson(this.appParam(req)) })],
+      ["GET", "/apps/:app/releases", (req) => this.listReleases(req)],
+      ["POST", "/apps/:app/releases", (req) => this.createReleaseRoute(req)],
+      ["GET", "/apps/:app/releases/:release", (req) => this.getRelease(req)],
+      ["GET", "/apps/:app/slugs/:slug", (req) => this.getSlug(req)],
+      ["POST", "/pipeline-promotions", (req) => this.createPromotion(req)],
+      ["GET", "/pipeline-promotions/:id", (req) => this.getPromotion(req)],
+      ["GET", "/pipeline-promotions/:id/promotion-targets", (req) => this.listTargets(req)],
+    ];
+    for (const [method, path, handler] of endpoints) this.route(method, path, this.api(handler));
+    // Release-phase output lives on another host in production (release-output.heroku.com) and
+    // needs no API token, so it bypasses the API checks.
+    this.route("GET", "/streams/:release", (req) => this.withStandardHeaders(this.getStream(req)));
+
+    // Anything else: Heroku's JSON not_found (the base class answers without an `id`).
+    const unknown = this.api(() => {
+      throw new HerokuApiError(404, "not_found", UNKNOWN_ENDPOINT);
+    });
+    for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) {
+      this.route(method, "/", unknown);
+      for (let depth = 1; depth <= 8; depth++) {
+        this.route(method, Array.from({ length: depth }, (_, i) => `/:p${i}`).join(""), unknown);
+      }
+    }
+  }
+
+  /** Wraps a handler with what every API call goes through: auth, rate limit, second factor, headers. */
+  private api(handler: ApiHandler): RouteHandler {
+    return async (req) => {
+      let response: StandInResponse;
+      try {
+        if (tokenOf(req.headers.authorization) !== this.token) {
+          throw new HerokuApiError(401, "unauthorized", "Invalid credentials provided.");
+        }
+        if (this.rateLimitRemaining <= 0) {
+          throw new HerokuApiError(
+            429,
+            "rate_limit",
+            "Your account reached the API rate limit\nPlease wait a few minutes before making new requests",
+          );
+        }
+        this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
+        if (this.requireTwoFactor) {
+          throw new HerokuApiError(
+            403,
+            "two_factor",
+            "A second authentication factor or pre-authorization is required for this request. Your account has either two-factor or a Yubikey registered.",
+          );
+        }
+        if (req.rawBody && req.body === undefined && req.method !== "GET") {
+          throw new HerokuApiError(400, "bad_request", "Request body must be JSON (Content-Type: application/json).");
+        }
+        response = await handler(req);
+      } catch (error) {
+        if (!(error instanceof HerokuApiError)) throw error;
+        response = error.toResponse();
+      }
+      return this.withStandardHeaders(response);
+    };
+  }
+
+  private withStandardHeaders(response: StandInResponse): StandInResponse {
+    return {
+      ...response,
+      headers: {
+        "RateLimit-Remaining": String(this.rateLimitRemaining),
+        "Request-Id": randomUUID(),
+        ...response.headers,
+      },
+    };
+  }
+
+  private getPipeline(req: StandInRequest): StandInResponse {
+    const pipeline = this.findPipeline(param(req, "pipeline"));
+    if (!pipeline) throw notFound("pipeline");
+    return { status: 200, body: this.pipelineJson(pipeline) };
+  }
+
+  private listCouplings(req: StandInRequest): StandInResponse {
+    // The path takes the pipeline id only (unlike GET /pipelines/{id_or_name}).
+    const pipeline = this.pipelines.get(param(req, "pipeline_id"));
+    if (!pipeline) throw notFound("pipeline");
+    const couplings = [...this.couplings.values()].filter((c) => c.pipelineId === pipeline.id);
+    return paginate(couplings, req.headers.range, {
+      accepted: ["id"],
+      raw: (c) => c.id,
+      rank: (_field, value) => value,
+      key: (c) => c.id,
+      json: (c) => this.couplingJson(c),
+    });
+  }
+
+  private listReleases(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    const releases = this.releasesOf(app);
+    // Releases list in version order whether the Range names `id` (heroku-client's default
+    // `id ..; max=1000`) or `version`; an `id` cursor stands for the version of that release.
+    return paginate(releases, req.headers.range, {
+      accepted: ["id", "version"],
+      raw: (r, field) => (field === "version" ? String(r.version) : r.id),
+      rank: (field, value) => {
+        if (field === "version") return /^\d+$/.test(value) ? Number(value) : undefined;
+        return releases.find((r) => r.id === value)?.version;
+      },
+      key: (r) => r.version,
+      json: (r) => this.releaseJson(r),
+    });
+  }
+
+  private getRelease(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    const release = this.findRelease(app, param(req, "release"));
+    if (!release) throw notFound("release");
+    return { status: 200, body: this.releaseJson(release) };
+  }
+
+  /** `POST /apps/{app}/releases`: `{slug}` releases a slug, `{release}` rolls back to an older release. */
+  private createReleaseRoute(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    const body = asRecord(req.body);
+    const description = typeof body.description === "string" ? body.description : undefined;
+    if (typeof body.release === "string") {
+      const target = this.findRelease(app, body.release);
+      if (!target) throw notFound("release");
+      if (target.status === "expired") {
+        throw invalidParams(
+          `Release v${target.version} has expired: its artifact was destroyed by the release retention policy and it cannot be rolled back to.`,
+        );
+      }
+      const release = this.createRelease(app, {
+        slugId: target.slug?.id ?? null,
+        description: description ?? `Rollback to v${target.version}`,
+        status: "succeeded",
+      });
+      return { status: 201, body: this.releaseJson(release) };
+    }
+    if (typeof body.slug === "string") {
+      const slug = this.slugs.get(body.slug);
+      if (!slug) throw notFound("slug");
+      const release = this.createRelease(app, {
+        slugId: slug.id,
+        description: description ?? `Deploy ${slug.commit?.slice(0, 7) ?? slug.id}`,
+        status: "succeeded",
+      });
+      return { status: 201, body: this.releaseJson(release) };
+    }
+    throw invalidParams("Give either `slug` (a slug id) or `release` (the id of a release to roll back to).");
+  }
+
+  private getSlug(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    const slug = this.slugs.get(param(req, "slug"));
+    // A promoted slug is shared by the apps it was released to.
+    const visible = slug && (slug.appId === app.id || this.releasesOf(app).some((r) => r.slug?.id === slug.id));
+    if (!slug || !visible) throw notFound("slug");
+    return { status: 200, body: this.slugJson(slug) };
+  }
+
+  private createPromotion(req: StandInRequest): StandInResponse {
+    const body = asRecord(req.body);
+    const pipelineId = idOf(body.pipeline);
+    const source = asRecord(body.source);
+    const sourceAppId = idOf(source.app);
+    const sourceReleaseId = source.release === undefined ? undefined : idOf(source.release);
+    const rawTargets = Array.isArray(body.targets) ? body.targets : undefined;
+    if (!pipelineId) throw invalidParams("Missing pipeline.id.");
+    if (!sourceAppId) throw invalidParams("Missing source.app.id.");
+    if (source.release !== undefined && !sourceReleaseId) throw invalidParams("source.release needs an id.");
+    if (!rawTargets || rawTargets.length === 0) throw invalidParams("Give at least one target app.");
+    const targetIds = rawTargets.map((t) => idOf(asRecord(t).app));
+    if (targetIds.some((id) => !id)) throw invalidParams("Every target needs app.id.");
+
+    const pipeline = this.pipelines.get(pipelineId);
+    if (!pipeline) throw notFound("pipeline");
+    const sourceApp = this.apps.get(sourceAppId);
+    if (!sourceApp) throw notFound("app");
+    const targets = targetIds.map((id) => {
+      const app = this.apps.get(id ?? "");
+      if (!app) throw notFound("app");
+      return app;
+    });
+    for (const app of [sourceApp, ...targets]) {
+      if (!this.couplingOf(app, pipeline)) throw invalidParams(`App ${app.name} is not in pipeline ${pipeline.name}.`);
+    }
+    if (targets.some((t) => t.id === sourceApp.id)) throw invalidParams("Cannot promote from an app to itself.");
+
+    let release: HerokuRelease | undefined;
+    if (sourceReleaseId) {
+      release = this.releasesById.get(sourceReleaseId);
+      if (!release || release.app.id !== sourceApp.id) {
+        throw invalidParams(`Release ${sourceReleaseId} is not a release of ${sourceApp.name}.`);
+      }
+    } else {
+      release = this.releasesOf(sourceApp).find((r) => r.current);
+      if (!release) throw invalidParams(`${sourceApp.name} has no release to promote.`);
+    }
+    if (release.status === "expired") {
+      throw invalidParams(`Release v${release.version} of ${sourceApp.name} has expired and cannot be promoted.`);
+    }
+    if (!release.slug) {
+      throw invalidParams(`${sourceApp.name} uses the container stack; pipeline promotion is not supported for it.`);
+    }
+
+    const at = this.timestamp();
+    const promotion: StoredPromotion = {
+      id: randomUUID(),
+      pipeline: { id: pipeline.id },
+      source: { app: { id: sourceApp.id }, release: { id: release.id } },
+      status: "pending",
+      created_at: at,
+      updated_at: at,
+      targets: [],
+      pollsRemaining: Math.max(0, this.promotionBehaviour.pollsUntilDone),
+      failTargets: { ...this.promotionBehaviour.failTargets },
+    };
+    promotion.targets = targets.map((app) => ({
+      id: randomUUID(),
+      app: { id: app.id },
+      status: "pending",
+      error_message: null,
+      release: null,
+      pipeline_promotion: { id: promotion.id },
+    }));
+    this.promotions.push(promotion);
+    if (promotion.pollsRemaining === 0) this.settle(promotion);
+    return { status: 201, body: promotionJson(promotion) };
+  }
+
+  private getPromotion(req: StandInRequest): StandInResponse {
+    return { status: 200, body: promotionJson(this.promotionParam(req)) };
+  }
+
+  private listTargets(req: StandInRequest): StandInResponse {
+    const promotion = this.promotionParam(req);
+    if (promotion.status === "pending") {
+      if (promotion.pollsRemaining > 0) promotion.pollsRemaining -= 1;
+      else this.settle(promotion);
+    }
+    return paginate(promotion.targets, req.headers.range, {
+      accepted: ["id"],
+      raw: (t) => t.id,
+      rank: (_field, value) => value,
+      key: (t) => t.id,
+      json: (t) => structuredClone(t),
+    });
+  }
+
+  private getStream(req: StandInRequest): StandInResponse {
+    const output = this.streams.get(param(req, "release"));
+    if (output === undefined) return { status: 404, body: "stream not found\n" };
+    return { status: 200, body: output };
+  }
+
+  // ---------------------------------------------------------------- behaviour
+
+  /** Completes a promotion: each target gets a release of the promoted slug, or a failed one. */
+  private settle(promotion: StoredPromotion): void {
+    const source = this.releasesById.get(promotion.source.release.id);
+    const sourceApp = this.apps.get(promotion.source.app.id);
+    if (!source || !sourceApp) throw new Error(`promotion ${promotion.id} lost its source`);
+    const slugId = source.slug?.id ?? null;
+    const commit = slugId ? this.slugs.get(slugId)?.commit : null;
+    const description = `Promote ${sourceApp.name} v${source.version}${commit ? ` ${commit.slice(0, 7)}` : ""}`;
+    for (const target of promotion.targets) {
+      const app = this.apps.get(target.app.id);
+      if (!app) throw new Error(`promotion ${promotion.id} lost target ${target.app.id}`);
+      const failure = promotion.failTargets[app.id] ?? promotion.failTargets[app.name];
+      if (failure) {
+        // A failed release phase: the release exists but never becomes current (release-phase docs).
+        const release = this.createRelease(app, { slugId, description, status: "failed" });
+        release.output_stream_url = `${this.url}/streams/${release.id}`;
+        this.streams.set(release.id, failure.output);
+        target.status = "failed";
+        target.error_message = failure.error_message;
+        target.release = { id: release.id };
+      } else {
+        const release = this.createRelease(app, { slugId, description, status: "succeeded" });
+        target.status = "succeeded";
+        target.release = { id: release.id };
+      }
+    }
+    promotion.status = "completed";
+    promotion.updated_at = this.timestamp();
+  }
+
+  private createRelease(
+    app: AppRecord,
+    spec: { slugId: string | null; description: string; status: HerokuRelease["status"] },
+  ): HerokuRelease {
+    const previous = this.releasesOf(app);
+    const at = this.timestamp();
+    const becomesCurrent = spec.status === "succeeded";
+    if (becomesCurrent) {
+      for (const r of previous) r.current = false;
+    }
+    const release: HerokuRelease = {
+      id: randomUUID(),
+      version: (previous.at(-1)?.version ?? 0) + 1,
+      status: spec.status,
+      slug: spec.slugId ? { id: spec.slugId } : null,
+      current: becomesCurrent,
+      created_at: at,
+      updated_at: at,
+      description: spec.description,
+      output_stream_url: null,
+      app: { id: app.id, name: app.name },
+      user: { ...this.account },
+    };
+    this.releasesById.set(release.id, release);
+    if (becomesCurrent) app.updated_at = at;
+    return release;
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  private findPipeline(idOrName: string): PipelineRecord | undefined {
+    return this.pipelines.get(idOrName) ?? [...this.pipelines.values()].find((p) => p.name === idOrName);
+  }
+
+  private findApp(idOrName: string): AppRecord | undefined {
+    return this.apps.get(idOrName) ?? [...this.apps.values()].find((a) => a.name === idOrName);
+  }
+
+  private requireApp(idOrName: string): AppRecord {
+    const app = this.findApp(idOrName);
+    if (!app) throw new Error(`unknown app ${idOrName}`);
+    return app;
+  }
+
+  private appParam(req: StandInRequest): AppRecord {
+    const app = this.findApp(param(req, "app"));
+    if (!app) throw notFound("app");
+    return app;
+  }
+
+  private promotionParam(req: StandInRequest): StoredPromotion {
+    const promotion = this.promotions.find((p) => p.id === param(req, "id"));
+    if (!promotion) throw notFound("pipeline_promotion", "pipeline promotion");
+    return promotion;
+  }
+
+  /** `{id_or_version}`: a release id or its version number. */
+  private findRelease(app: AppRecord, idOrVersion: string): HerokuRelease | undefined {
+    const releases = this.releasesOf(app);
+    if (/^\d+$/.test(idOrVersion)) return releases.find((r) => r.version === Number(idOrVersion));
+    return releases.find((r) => r.id === idOrVersion);
+  }
+
+  private releasesOf(app: AppRecord): HerokuRelease[] {
+    return [...this.releasesById.values()].filter((r) => r.app.id === app.id).sort((a, b) => a.version - b.version);
+  }
+
+  private couplingOf(app: AppRecord, pipeline: PipelineRecord): CouplingRecord | undefined {
+    return [...this.couplings.values()].find((c) => c.appId === app.id && c.pipelineId === pipeline.id);
+  }
+
+  private timestamp(): string {
+    // Heroku writes times without milliseconds: "2012-01-01T12:00:00Z".
+    return this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z");
+  }
+
+  // ---------------------------------------------------------------- bodies
+
+  private pipelineJson(p: PipelineRecord): Record<string, unknown> {
+    return {
+      created_at: p.created_at,
+      id: p.id,
+      name: p.name,
+      owner: { id: this.account.id, type: "user" },
+      updated_at: p.updated_at,
+    };
+  }
+
+  private couplingJson(c: CouplingRecord): Record<string, unknown> {
+    return {
+      app: { id: c.appId },
+      created_at: c.created_at,
+      id: c.id,
+      pipeline: { id: c.pipelineId },
+      stage: c.stage,
+      updated_at: c.updated_at,
+    };
+  }
+
+  private appJson(app: AppRecord): Record<string, unknown> {
+    const stack = app.stack === CONTAINER_STACK.name ? CONTAINER_STACK : STACK;
+    const current = this.releasesOf(app).find((r) => r.current);
+    return {
+      acm: false,
+      archived_at: null,
+      build_stack: { ...stack },
+      buildpack_provided_description: app.stack === CONTAINER_STACK.name ? null : "Node.js",
+      created_at: app.created_at,
+      git_url: `https://git.heroku.com/${app.name}.git`,
+      id: app.id,
+      internal_routing: null,
+      maintenance: false,
+      name: app.name,
+      organization: null,
+      owner: { email: this.account.email, id: this.account.id },
+      region: { ...REGION },
+      released_at: current?.created_at ?? null,
+      repo_size: null,
+      slug_size: null,
+      space: null,
+      stack: { ...stack },
+      team: null,
+      updated_at: app.updated_at,
+      web_url: `https://${app.name}.herokuapp.com/`,
+    };
+  }
+
+  private releaseJson(r: HerokuRelease): Record<string, unknown> {
+    return {
+      addon_plan_names: [],
+      app: { ...r.app },
+      artifacts: r.slug ? [{ id: r.slug.id, type: "slug" }] : [],
+      created_at: r.created_at,
+      current: r.current,
+      description: r.description,
+      eligible_for_rollback: r.status !== "expired",
+      id: r.id,
+      output_stream_url: r.output_stream_url,
+      slug: r.slug && { ...r.slug },
+      status: r.status,
+      updated_at: r.updated_at,
+      user: { ...r.user },
+      version: r.version,
+    };
+  }
+
+  private slugJson(s: SlugRecord): Record<string, unknown> {
+    return {
+      blob: { method: "get", url: `https://slug-storage.example.com/${s.id}.tar.gz` },
+      buildpack_provided_description: "Node.js",
+      checksum: `SHA256:${createHash("sha256").update(s.id).digest("hex")}`,
+      commit: s.commit,
+      commit_description: s.commit_description,
+      created_at: s.created_at,
+      id: s.id,
+      process_types: { web: "npm start" },
+      size: 2_048_000,
+      stack: { ...STACK },
+      updated_at: s.updated_at,
+    };
+  }
+}
+
+function promotionJson(p: StoredPromotion): HerokuPromotion {
+  return {
+    created_at: p.created_at,
+    id: p.id,
+    pipeline: { ...p.pipeline },
+    source: { app: { ...p.source.app }, release: { ...p.source.release } },
+    status: p.status,
+    updated_at: p.updated_at,
+  };
+}
+
+// ---------------------------------------------------------------- Range pagination
+
+interface RangeSpec {
+  field: string;
+  start?: { value: string; exclusive: boolean };
+  end?: string;
+  order: "asc" | "desc";
+  max: number;
+}
+
+const badRange = () =>
+  new HerokuApiError(400, "bad_request", "Invalid `Range` header. Please use format like `id ..; max=10, order=desc`.");
+
+/**
+ * Parses a Platform API `Range` header: `<field> [[]<start>..[<end>]][; max=N, order=asc|desc][;]`.
+ * Parameters are comma-separated: a second `;` between them is a 400 (martyzz1/heroku3.py#12);
+ * a field outside `Accept-Ranges` is a 416 (heroku/cli#1674).
+ */
+function parseRange(header: string | undefined, accepted: readonly string[]): RangeSpec {
+  const fallback = accepted[0] ?? "id";
+  if (header === undefined || header.trim() === "") return { field: fallback, order: "asc", max: DEFAULT_PAGE_SIZE };
+  const text = header.trim().replace(/;\s*$/, "");
+  const semicolon = text.indexOf(";");
+  const head = (semicolon < 0 ? text : text.slice(0, semicolon)).trim();
+  const params = semicolon < 0 ? "" : text.slice(semicolon + 1).trim();
+  if (params.includes(";")) throw badRange();
+
+  const [field = "", bounds = "", ...extra] = head.split(/\s+/);
+  if (extra.length > 0) throw badRange();
+  if (!accepted.includes(field)) {
+    throw new HerokuApiError(
+      416,
+      "requested_range_not_satisfiable",
+      `Requested range ${field} is not allowed, please try \`id\` or another specified in \`Accept-Ranges\`.`,
+    );
+  }
+  const spec: RangeSpec = { field, order: "asc", max: DEFAULT_PAGE_SIZE };
+  if (bounds !== "") {
+    const match = /^(\]?)([^.\]]*)\.\.([^.]*)$/.exec(bounds);
+    if (!match) throw badRange();
+    const [, exclusive, start, end] = match;
+    // "ranges that include only an end bound ... are no longer supported" (changelog-items/314).
+    if (!start && end) throw badRange();
+    if (start) spec.start = { value: start, exclusive: exclusive === "]" };
+    if (end) spec.end = end;
+  }
+  if (params !== "") {
+    for (const part of params.split(",")) {
+      const [key, value, ...rest] = part.split("=").map((s) => s.trim());
+      if (rest.length > 0 || !value) throw badRange();
+      if (key === "order" && (value === "asc" || value === "desc")) spec.order = value;
+      else if (key === "max" && /^\d+$/.test(value) && Number(value) > 0)
+        spec.max = Math.min(Number(value), MAX_PAGE_SIZE);
+      else throw badRange();
+    }
+  }
+  return spec;
+}
+
+interface PageOptions<T> {
+  /** Fields listed in `Accept-Ranges`; the first is the default. */
+  accepted: string[];
+  /** The value of `field` written into Content-Range / Next-Range. */
+  raw: (item: T, field: string) => string;
+  /** Sort key of a cursor value, or undefined when it names nothing. */
+  rank: (field: string, value: string) => number | string | undefined;
+  /** Sort key of an item (ascending). */
+  key: (item: T) => number | string;
+  json: (item: T) => unknown;
+}
+
+/** Answers a list endpoint: 206 with `Next-Range` while more items remain, else 200. */
+function paginate<T>(items: T[], rangeHeader: string | string[] | undefined, options: PageOptions<T>): StandInResponse {
+  const spec = parseRange(Array.isArray(rangeHeader) ? rangeHeader[0] : rangeHeader, options.accepted);
+  const dir = spec.order === "desc" ? -1 : 1;
+  const compare = (a: number | string, b: number | string) => (a < b ? -dir : a > b ? dir : 0);
+  let rest = [...items].sort((a, b) => compare(options.key(a), options.key(b)));
+  if (spec.start) {
+    const { exclusive } = spec.start;
+    const from = options.rank(spec.field, spec.start.value);
+    rest =
+      from === undefined
+        ? []
+        : rest.filter((i) => (exclusive ? compare(options.key(i), from) > 0 : compare(options.key(i), from) >= 0));
+  }
+  if (spec.end !== undefined) {
+    const to = options.rank(spec.field, spec.end);
+    rest = to === undefined ? [] : rest.filter((i) => compare(options.key(i), to) <= 0);
+  }
+  const page = rest.slice(0, spec.max);
+  const headers: Record<string, string> = { "Accept-Ranges": options.accepted.join(", ") };
+  const first = page[0];
+  const last = page.at(-1);
+  if (first !== undefined && last !== undefined) {
+    headers["Content-Range"] = `${spec.field} ${options.raw(first, spec.field)}..${options.raw(last, spec.field)}`;
+  }
+  if (rest.length > page.length && last !== undefined) {
+    const order = spec.order === "desc" ? "order=desc, " : "";
+    headers["Next-Range"] =
+      `${spec.field} ]${options.raw(last, spec.field)}..${spec.end ?? ""}; ${order}max=${spec.max}`;
+    return { status: 206, headers, body: page.map(options.json) };
+  }
+  return { status: 200, headers, body: page.map(options.json) };
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** The token from `Authorization: Basic base64(user:token)` (heroku-client sends `:token`) or `Bearer token`. */
+function tokenOf(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const [scheme = "", value = ""] = authorization.split(" ", 2);
+  if (scheme.toLowerCase() === "bearer") return value;
+  if (scheme.toLowerCase() === "basic") {
+    const decoded = Buffer.from(value, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    return colon < 0 ? undefined : decoded.slice(colon + 1);
+  }
+  return undefined;
+}
+
+function param(req: StandInRequest, name: string): string {
+  return req.params[name] ?? "";
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function idOf(value: unknown): string | undefined {
+  const id = asRecord(value).id;
+  return typeof id === "string" && id !== "" ? id : undefined;
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KyselyStore } from "../../../../src/adapters/store/kysely-store.js";
+import type { NewRequest } from "../../../../src/domain/ports.js";
+import type { Candidate } from "../../../../src/domain/records.js";
+import { BACKENDS, type TestDatabase } from "../../../support/databases.js";
+
+function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    pipeline: `p-${randomUUID().slice(0, 8)}`,
+    herokuPipelineId: "hp-1",
+    sourceApp: { id: "app-staging", name: "whitewave-staging" },
+    sourceReleaseId: "rel-1",
+    sourceReleaseVersion: 12,
+    slugId: "slug-1",
+    commitSha: "a".repeat(40),
+    commitTitle: "Fix the thing",
+    commitsBehind: 3,
+    targetApps: [{ id: "app-prod", name: "whitewave-prod" }],
+    requester: "U0REQ",
+    requiredApprovals: 2,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 3_600_000),
+    channel: "C0CHAN",
+    messageTs: null,
+    candidateId: null,
+    ...overrides,
+  };
+}
+
+describe.each(BACKENDS)("store on $name", ({ create }) => {
+  let db: TestDatabase;
+  let store: KyselyStore;
+
+  beforeAll(async () => {
+    db = await create();
+    store = await KyselyStore.open(db.config);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  it("answers ping and migrates idempotently", async () => {
+    await store.ping();
+    expect(await store.migrate()).toEqual([]);
+  });
+
+  it("records a delivery once and lets one claimer process it", async () => {
+    const id = randomUUID();
+    const receivedAt = new Date();
+    expect(await store.recordDelivery({ id, event: "Pipeline Hook", body: "{}", receivedAt })).toBe(true);
+    expect(await store.recordDelivery({ id, event: "Pipeline Hook", body: "{}", receivedAt })).toBe(false);
+    const now = new Date();
+    expect(await store.unfinishedDeliveries(now, 100)).toContain(id);
+    const claims = await Promise.all([
+      store.claimDelivery(id, "a", now, 60_000),
+      store.claimDelivery(id, "b", now, 60_000),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.unfinishedDeliveries(now, 100)).not.toContain(id);
+    // A lease that ran out can be taken over (the first processor died).
+    const later = new Date(now.getTime() + 61_000);
+    expect(await store.unfinishedDeliveries(later, 100)).toContain(id);
+    expect((await store.claimDelivery(id, "c", later, 60_000))?.attempts).toBe(2);
+    await store.finishDelivery(id, "done");
+    expect(await store.unfinishedDeliveries(new Date(later.getTime() + 120_000), 100)).not.toContain(id);
+  });
+
+  it("keeps one active request per pipeline and returns the existing one", async () => {
+    const first = newRequest();
+    const second = newRequest({ pipeline: first.pipeline });
+    const [a, b] = await Promise.all([store.createRequest(first), store.createRequest(second)]);
+    const created = [a, b].filter((r) => r.created);
+    expect(created).toHaveLength(1);
+    const refused = [a, b].find((r) => !r.created);
+    expect(refused && !refused.created && refused.existing.pipeline).toBe(first.pipeline);
+    // Once the first is final, a new one can be created.
+    const active = await store.activeRequest(first.pipeline);
+    expect(active).toBeDefined();
+    await store.transitionRequest(active?.id ?? "", ["pending"], "cancelled", { decidedBy: "U1" });
+    const third = await store.createRequest(newRequest({ pipeline: first.pipeline }));
+    expect(third.created).toBe(true);
+  });
+
+  it("round-trips every request field", async () => {
+    const input = newRequest();
+    const result = await store.createRequest(input);
+    if (!result.created) throw new Error("not created");
+    const loaded = await store.getRequest(input.id);
+    expect(loaded).toMatchObject({
+      ...input,
+      state: "pending",
+      promotionId: null,
+      outcome: null,
+    });
+    expect(loaded?.createdAt.toISOString()).toBe(input.createdAt.toISOString());
+  });
+
+  it("moves a request to promoting exactly once under concurrent transitions", async () => {
+    const input = newRequest();
+    await store.createRequest(input);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => store.transitionRequest(input.id, ["pending"], "promoting")),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await store.getRequest(input.id))?.state).toBe("promoting");
+    const outcome = {
+      targets: [
+        {
+          app: { id: "app-prod", name: "whitewave-prod" },
+          status: "succeeded" as const,
+          releaseId: "r9",
+          releaseVersion: 9,
+          errorMessage: null,
+          outputTail: null,
+        },
+      ],
+      error: null,
+    };
+    const done = await store.transitionRequest(input.id, ["promoting"], "succeeded", {
+      outcome,
+      finishedAt: new Date(),
+    });
+    expect(done?.outcome).toEqual(outcome);
+  });
+
+  it("counts each approver once", async () => {
+    const input = newRequest();
+    await store.createRequest(input);
+    const at = new Date();
+    const added = await Promise.all([
+      store.addApproval({ requestId: input.id, approver: "U1", at }),
+      store.addApproval({ requestId: input.id, approver: "U1", at }),
+      store.addApproval({ requestId: input.id, approver: "U2", at }),
+    ]);
+    expect(added.filter(Boolean)).toHaveLength(2);
+    expect((await store.approvals(input.id)).map((a) => a.approver).sort()).toEqual(["U1", "U2"]);
+  });
+
+  it("lists pending requests past their expiry", async () => {
+    const past = newRequest({ expiresAt: new Date(Date.now() - 1_000) });
+    const future = newRequest();
+    await store.createRequest(past);
+    await store.createRequest(future);
+    const ids = (await store.expiredRequests(new Date())).map((r) => r.id);
+    expect(ids).toContain(past.id);
+    expect(ids).not.toContain(future.id);
+  });
+
+  it("leases a promoting request to one owner until the lease runs out", async () => {
+    const input = newRequest();
+    await store.createRequest(input);
+    await store.transitionRequest(input.id, ["pending"], "promoting");
+    const now = new Date();
+    const claims = await Promise.all([
+      store.claimPromotion("a", now, 30_000, input.id),
+      store.claimPromotion("b", now, 30_000, input.id),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const owner = claims[0] ? "a" : "b";
+    const other = owner === "a" ? "b" : "a";
+    expect(await store.claimPromotion(other, now, 30_000, input.id)).toBeUndefined();
+    expect(await store.renewPromotionLease(input.id, owner, now, 30_000)).toBe(true);
+    expect(await store.renewPromotionLease(input.id, other, now, 30_000)).toBe(false);
+    const later = new Date(now.getTime() + 31_000);
+    expect(await store.claimPromotion(other, later, 30_000, input.id)).toBeDefined();
+    await store.releasePromotionLease(input.id, other);
+    expect(await store.claimPromotion(owner, later, 30_000, input.id)).toBeDefined();
+  });
+
+  it("supersedes live candidates with a compare-and-set", async () => {
+    const pipeline = `p-${randomUUID().slice(0, 8)}`;
+    const candidate: Candidate = {
+      id: randomUUID(),
+      pipeline,
+      herokuPipelineId: "hp",
+      sourceAppId: "a",
+      sourceAppName: "whitewave-staging",
+      releaseId: "r1",
+      releaseVersion: 1,
+      slugId: "s1",
+      commitSha: "b".repeat(40),
+      commitTitle: "t",
+      commitAuthor: "Ada",
+      ciPipelineId: 3_000_000_001,
+      ciPipelineUrl: "https://gitlab.example/p/-/pipelines/1",
+      channel: "C1",
+      messageTs: "1.1",
+      state: "live",
+      supersededBy: null,
+      createdAt: new Date(),
+    };
+    await store.insertCandidate(candidate);
+    expect(await store.getCandidate(candidate.id)).toEqual(candidate);
+    expect((await store.liveCandidates(pipeline)).map((c) => c.id)).toEqual([candidate.id]);
+    const [x, y] = await Promise.all([
+      store.transitionCandidate(candidate.id, ["live"], "superseded", { supersededBy: 2 }),
+      store.transitionCandidate(candidate.id, ["live"], "requested"),
+    ]);
+    expect([x, y].filter(Boolean)).toHaveLength(1);
+    expect(await store.liveCandidates(pipeline)).toEqual([]);
+  });
+
+  it("keeps an ordered audit trail", async () => {
+    const requestId = randomUUID();
+    for (const event of ["requested", "approved", "promoting", "succeeded"]) {
+      await store.audit({ requestId, pipeline: "w", event, actor: "U1", at: new Date(), detail: { event } });
+    }
+    expect((await store.auditFor(requestId)).map((e) => e.event)).toEqual([
+      "requested",
+      "approved",
+      "promoting",
+      "succeeded",
+    ]);
+  });
+});
