@@ -1,0 +1,399 @@
+/**
+ * Requests, the approval check and Heroku promotion, end to end: signed Slack requests to the real
+ * server, Heroku/GitLab/Slack stand-ins behind it.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/views/action-ids.js";
+import { BACKENDS } from "../support/databases.js";
+import {
+  APPROVER_A,
+  APPROVER_B,
+  BYSTANDER,
+  buttonValue,
+  GROUP_APPROVER,
+  type Harness,
+  messageText,
+  type PipelineOptions,
+  PROJECT_ID,
+  REQUESTER,
+  startHarness,
+} from "../support/harness.js";
+import type { SlackMessage } from "../support/stand-ins/slack.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+async function setup(
+  pipeline: PipelineOptions = {},
+): Promise<{ sha: string; pipelineId: number; releaseVersion: number; releaseId: string }> {
+  h = await startHarness({ pipeline });
+  const shipped = h.shipToStaging("Ship the rainbow");
+  const releaseId = h.heroku.currentRelease(h.ids.staging)?.id as string;
+  return { ...shipped, releaseId };
+}
+
+/** The channel message carrying the request's Approve button. */
+function approvalMessage(): SlackMessage | undefined {
+  return h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+}
+
+async function requestViaCommand(user = REQUESTER): Promise<SlackMessage> {
+  const response = await h.slash(user, "whitewave");
+  expect(response.status).toBe(200);
+  return h.slack.waitFor(() => approvalMessage());
+}
+
+function promotionPosts() {
+  return h.heroku.callsTo("POST", "/pipeline-promotions");
+}
+
+async function finalMessage(ts: string, pattern: RegExp): Promise<SlackMessage> {
+  return h.slack.waitFor(() => {
+    const m = h.slack.messages.find((x) => x.ts === ts);
+    return m && pattern.test(messageText(m)) ? m : undefined;
+  });
+}
+
+async function answer(user: string, pattern: RegExp): Promise<string> {
+  return h.slack.waitFor(() => h.answersFor(user).find((a) => pattern.test(a)));
+}
+
+describe("requesting a promotion", () => {
+  it("when /promote whitewave is typed, then a request is stored and the approval message names who asked, what, and who can approve", async () => {
+    const shipped = await setup();
+    const message = await requestViaCommand();
+    const text = messageText(message);
+    expect(text).toContain(`<@${REQUESTER}>`);
+    expect(text).toContain(`v${shipped.releaseVersion}`);
+    expect(text).toContain(shipped.sha.slice(0, 8));
+    expect(text).toContain("0 of 1");
+    expect(text).toContain(`<@${APPROVER_A}>`);
+    expect(text).toContain("<!subteam^S0RELEASERS>");
+    expect(text).toContain("1 commit behind");
+    for (const action of [ACTIONS.approve, ACTIONS.reject, ACTIONS.cancel]) {
+      expect(buttonValue(message, action)).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    await answer(REQUESTER, /Requested the promotion/);
+    const rows = await h.bot.store.db.selectFrom("requests").selectAll().execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      pipeline: "whitewave",
+      state: "pending",
+      source_release_id: shipped.releaseId,
+      source_release_version: shipped.releaseVersion,
+      commit_sha: shipped.sha,
+      requester: REQUESTER,
+      source_app_name: "whitewave-staging",
+    });
+    expect(JSON.parse(rows[0]!.target_apps)).toEqual([{ id: h.ids.production, name: "whitewave-prod" }]);
+    expect(new Date(rows[0]!.expires_at).getTime() - new Date(rows[0]!.created_at).getTime()).toBe(2 * 3_600_000);
+    expect(promotionPosts()).toHaveLength(0);
+  });
+
+  it("when the Promote button of a staging-ready message is clicked, then that message becomes the approval message", async () => {
+    const shipped = await setup();
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)));
+    expect((await h.click(REQUESTER, ready, ACTIONS.promote)).status).toBe(200);
+    const updated = await h.slack.waitFor(() => approvalMessage());
+    expect(updated.ts).toBe(ready.ts);
+    expect(h.channelMessages()).toHaveLength(1);
+    expect(buttonValue(updated, ACTIONS.promote)).toBeUndefined();
+  });
+
+  it("when the pipeline is unknown, then the requester is told the configured ones and the closest", async () => {
+    await setup();
+    await h.slash(REQUESTER, "whitewav");
+    const text = await answer(REQUESTER, /no pipeline called/);
+    expect(text).toContain("Did you mean `whitewave`");
+    expect(h.channelMessages()).toHaveLength(0);
+  });
+
+  it("when CI has not passed for staging's commit, then the request is refused with a link and nothing is created", async () => {
+    h = await startHarness();
+    const commit = h.gitlab.commit(PROJECT_ID, "main", "Flaky");
+    const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "failed" });
+    h.heroku.deploy(h.ids.staging, commit.id);
+    await h.slash(REQUESTER, "whitewave");
+    const text = await answer(REQUESTER, /CI for/);
+    expect(text).toContain("`failed`");
+    expect(text).toContain(ci.web_url);
+    const missing = h.gitlab.commit(PROJECT_ID, "main", "No CI");
+    h.heroku.deploy(h.ids.staging, missing.id);
+    await h.slash(REQUESTER, "whitewave");
+    await answer(REQUESTER, /has no CI pipeline/);
+    expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(0);
+  });
+
+  it("when production already runs the slug, or the release expired, then the request is refused", async () => {
+    h = await startHarness();
+    await h.slash(REQUESTER, "whitewave");
+    await answer(REQUESTER, /already runs this build/);
+    // A staging-ready message for v2; staging moves on to v3 and Heroku expires v2's build.
+    const v2 = h.shipToStaging("Announced");
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, v2.pipelineId));
+    const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)));
+    const v2Release = h.heroku.currentRelease(h.ids.staging)?.id as string;
+    h.heroku.deploy(h.ids.staging, v2.sha);
+    h.heroku.expireRelease(v2Release);
+    await h.click(REQUESTER, ready, ACTIONS.promote);
+    await answer(REQUESTER, /has expired: Heroku deletes the build/);
+    expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(0);
+  });
+
+  it("when a request is already pending, then another is refused and points to it", async () => {
+    await setup();
+    await requestViaCommand();
+    await h.slash(APPROVER_B, "whitewave");
+    const text = await answer(APPROVER_B, /already has a request/);
+    expect(text).toContain(`<@${REQUESTER}>`);
+    expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(1);
+  });
+
+  it("answers /promote help with the commands and configured pipelines", async () => {
+    await setup();
+    await h.slash(REQUESTER, "help");
+    const text = await answer(REQUESTER, /promote-bot/);
+    expect(text).toContain("/promote <pipeline>");
+    expect(text).toContain("`whitewave`");
+  });
+});
+
+describe("the approval check", () => {
+  it("when the requester approves their own request, then it is refused and nothing changes", async () => {
+    await setup();
+    const message = await requestViaCommand(APPROVER_A);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await answer(APPROVER_A, /cannot approve it yourself/);
+    const rows = await h.bot.store.db.selectFrom("requests").select("state").execute();
+    expect(rows.map((r) => r.state)).toEqual(["pending"]);
+    expect(await h.bot.store.db.selectFrom("approvals").selectAll().execute()).toHaveLength(0);
+  });
+
+  it("when a non-approver clicks Approve or Reject, then they are told so and nothing changes", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    await h.click(BYSTANDER, message, ACTIONS.approve);
+    await answer(BYSTANDER, /Only the approvers of \*whitewave\* can approve/);
+    await h.click(BYSTANDER, message, ACTIONS.reject);
+    await answer(BYSTANDER, /Only the approvers of \*whitewave\* can reject/);
+    await h.click(BYSTANDER, message, ACTIONS.cancel);
+    await answer(BYSTANDER, /can cancel this request/);
+    expect((await h.bot.store.db.selectFrom("requests").select("state").execute())[0]?.state).toBe("pending");
+    expect(promotionPosts()).toHaveLength(0);
+    const denied = await h.bot.store.db.selectFrom("audit").selectAll().where("event", "=", "denied").execute();
+    expect(denied).toHaveLength(3);
+  });
+
+  it("when an approver reached through a user group approves, then the exact release is promoted and the outcome shown", async () => {
+    const shipped = await setup();
+    const message = await requestViaCommand();
+    await h.click(GROUP_APPROVER, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /Promoted/);
+    expect(messageText(done)).toMatch(/whitewave-prod now runs v\d+/);
+    expect(buttonValue(done, ACTIONS.approve)).toBeUndefined();
+    expect(promotionPosts()).toHaveLength(1);
+    expect(promotionPosts()[0]?.body).toEqual({
+      pipeline: { id: h.ids.pipeline },
+      source: { app: { id: h.ids.staging }, release: { id: shipped.releaseId } },
+      targets: [{ app: { id: h.ids.production } }],
+    });
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(h.heroku.currentRelease(h.ids.staging)?.slug?.id);
+    const reply = await h.slack.waitFor(() => h.slack.replies(message.channel, message.ts)[0]);
+    expect(reply.text + JSON.stringify(reply.blocks)).toContain(`<@${REQUESTER}>`);
+    const events = (await h.bot.store.db.selectFrom("audit").select(["event", "actor"]).orderBy("id").execute()).map(
+      (e) => `${e.event}:${e.actor ?? "-"}`,
+    );
+    expect(events).toEqual([
+      `requested:${REQUESTER}`,
+      `approved:${GROUP_APPROVER}`,
+      "promoting:-",
+      "promotion_created:-",
+      "succeeded:-",
+    ]);
+  });
+
+  it("when two approvals are required, then one approver twice counts once and a second approver completes it", async () => {
+    await setup({ requiredApprovals: 2 });
+    const message = await requestViaCommand();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /1 of 2/);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await answer(APPROVER_A, /already approved/);
+    expect(promotionPosts()).toHaveLength(0);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await finalMessage(message.ts, /Promoted/);
+    expect(promotionPosts()).toHaveLength(1);
+  });
+
+  it("when 20 Approve clicks arrive at once, then exactly one promotion of the approved release is posted", async () => {
+    const shipped = await setup({ requiredApprovals: 2 });
+    const message = await requestViaCommand();
+    const clickers = [APPROVER_A, APPROVER_B, GROUP_APPROVER];
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => h.click(clickers[i % clickers.length]!, message, ACTIONS.approve)),
+    );
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    await finalMessage(message.ts, /Promoted/);
+    await h.bot.bot.worker.idle();
+    expect(promotionPosts()).toHaveLength(1);
+    expect((promotionPosts()[0]!.body as { source: { release: { id: string } } }).source.release.id).toBe(
+      shipped.releaseId,
+    );
+  });
+
+  it("when the requester is an approver, self-approval is allowed and one approval is needed, then it promotes without a second click", async () => {
+    await setup({ allowSelfApproval: true, requiredApprovals: 1 });
+    await h.slash(APPROVER_A, "whitewave");
+    await h.slack.waitFor(() => h.channelMessages().find((m) => /Promoted/.test(messageText(m))));
+    expect(promotionPosts()).toHaveLength(1);
+  });
+
+  it("when staging moved on after the request, then the approved release is still the one promoted", async () => {
+    const shipped = await setup();
+    const message = await requestViaCommand();
+    h.shipToStaging("Newer, not approved");
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /Promoted/);
+    expect((promotionPosts()[0]!.body as { source: { release: { id: string } } }).source.release.id).toBe(
+      shipped.releaseId,
+    );
+  });
+});
+
+describe("ending a request", () => {
+  it("when an approver rejects, then the message shows who and its buttons are gone; later clicks are told", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    const requestId = buttonValue(message, ACTIONS.approve) as string;
+    await h.click(APPROVER_B, message, ACTIONS.reject);
+    const done = await finalMessage(message.ts, /Rejected by/);
+    expect(messageText(done)).toContain(`<@${APPROVER_B}>`);
+    expect(buttonValue(done, ACTIONS.approve)).toBeUndefined();
+    // A stale copy of the message (another client) still shows the button.
+    await h.clickValue(APPROVER_A, message, ACTIONS.approve, requestId);
+    await answer(APPROVER_A, /can no longer be decided: it was rejected/);
+    expect(promotionPosts()).toHaveLength(0);
+  });
+
+  it("when the requester cancels, then the request ends cancelled", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    await h.click(REQUESTER, message, ACTIONS.cancel);
+    await finalMessage(message.ts, /Cancelled by/);
+    expect((await h.bot.store.db.selectFrom("requests").select("state").execute())[0]?.state).toBe("cancelled");
+  });
+
+  it("when the request expired, then approving is refused, the message says expired and nothing is promoted", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    await h.bot.store.db
+      .updateTable("requests")
+      .set({ expires_at: new Date(Date.now() - 1_000).toISOString() })
+      .execute();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await answer(APPROVER_A, /expired/);
+    await finalMessage(message.ts, /Expired/);
+    expect(promotionPosts()).toHaveLength(0);
+    const states = await h.bot.store.db.selectFrom("requests").select("state").execute();
+    expect(states[0]?.state).toBe("expired");
+  });
+
+  it("when a request expires with nobody clicking, then the background sweep marks it expired", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    await h.bot.store.db
+      .updateTable("requests")
+      .set({ expires_at: new Date(Date.now() - 1_000).toISOString() })
+      .execute();
+    await finalMessage(message.ts, /Expired/);
+  });
+});
+
+describe("promotion outcomes and Heroku errors", () => {
+  it("when the release phase fails on the target, then the message says failed with Heroku's reason and the output tail", async () => {
+    await setup();
+    h.heroku.promotionBehaviour.failTargets = {
+      "whitewave-prod": {
+        error_message: "release command failed",
+        output: 'Running migrations\nPG::UndefinedTable: ERROR: relation "users" does not exist\n',
+      },
+    };
+    const message = await requestViaCommand();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /Promotion failed/);
+    const text = messageText(done);
+    expect(text).toContain("release command failed");
+    expect(text).toContain("relation \\&quot;users\\&quot;".replaceAll("\\&quot;", '\\"'));
+    expect(text).not.toContain("Promoted:");
+    expect((await h.bot.store.db.selectFrom("requests").select("state").execute())[0]?.state).toBe("failed");
+  });
+
+  it("when Heroku answers 429 then accepts, then the promotion goes through once", async () => {
+    await setup();
+    h.heroku.fault({
+      method: "POST",
+      path: "/pipeline-promotions",
+      times: 1,
+      response: {
+        status: 429,
+        headers: { "Retry-After": "0" },
+        body: { id: "rate_limit", message: "Your account reached the API rate limit" },
+      },
+    });
+    const message = await requestViaCommand();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /Promoted/);
+    expect(promotionPosts()).toHaveLength(2);
+    expect(h.heroku.promotions).toHaveLength(1);
+  });
+
+  it("when Heroku keeps answering 500, then the request ends failed with the reason shown, after bounded attempts", async () => {
+    await setup();
+    h.heroku.fault({
+      method: "POST",
+      path: "/pipeline-promotions",
+      times: 1_000,
+      response: { status: 500, body: { id: "internal_server_error", message: "Internal server error" } },
+    });
+    const message = await requestViaCommand();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /Promotion failed/);
+    expect(messageText(done)).toContain("500");
+    expect(promotionPosts().length).toBeGreaterThan(1);
+    expect(promotionPosts().length).toBeLessThanOrEqual(4);
+    expect(h.heroku.promotions).toHaveLength(0);
+  });
+
+  it("when Heroku asks for a second factor, then the message says the token needs an account without it", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    h.heroku.requireTwoFactor = true;
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /Promotion failed/);
+    expect(messageText(done)).toContain("without two-factor");
+  });
+});
+
+describe.each(BACKENDS)("concurrency on $name", ({ create }) => {
+  it("when 30 Approve clicks from three approvers race on a two-approval request, then one promotion is posted", async () => {
+    const db = await create();
+    try {
+      h = await startHarness({ db, pipeline: { requiredApprovals: 2 } });
+      h.shipToStaging("Race");
+      const message = await requestViaCommand();
+      const clickers = [APPROVER_A, APPROVER_B, GROUP_APPROVER];
+      await Promise.all(Array.from({ length: 30 }, (_, i) => h.click(clickers[i % 3]!, message, ACTIONS.approve)));
+      await finalMessage(message.ts, /Promoted/);
+      await h.bot.bot.worker.idle();
+      expect(promotionPosts()).toHaveLength(1);
+      const approvals = await h.bot.store.db.selectFrom("approvals").select("approver").execute();
+      expect(new Set(approvals.map((a) => a.approver)).size).toBe(approvals.length);
+    } finally {
+      await h.close();
+      await db.drop();
+    }
+  });
+});
