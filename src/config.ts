@@ -66,7 +66,7 @@ const httpUrl = (what: string) =>
 
 const envSchema = z.object({
   SLACK_BOT_TOKEN: requiredString("the bot token (xoxb-…) from the Slack app's OAuth page").pipe(
-    z.string().regex(/^xox[bp]-/, { error: "expected a Slack bot token starting with xoxb-" }),
+    z.string().regex(/^xoxb-/, { error: "expected a Slack bot token starting with xoxb-" }),
   ),
   SLACK_SIGNING_SECRET: requiredString("the signing secret from the Slack app's Basic Information page"),
   SLACK_APP_TOKEN: optionalString.pipe(
@@ -168,21 +168,39 @@ const pipelineSchema = z
     if (p.strategy === "gitlab-job" && !p.production_job) {
       ctx.addIssue({ code: "custom", path: ["production_job"], message: "required when strategy is gitlab-job" });
     }
+    const groups = p.approvers.filter((a) => a.startsWith("S")).length;
+    const users = p.approvers.length - groups;
+    if (groups === 0 && users > 0 && p.required_approvals > users) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["required_approvals"],
+        message: `expected at most ${users}, the number of approvers listed (no request could ever be approved)`,
+      });
+    }
     if (p.from === p.to) {
       ctx.addIssue({ code: "custom", path: ["to"], message: "expected a stage different from `from`" });
     }
   });
 
+const PIPELINE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
 const pipelinesDocument = z
   .object({
     pipelines: z
-      .record(
-        z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
-          error: "expected a lower-case name of letters, digits, - and _ (it is typed in /promote <name>)",
-        }),
-        pipelineSchema,
-      )
-      .refine((r) => Object.keys(r).length > 0, { error: "expected at least one pipeline" }),
+      .record(z.string(), pipelineSchema)
+      .refine((r) => Object.keys(r).length > 0, { error: "expected at least one pipeline" })
+      .superRefine((record, ctx) => {
+        // Checked here rather than as the record's key schema, whose errors zod words generically.
+        for (const name of Object.keys(record)) {
+          if (!PIPELINE_NAME.test(name)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message: "expected a lower-case name of letters, digits, - and _ (it is typed in /promote <name>)",
+            });
+          }
+        }
+      }),
   })
   .strict();
 
@@ -263,8 +281,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsedEnv.success) {
     for (const issue of parsedEnv.error.issues) {
       const name = String(issue.path[0] ?? "environment");
-      const message = issue.code === "invalid_type" && issue.input === undefined ? issue.message : issue.message;
-      problems.push(`${name}: ${message}`);
+      problems.push(`${name}: ${issue.message}`);
     }
   }
   const database = parseDatabaseUrl(env.DATABASE_URL === "" ? undefined : env.DATABASE_URL);

@@ -13,7 +13,7 @@ export function parseDuration(value: string | number): Duration | undefined {
     if (!Number.isFinite(value)) return undefined;
     ms = value * 1_000;
   } else {
-    const text = value.trim().toLowerCase();
+    const text = value.replaceAll(/\s+/g, "").toLowerCase();
     if (!/^(\d+[smhd])+$/.test(text)) return undefined;
     ms = 0;
     for (const [, amount, unit] of text.matchAll(/(\d+)([smhd])/g)) {

@@ -32,22 +32,28 @@ const REDACT_PATHS = [
   "config.gitlab.webhookSecret",
 ];
 
-function scrubber(secrets: readonly string[]): (value: unknown) => unknown {
-  const values = secrets.filter((s) => s.length >= 6);
-  const scrub = (value: unknown, depth: number): unknown => {
-    if (typeof value === "string") {
-      let out = value;
-      for (const secret of values) if (out.includes(secret)) out = out.split(secret).join("[REDACTED]");
-      return out;
-    }
-    if (depth > 6 || value === null || typeof value !== "object") return value;
-    if (value instanceof Error) {
-      return { type: value.name, message: scrub(value.message, depth + 1), stack: scrub(value.stack, depth + 1) };
-    }
-    if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, depth + 1)]));
+/**
+ * Wraps the destination so that every serialized line is scrubbed of every secret value, wherever
+ * it sits (message, bindings, nested objects, error messages and stacks). Scrubbing the final line,
+ * rather than the objects, covers every path pino has into the output.
+ */
+function scrubbingStream(secrets: readonly string[], destination: DestinationStream): DestinationStream {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < 6) continue;
+    needles.add(secret);
+    // The JSON-escaped form, as the secret appears inside a serialized string.
+    needles.add(JSON.stringify(secret).slice(1, -1));
+  }
+  if (needles.size === 0) return destination;
+  const list = [...needles].sort((a, b) => b.length - a.length);
+  return {
+    write(line: string) {
+      let out = line;
+      for (const needle of list) if (out.includes(needle)) out = out.split(needle).join("[REDACTED]");
+      destination.write(out);
+    },
   };
-  return (value) => scrub(value, 0);
 }
 
 export function createLogger(options: {
@@ -55,25 +61,15 @@ export function createLogger(options: {
   secrets?: readonly string[];
   destination?: DestinationStream;
 }): Logger {
-  const scrub = scrubber(options.secrets ?? []);
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
   return pino(
     {
       level: options.level,
       base: { service: "promote-bot" },
       redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
-      formatters: {
-        log: (object) => scrub(object) as Record<string, unknown>,
-      },
-      hooks: {
-        logMethod(args, method) {
-          // Scrub the message string too (the object is handled by the formatter).
-          const scrubbed = args.map((a) => (typeof a === "string" ? scrub(a) : a)) as Parameters<typeof method>;
-          method.apply(this, scrubbed);
-        },
-      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    scrubbingStream(options.secrets ?? [], destination),
   );
 }
 

@@ -42,9 +42,10 @@ export async function withRetry<T>(
     } catch (error) {
       const decision = classify(error);
       if (!decision.retry || attempt + 1 >= policy.attempts) throw error;
-      const delay = Math.max(decision.afterMs ?? 0, backoffDelay(attempt, policy));
+      // A server's Retry-After wins over our backoff, within reason (4× the backoff ceiling).
+      const delay = Math.min(Math.max(decision.afterMs ?? 0, backoffDelay(attempt, policy)), policy.maxMs * 4);
       onRetry?.(error, attempt + 1, delay);
-      await sleep(Math.min(delay, policy.maxMs * 4));
+      await sleep(delay);
     }
   }
 }

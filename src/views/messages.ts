@@ -7,7 +7,7 @@ import type { Candidate } from "../domain/records.js";
 import { type AppRef, type Approval, type PromotionRequest, shortSha } from "../domain/request.js";
 import { ACTIONS } from "./action-ids.js";
 import { actions, type Block, button, context, divider, fallback, limitBlocks, section } from "./blocks.js";
-import { code, esc, link, plural, user, userGroup, when } from "./mrkdwn.js";
+import { code, esc, link, plain, plural, truncate, user, userGroup, when } from "./mrkdwn.js";
 
 export interface PipelineView {
   name: string;
@@ -38,7 +38,10 @@ function message(text: string, blocks: Block[]): ChatMessage {
 
 function commitLine(sha: string, title: string | null, author: string | null, url?: string | null): string {
   const head = url ? link(url, shortSha(sha)) : code(shortSha(sha));
-  const rest = [title ? esc(title) : null, author ? `_${esc(author)}_` : null].filter(Boolean).join(" · ");
+  // Long titles are cut so the lines after them (targets, CI, commits behind) stay within the section.
+  const rest = [title ? esc(truncate(title, 150, "…")) : null, author ? `_${esc(truncate(author, 60, "…"))}_` : null]
+    .filter(Boolean)
+    .join(" · ");
   return rest ? `${head} ${rest}` : head;
 }
 
@@ -174,9 +177,10 @@ export function ciFailedMessage(args: {
   ]);
 }
 
+/** `reason` is mrkdwn written by the bot (a DomainError message: user-controlled parts already escaped). */
 export function processingFailedMessage(args: { pipeline: string; what: string; reason: string }): ChatMessage {
-  return message(`${args.pipeline}: ${args.what} failed: ${args.reason}`, [
-    section(`:warning: *${esc(args.pipeline)}*: ${esc(args.what)} failed: ${esc(args.reason)}`),
+  return message(plain(`${args.pipeline}: ${args.what} failed: ${args.reason}`), [
+    section(`:warning: *${esc(args.pipeline)}*: ${esc(args.what)} failed: ${args.reason}`),
   ]);
 }
 
@@ -196,7 +200,8 @@ function outcomeBlocks(request: PromotionRequest): Block[] {
   const outcome = request.outcome;
   if (!outcome) return [];
   const blocks: Block[] = [];
-  if (outcome.error) blocks.push(section(`*Reason:* ${esc(outcome.error)}`));
+  // The error is a DomainError message: mrkdwn written by the bot, external text already escaped.
+  if (outcome.error) blocks.push(section(`*Reason:* ${outcome.error}`));
   for (const t of outcome.targets) {
     if (t.status === "succeeded") {
       blocks.push(
@@ -288,17 +293,17 @@ export function outcomeReply(request: PromotionRequest): ChatMessage {
   const r = request;
   const failed = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
   let text: string;
-  if (r.state === "succeeded") {
-    const versions = r.outcome?.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
+  if (r.state === "succeeded" && r.outcome) {
+    const versions = r.outcome.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
     text = `${user(r.requester)} v${r.sourceReleaseVersion} is live: ${versions}.`;
   } else if (r.outcome?.error) {
-    text = `${user(r.requester)} the promotion of v${r.sourceReleaseVersion} failed: ${esc(r.outcome.error)}`;
+    text = `${user(r.requester)} the promotion of v${r.sourceReleaseVersion} failed: ${r.outcome.error}`;
   } else {
     const names = failed.map((t) => `${esc(t.app.name)}${t.errorMessage ? ` (${esc(t.errorMessage)})` : ""}`);
     const succeeded = (r.outcome?.targets.length ?? 0) - failed.length;
     text = `${user(r.requester)} the promotion of v${r.sourceReleaseVersion} failed on ${names.join(", ")}${succeeded > 0 ? `; ${plural(succeeded, "other target")} succeeded` : ""}.`;
   }
-  return message(text.replaceAll(/<[@!][^>]*>/g, "").trim(), [section(text)]);
+  return message(plain(text), [section(text)]);
 }
 
 export function decisionReply(request: PromotionRequest, actor: string, event: string): ChatMessage {
@@ -307,7 +312,7 @@ export function decisionReply(request: PromotionRequest, actor: string, event: s
 }
 
 export function notice(text: string): ChatMessage {
-  return { text: fallback(text.replaceAll(/[*_`]/g, "")), blocks: [section(text)] };
+  return { text: fallback(plain(text)), blocks: [section(text)] };
 }
 
 export function helpMessage(pipelines: string[]): ChatMessage {

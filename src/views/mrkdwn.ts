@@ -10,10 +10,14 @@ export function esc(text: string): string {
 /** Cuts text to at most `max` characters, marking the cut. Never splits an escape sequence. */
 export function truncate(text: string, max: number, marker = "… (truncated)"): string {
   if (text.length <= max) return text;
-  let cut = text.slice(0, Math.max(0, max - marker.length));
+  const mark = marker.length <= max ? marker : "";
+  let cut = text.slice(0, Math.max(0, max - mark.length));
+  // Never leave half an entity (&amp;) or half a surrogate pair (an emoji) behind.
   const amp = cut.lastIndexOf("&");
   if (amp !== -1 && !cut.slice(amp).includes(";")) cut = cut.slice(0, amp);
-  return `${cut}${marker}`;
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}${mark}`;
 }
 
 /** A link whose label is user-controlled. URLs come from Heroku/GitLab APIs, never from users. */
@@ -43,4 +47,24 @@ export function when(date: Date): string {
 
 export function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${n} ${n === 1 ? word : pluralWord}`;
+}
+
+/**
+ * Turns mrkdwn into plain text for a message's `text` fallback (shown in notifications): links keep
+ * their label, mentions and other control sequences lose their power, formatting marks go.
+ */
+export function plain(mrkdwn: string): string {
+  return mrkdwn
+    .replaceAll(/<([^<>|]*)\|([^<>]*)>/g, "$2")
+    .replaceAll(/<[@#][A-Z0-9]+>/g, "")
+    .replaceAll(/<!subteam\^[A-Z0-9]+>/g, "")
+    .replaceAll(/<!date\^[^|>]*\|([^>]*)>/g, "$1")
+    .replaceAll(/<!([a-z]+)>/g, "$1")
+    .replaceAll(/[<>]/g, "")
+    .replaceAll(/[*_`]/g, "")
+    .replaceAll("&lt;", "‹")
+    .replaceAll("&gt;", "›")
+    .replaceAll("&amp;", "&")
+    .replaceAll(/ {2,}/g, " ")
+    .trim();
 }

@@ -11,6 +11,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { CiPipeline, CommitInfo, GitLabPort, GitLabProjectInfo } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
+import { esc } from "../../views/mrkdwn.js";
 
 const projectSchema = z.object({
   id: z.number(),
@@ -111,9 +112,13 @@ export class GitLabAdapter implements GitLabPort {
           retryable: true,
         });
       }
-      return new DomainError("GITLAB_UNAVAILABLE", `GitLab refused ${what} (${status ?? "?"}): ${description}`, {
-        status,
-      });
+      return new DomainError(
+        "GITLAB_UNAVAILABLE",
+        `GitLab refused ${what} (${status ?? "?"}): ${esc(String(description).slice(0, 500))}`,
+        {
+          status,
+        },
+      );
     }
     if (error instanceof GitbeakerRetryError) {
       return new DomainError("GITLAB_UNAVAILABLE", `GitLab kept rate limiting or failing while ${what}.`, {
@@ -124,7 +129,7 @@ export class GitLabAdapter implements GitLabPort {
       return new DomainError("GITLAB_UNAVAILABLE", `GitLab did not answer in time while ${what}.`, { retryable: true });
     }
     const message = error instanceof Error ? error.message : String(error);
-    return new DomainError("GITLAB_UNAVAILABLE", `GitLab could not be reached while ${what} (${message}).`, {
+    return new DomainError("GITLAB_UNAVAILABLE", `GitLab could not be reached while ${what} (${esc(message)}).`, {
       retryable: true,
     });
   }

@@ -14,6 +14,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { Coupling, HerokuPort, PromotionTarget, Release } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { parseRetryAfter, type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
+import { esc } from "../../views/mrkdwn.js";
 
 const releaseSchema = z.object({
   id: z.string(),
@@ -157,13 +158,18 @@ export class HerokuAdapter implements HerokuPort {
       id?: string;
       message?: string;
     };
-    const herokuMessage = typeof body.message === "string" ? body.message : undefined;
+    // DomainError messages are mrkdwn shown in Slack: Heroku's own words are escaped.
+    const herokuMessage = typeof body.message === "string" ? esc(body.message.slice(0, 500)) : undefined;
     const details = { status, herokuId: body.id, what };
     if (status === undefined) {
-      return new DomainError("HEROKU_UNAVAILABLE", `Heroku could not be reached while ${what} (${error.message}).`, {
-        ...details,
-        retryable: true,
-      });
+      return new DomainError(
+        "HEROKU_UNAVAILABLE",
+        `Heroku could not be reached while ${what} (${esc(error.message)}).`,
+        {
+          ...details,
+          retryable: true,
+        },
+      );
     }
     if (body.id === "two_factor") {
       return new DomainError(

@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  deploymentEventSchema,
+  HANDLED_EVENTS,
+  isHandledEvent,
+  jobEventSchema,
+  naturalKey,
+  pipelineEventSchema,
+} from "../../../src/domain/gitlab-events.js";
+
+function fixture(name: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL(`../../fixtures/gitlab/${name}.json`, import.meta.url), "utf8"));
+}
+
+describe("GitLab event schemas", () => {
+  it("accept the recorded pipeline, job and deployment events, with all their unknown fields", () => {
+    expect(pipelineEventSchema.safeParse(fixture("pipeline-event")).success).toBe(true);
+    expect(jobEventSchema.safeParse(fixture("job-event")).success).toBe(true);
+    expect(deploymentEventSchema.safeParse(fixture("deployment-event")).success).toBe(true);
+  });
+
+  it("keep the fields the bot uses from a pipeline event", () => {
+    const event = pipelineEventSchema.parse(fixture("pipeline-event"));
+    expect(event.object_attributes).toMatchObject({
+      id: 1187,
+      ref: "main",
+      tag: false,
+      sha: "9f2c4e81b7a05d3c6e1f8a9b0c2d4e6f8a1b3c5d",
+      status: "success",
+    });
+    expect(event.project).toMatchObject({ id: 42, path_with_namespace: "acme/whitewave" });
+  });
+
+  it("accept fields GitLab may add later", () => {
+    const body = { ...fixture("pipeline-event"), added_in_gitlab_99: { anything: true } };
+    expect(pipelineEventSchema.safeParse(body).success).toBe(true);
+  });
+
+  it("refuse a push event under every handled kind", () => {
+    const push = fixture("push-event");
+    for (const schema of Object.values(HANDLED_EVENTS)) expect(schema.safeParse(push).success).toBe(false);
+  });
+
+  it("refuse a pipeline event whose sha is not a commit SHA", () => {
+    const body = fixture("pipeline-event");
+    const attributes = body.object_attributes as Record<string, unknown>;
+    for (const sha of ["main", "9F2C4E81B7A0", "abc", ""]) {
+      const result = pipelineEventSchema.safeParse({ ...body, object_attributes: { ...attributes, sha } });
+      expect(result.success).toBe(false);
+    }
+  });
+
+  it("refuse a pipeline event without a project", () => {
+    const { project: _project, ...body } = fixture("pipeline-event");
+    expect(pipelineEventSchema.safeParse(body).success).toBe(false);
+  });
+
+  it("accept a pipeline event without a commit or merge request", () => {
+    const body = { ...fixture("pipeline-event"), commit: null, merge_request: null };
+    expect(pipelineEventSchema.safeParse(body).success).toBe(true);
+  });
+});
+
+describe("isHandledEvent", () => {
+  it("knows the pipeline, job and deployment hooks", () => {
+    for (const event of ["Pipeline Hook", "Job Hook", "Deployment Hook"]) expect(isHandledEvent(event)).toBe(true);
+  });
+
+  it("ignores other kinds, including names inherited from Object", () => {
+    for (const event of [
+      "Push Hook",
+      "Merge Request Hook",
+      "pipeline hook",
+      "",
+      "constructor",
+      "__proto__",
+      "toString",
+    ]) {
+      expect(isHandledEvent(event)).toBe(false);
+    }
+  });
+});
+
+describe("naturalKey", () => {
+  it("keys a pipeline event by project, pipeline and status", () => {
+    expect(naturalKey("Pipeline Hook", pipelineEventSchema.parse(fixture("pipeline-event")))).toBe(
+      "pipeline:42:1187:success",
+    );
+  });
+
+  it("keys a job event by project, job and status", () => {
+    expect(naturalKey("Job Hook", jobEventSchema.parse(fixture("job-event")))).toBe("job:42:90412:success");
+  });
+
+  it("keys a deployment event by project, deployment and status", () => {
+    expect(naturalKey("Deployment Hook", deploymentEventSchema.parse(fixture("deployment-event")))).toBe(
+      "deployment:42:311:success",
+    );
+  });
+
+  it("gives a status change of the same pipeline its own key", () => {
+    const body = fixture("pipeline-event");
+    const running = pipelineEventSchema.parse({
+      ...body,
+      object_attributes: { ...(body.object_attributes as object), status: "running" },
+    });
+    expect(naturalKey("Pipeline Hook", running)).toBe("pipeline:42:1187:running");
+  });
+});
