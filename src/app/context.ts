@@ -13,12 +13,14 @@ export interface Tuning {
   pollFactor: number;
   pollMaxMs: number;
   followLimitMs: number;
-  /** A promotion is followed by one process at a time under a lease of this length, renewed at each poll. */
+  /** A promotion is followed by one process at a time under a lease of this length, renewed every third of it. */
   promotionLeaseMs: number;
   deliveryLeaseMs: number;
   /** Background sweep: expiries, orphaned promotions, unprocessed deliveries. */
   sweepIntervalMs: number;
   userGroupCacheMs: number;
+  /** A request whose message is still unposted this long after it was stored was interrupted; post it. */
+  messageGraceMs: number;
   /** Retries of Heroku and GitLab calls that failed transiently (429, 5xx, network). */
   herokuRetry: RetryPolicy;
   gitlabRetry: RetryPolicy;
@@ -31,10 +33,11 @@ export const DEFAULT_TUNING: Tuning = {
   pollFactor: 1.5,
   pollMaxMs: 30_000,
   followLimitMs: 75 * 60_000,
-  promotionLeaseMs: 30_000,
+  promotionLeaseMs: 15_000,
   deliveryLeaseMs: 5 * 60_000,
   sweepIntervalMs: 10_000,
   userGroupCacheMs: 2 * 60_000,
+  messageGraceMs: 30_000,
   herokuRetry: { attempts: 5, baseMs: 1_000, maxMs: 30_000 },
   gitlabRetry: { attempts: 4, baseMs: 1_000, maxMs: 20_000 },
 };

@@ -27,6 +27,19 @@ function pipelineOf(ctx: AppContext, request: PromotionRequest): PipelineConfig 
   return p;
 }
 
+/** Posts a request's message that a crash left unposted (one process does it). */
+export async function postMissingMessage(ctx: AppContext, request: PromotionRequest): Promise<void> {
+  const now = ctx.clock.now();
+  const claimed = await ctx.store.claimMessagePosting(
+    request.id,
+    now,
+    new Date(now.getTime() - ctx.tuning.messageGraceMs),
+  );
+  if (!claimed) return;
+  ctx.log.warn({ requestId: request.id }, "posting a request message that was never posted");
+  await refreshRequestMessage(ctx, claimed);
+}
+
 /** Posts the request's message, or brings the existing one up to date with the stored state. */
 export async function refreshRequestMessage(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest> {
   const p = ctx.pipelines.find((x) => x.name === request.pipeline);
@@ -120,15 +133,25 @@ export async function approve(
     await refreshQuietly(ctx, current);
     return { kind: "approved", count, required: request.requiredApprovals, promoting: false };
   }
+  const promoting = await startPromoting(ctx, request, count);
+  return { kind: "approved", count, required: request.requiredApprovals, promoting: promoting !== undefined };
+}
+
+/**
+ * Moves a fully approved request to promoting, exactly once: of several approvers (or processes)
+ * getting here at once, one wins the compare-and-set; the others' approvals are recorded but moot.
+ */
+export async function startPromoting(
+  ctx: AppContext,
+  request: PromotionRequest,
+  approvals: number,
+): Promise<PromotionRequest | undefined> {
   const promoting = await ctx.store.transitionRequest(request.id, ["pending"], "promoting");
-  if (!promoting) {
-    // Another approval (or a reject/cancel/expiry) got there first; this approval is recorded but moot.
-    return { kind: "approved", count, required: request.requiredApprovals, promoting: false };
-  }
-  ctx.log.info({ requestId: request.id, pipeline: request.pipeline, approvals: count }, "request approved; promoting");
-  await auditRequest(ctx, promoting, "promoting", null, { approvals: count });
+  if (!promoting) return undefined;
+  ctx.log.info({ requestId: request.id, pipeline: request.pipeline, approvals }, "request approved; promoting");
+  await auditRequest(ctx, promoting, "promoting", null, { approvals });
   await refreshQuietly(ctx, promoting);
-  return { kind: "approved", count, required: request.requiredApprovals, promoting: true };
+  return promoting;
 }
 
 export async function endRequest(

@@ -1,13 +1,15 @@
 /**
  * Running an approved request: POST /pipeline-promotions with the approved release, then follow
- * its targets with backoff until none is pending, under a lease so one process follows it at a time.
+ * its targets with backoff until none is pending. One process follows a promotion at a time, under
+ * a lease in the store that a timer renews; when the process dies, another takes the lease over.
  *
- * The window between deciding to promote and recording Heroku's promotion id is covered by
- * `promotionStartedAt`: a process that finds it set without a promotion id asks Heroku whether the
- * targets already run the approved slug before posting again, so a release is never promoted twice.
+ * Never promote twice: `promotionStartedAt` is stored before the POST. A process that finds it set
+ * without a promotion id (a crash in between), or whose POST failed in a way Heroku may still have
+ * acted on (5xx, dropped connection), first asks Heroku whether the target apps already have a
+ * release of the approved slug made since then; if so it follows those releases instead of posting.
  */
 import { DomainError } from "../domain/errors.js";
-import type { PromotionTarget } from "../domain/ports.js";
+import type { PromotionTarget, Release } from "../domain/ports.js";
 import {
   type AppRef,
   outcomeState,
@@ -22,23 +24,61 @@ import { refreshRequestMessage } from "./decide.js";
 import { isStopping } from "./stopping.js";
 
 const OUTPUT_LINES = 15;
+/** Clock skew allowed between this process and Heroku when matching releases to a promotion. */
+const SKEW_MS = 5 * 60_000;
 
 class LeaseLost extends Error {}
+
+/** Keeps the lease alive while the promotion is followed; `check()` throws once it is lost. */
+class LeaseKeeper {
+  private lost = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly requestId: string,
+  ) {
+    const every = Math.max(50, Math.floor(ctx.tuning.promotionLeaseMs / 3));
+    this.timer = setInterval(() => {
+      ctx.store.renewPromotionLease(requestId, ctx.instanceId, ctx.clock.now(), ctx.tuning.promotionLeaseMs).then(
+        (held) => {
+          if (!held) this.lost = true;
+        },
+        (error: unknown) => ctx.log.warn({ err: error, requestId }, "could not renew the promotion lease"),
+      );
+    }, every);
+    this.timer.unref();
+  }
+
+  check(): void {
+    if (this.lost) throw new LeaseLost();
+  }
+
+  async stop(release: boolean): Promise<void> {
+    clearInterval(this.timer);
+    if (release) await this.ctx.store.releasePromotionLease(this.requestId, this.ctx.instanceId).catch(() => {});
+  }
+}
 
 /** Follows (or starts) the promotion of a request this process holds the lease of. */
 export async function executePromotion(ctx: AppContext, claimed: PromotionRequest): Promise<void> {
   const log = ctx.log.child({ requestId: claimed.id, pipeline: claimed.pipeline });
+  const lease = new LeaseKeeper(ctx, claimed.id);
   let request = claimed;
   try {
     if (!request.promotionId) {
-      const started = await startPromotion(ctx, request);
+      const started = await startPromotion(ctx, lease, request);
       if ("outcome" in started) {
         await finish(ctx, request, started.outcome);
         return;
       }
+      if ("earlier" in started) {
+        await finish(ctx, request, await followReleases(ctx, lease, request, started.earlier));
+        return;
+      }
       request = started.request;
     }
-    const targets = await follow(ctx, request);
+    const targets = await follow(ctx, lease, request);
     await finish(ctx, request, await describeTargets(ctx, request, targets));
   } catch (error) {
     if (isStopping(error)) {
@@ -52,94 +92,90 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
     const reason =
       error instanceof DomainError
         ? error.message
-        : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+        : "an unexpected error stopped the bot while promoting (see its logs); check the target apps in the Heroku dashboard before trying again.";
     log.error({ err: error, code: error instanceof DomainError ? error.code : undefined }, "promotion failed");
     await finish(ctx, request, { targets: [], error: reason });
   } finally {
-    await ctx.store.releasePromotionLease(claimed.id, ctx.instanceId).catch(() => {});
+    await lease.stop(true);
   }
 }
 
-async function renew(ctx: AppContext, request: PromotionRequest): Promise<void> {
-  const held = await ctx.store.renewPromotionLease(
-    request.id,
-    ctx.instanceId,
-    ctx.clock.now(),
-    ctx.tuning.promotionLeaseMs,
-  );
-  if (!held) throw new LeaseLost();
-}
-
-/** Do the target apps already run the approved slug? (Then an earlier attempt's POST reached Heroku.) */
-async function alreadyPromoted(ctx: AppContext, request: PromotionRequest): Promise<PromotionOutcome | undefined> {
-  if (!request.slugId) return undefined;
-  const results: TargetResult[] = [];
+/**
+ * Releases of the approved slug that Heroku made on the targets since the promotion was started:
+ * the trace of a POST that reached Heroku. Undefined when there is none (posting is safe).
+ */
+async function earlierPromotion(ctx: AppContext, request: PromotionRequest): Promise<Map<string, Release> | undefined> {
+  if (!request.slugId || !request.promotionStartedAt) return undefined;
+  const since = request.promotionStartedAt.getTime() - SKEW_MS;
+  const found = new Map<string, Release>();
   for (const app of request.targetApps) {
-    const current = await ctx.heroku.currentRelease(app.id);
-    if (!current || current.slugId !== request.slugId) return undefined;
-    results.push({
-      app,
-      status: "succeeded",
-      releaseId: current.id,
-      releaseVersion: current.version,
-      errorMessage: null,
-      outputTail: null,
-    });
+    const releases = await ctx.heroku.recentReleases(app.id, 10);
+    const match = releases.find((r) => r.slugId === request.slugId && Date.parse(r.createdAt) >= since);
+    if (match) found.set(app.id, match);
   }
-  return { targets: results, error: null };
+  return found.size > 0 ? found : undefined;
 }
 
-async function startPromotion(
-  ctx: AppContext,
-  request: PromotionRequest,
-): Promise<{ request: PromotionRequest } | { outcome: PromotionOutcome }> {
-  if (request.promotionStartedAt) {
-    const done = await alreadyPromoted(ctx, request);
-    if (done) return { outcome: done };
+type Started = { request: PromotionRequest } | { outcome: PromotionOutcome } | { earlier: Map<string, Release> };
+
+async function startPromotion(ctx: AppContext, lease: LeaseKeeper, request: PromotionRequest): Promise<Started> {
+  let current = request;
+  if (current.promotionStartedAt) {
+    const earlier = await earlierPromotion(ctx, current);
+    if (earlier) {
+      ctx.log.warn({ requestId: current.id }, "an earlier attempt reached Heroku; following its releases");
+      await auditRequest(ctx, current, "promotion_recovered", null, {
+        releases: [...earlier.values()].map((r) => r.id),
+      });
+      return { earlier };
+    }
   }
-  let attempt = 0;
-  for (;;) {
-    await renew(ctx, request);
-    const marked = await ctx.store.updateRequest(request.id, { promotionStartedAt: ctx.clock.now() });
+  for (let attempt = 1; ; attempt++) {
+    lease.check();
+    current =
+      (await ctx.store.updateRequest(current.id, { promotionStartedAt: ctx.clock.now() })) ??
+      ({ ...current, promotionStartedAt: ctx.clock.now() } as PromotionRequest);
     try {
       const promotion = await ctx.heroku.createPromotion({
-        pipelineId: request.herokuPipelineId,
-        sourceAppId: request.sourceApp.id,
-        sourceReleaseId: request.sourceReleaseId,
-        targetAppIds: request.targetApps.map((a) => a.id),
+        pipelineId: current.herokuPipelineId,
+        sourceAppId: current.sourceApp.id,
+        sourceReleaseId: current.sourceReleaseId,
+        targetAppIds: current.targetApps.map((a) => a.id),
       });
-      const updated = (await ctx.store.updateRequest(request.id, { promotionId: promotion.id })) ?? marked ?? request;
+      const updated = (await ctx.store.updateRequest(current.id, { promotionId: promotion.id })) ?? current;
       await auditRequest(ctx, updated, "promotion_created", null, { promotionId: promotion.id });
-      ctx.log.info({ requestId: request.id, promotionId: promotion.id }, "Heroku promotion created");
+      ctx.log.info({ requestId: current.id, promotionId: promotion.id }, "Heroku promotion created");
       return { request: updated };
     } catch (error) {
       const retryable = error instanceof DomainError && error.details.retryable === true;
-      attempt += 1;
       if (!retryable || attempt >= 4) throw error;
-      // A 5xx or a dropped connection may still have created the promotion: look before posting again.
+      ctx.log.warn({ err: error, attempt }, "creating the promotion failed; checking Heroku before trying again");
       await ctx.sleep(Math.min(ctx.tuning.pollMaxMs, ctx.tuning.pollFirstMs * 2 ** attempt));
-      const done = await alreadyPromoted(ctx, request);
-      if (done) return { outcome: done };
-      ctx.log.warn({ err: error, attempt }, "creating the promotion failed; trying again");
+      // A 5xx or a dropped connection may still have created the promotion: look before posting again.
+      const earlier = await earlierPromotion(ctx, current);
+      if (earlier) return { earlier };
     }
   }
 }
 
-async function follow(ctx: AppContext, request: PromotionRequest): Promise<PromotionTarget[]> {
-  const promotionId = request.promotionId as string;
-  const started = (request.promotionStartedAt ?? ctx.clock.now()).getTime();
+async function pollUntil<T>(
+  ctx: AppContext,
+  lease: LeaseKeeper,
+  startedAt: Date | null,
+  read: () => Promise<T | undefined>,
+): Promise<T> {
+  const started = (startedAt ?? ctx.clock.now()).getTime();
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
-    await renew(ctx, request);
-    let targets: PromotionTarget[] | undefined;
+    lease.check();
     try {
-      targets = await ctx.heroku.promotionTargets(promotionId);
+      const done = await read();
+      if (done !== undefined) return done;
     } catch (error) {
       // The promotion runs on at Heroku whatever happens here; keep following unless Heroku says no.
       if (!(error instanceof DomainError && error.details.retryable === true)) throw error;
-      ctx.log.warn({ err: error, promotionId }, "could not read the promotion's targets; will look again");
+      ctx.log.warn({ err: error }, "could not read the promotion's progress; will look again");
     }
-    if (targets && targets.length > 0 && targets.every((t) => t.status !== "pending")) return targets;
     if (ctx.clock.now().getTime() - started > ctx.tuning.followLimitMs) {
       throw new DomainError(
         "HEROKU_UNAVAILABLE",
@@ -151,6 +187,53 @@ async function follow(ctx: AppContext, request: PromotionRequest): Promise<Promo
   }
 }
 
+async function follow(ctx: AppContext, lease: LeaseKeeper, request: PromotionRequest): Promise<PromotionTarget[]> {
+  const promotionId = request.promotionId as string;
+  return pollUntil(ctx, lease, request.promotionStartedAt, async () => {
+    const targets = await ctx.heroku.promotionTargets(promotionId);
+    return targets.length > 0 && targets.every((t) => t.status !== "pending") ? targets : undefined;
+  });
+}
+
+/** Follows the target releases an earlier, unrecorded POST created, until none is pending. */
+async function followReleases(
+  ctx: AppContext,
+  lease: LeaseKeeper,
+  request: PromotionRequest,
+  earlier: Map<string, Release>,
+): Promise<PromotionOutcome> {
+  const releases = await pollUntil(ctx, lease, request.promotionStartedAt, async () => {
+    const current = new Map<string, Release>();
+    for (const [appId, release] of earlier) current.set(appId, await ctx.heroku.release(appId, release.id));
+    return [...current.values()].every((r) => r.status !== "pending") ? current : undefined;
+  });
+  const results: TargetResult[] = [];
+  for (const app of request.targetApps) {
+    const release = releases.get(app.id);
+    if (!release) {
+      results.push(missingTarget(app, "Heroku made no release of the approved build on this app"));
+      continue;
+    }
+    const succeeded = release.status === "succeeded";
+    results.push({
+      app,
+      status: succeeded ? "succeeded" : "failed",
+      releaseId: release.id,
+      releaseVersion: release.version,
+      errorMessage: succeeded ? null : `release ${release.status}`,
+      outputTail:
+        !succeeded && release.outputStreamUrl
+          ? await ctx.heroku.releaseOutputTail(release.outputStreamUrl, OUTPUT_LINES)
+          : null,
+    });
+  }
+  return { targets: results, error: null };
+}
+
+function missingTarget(app: AppRef, errorMessage: string): TargetResult {
+  return { app, status: "failed", releaseId: null, releaseVersion: null, errorMessage, outputTail: null };
+}
+
 async function describeTargets(
   ctx: AppContext,
   request: PromotionRequest,
@@ -159,22 +242,14 @@ async function describeTargets(
   const results: TargetResult[] = [];
   for (const app of request.targetApps) {
     const t = targets.find((x) => x.appId === app.id);
-    results.push(await describeTarget(ctx, app, t));
+    results.push(
+      t ? await describeTarget(ctx, app, t) : missingTarget(app, "Heroku did not include this app in the promotion"),
+    );
   }
   return { targets: results, error: null };
 }
 
-async function describeTarget(ctx: AppContext, app: AppRef, t: PromotionTarget | undefined): Promise<TargetResult> {
-  if (!t) {
-    return {
-      app,
-      status: "failed",
-      releaseId: null,
-      releaseVersion: null,
-      errorMessage: "Heroku did not include this app in the promotion",
-      outputTail: null,
-    };
-  }
+async function describeTarget(ctx: AppContext, app: AppRef, t: PromotionTarget): Promise<TargetResult> {
   let releaseVersion: number | null = null;
   let outputTail: string | null = null;
   if (t.releaseId) {

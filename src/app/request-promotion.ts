@@ -149,7 +149,9 @@ export async function requestPromotion(
   // The announcement of this same release becomes the approval message (one living message per release).
   const announced =
     candidate ??
-    (await ctx.store.liveCandidates(p.name)).find((c) => c.releaseId === release.id && c.channel === p.channel);
+    (await ctx.store.liveCandidates(p.name)).find(
+      (c) => c.releaseId === release.id && c.channel === p.channel && c.messageTs,
+    );
   const now = ctx.clock.now();
   const created = await ctx.store.createRequest({
     id: ctx.newId(),

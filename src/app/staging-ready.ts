@@ -118,8 +118,10 @@ async function announceStaging(
   const release = staging.release;
 
   // One living message per staging candidate: a re-run pipeline for the same release posts nothing new.
+  // A candidate without a message is one whose posting was interrupted (a crash): post it now.
   const live = await ctx.store.liveCandidates(p.name);
-  if (live.some((c) => c.releaseId === release.id)) {
+  const announced = live.find((c) => c.releaseId === release.id);
+  if (announced?.messageTs) {
     log.info({ release: release.version }, "this release is already announced");
     return "duplicate-candidate";
   }
@@ -147,7 +149,7 @@ async function announceStaging(
   }
 
   const behind = await commitsBehind(ctx, p, targets[0]?.commit ?? null, a.sha);
-  const candidate: Candidate = {
+  const candidate: Candidate = announced ?? {
     id: ctx.newId(),
     pipeline: p.name,
     herokuPipelineId: side.pipelineId,
@@ -167,9 +169,11 @@ async function announceStaging(
     supersededBy: null,
     createdAt: ctx.clock.now(),
   };
+  // Stored before posting, so a crash in between re-posts this candidate instead of a second one.
+  if (!announced) await ctx.store.insertCandidate(candidate);
   const posted = await ctx.chat.post(p.channel, stagingReadyMessage({ pipeline: view, candidate, targets, behind }));
   candidate.messageTs = posted.ts;
-  await ctx.store.insertCandidate(candidate);
+  await ctx.store.setCandidateMessage(candidate.id, posted.ts);
   await ctx.store.audit({
     requestId: null,
     pipeline: p.name,
@@ -186,7 +190,7 @@ async function announceStaging(
 async function supersedeOlder(ctx: AppContext, p: PipelineConfig, newest: Candidate): Promise<void> {
   const live = await ctx.store.liveCandidates(p.name);
   for (const old of live) {
-    if (old.id === newest.id) continue;
+    if (old.id === newest.id || !old.messageTs) continue;
     // A candidate announced later for a newer release wins even if its event was processed first.
     if (old.releaseVersion > newest.releaseVersion) {
       const mine = await ctx.store.transitionCandidate(newest.id, ["live"], "superseded", {

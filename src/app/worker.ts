@@ -5,7 +5,7 @@
  */
 import { DomainError } from "../domain/errors.js";
 import type { AppContext } from "./context.js";
-import { expireRequest } from "./decide.js";
+import { expireRequest, postMissingMessage, startPromoting } from "./decide.js";
 import { executePromotion } from "./execute-promotion.js";
 import { processDelivery } from "./process-delivery.js";
 import { isStopping, Stopping } from "./stopping.js";
@@ -125,6 +125,17 @@ export class Worker {
       await expireRequest(this.ctx, request);
     }
     for (const id of await this.ctx.store.unfinishedDeliveries(now, 20)) this.dispatchDelivery(id);
+    // Repairs after a crash: a request whose message was never posted, an approval that completed a
+    // request without moving it on.
+    for (const request of await this.ctx.store.requestsWithoutMessage(
+      new Date(now.getTime() - this.ctx.tuning.messageGraceMs),
+    )) {
+      await postMissingMessage(this.ctx, request);
+    }
+    for (const request of await this.ctx.store.fullyApprovedPending()) {
+      const count = (await this.ctx.store.approvals(request.id)).length;
+      if (await startPromoting(this.ctx, request, count)) this.followPromotion(request.id);
+    }
     // Promotions whose follower died (or that this process was told about but missed).
     for (let i = 0; i < 5; i++) {
       const claimed = await this.ctx.store.claimPromotion(

@@ -41,6 +41,8 @@ export interface HerokuPort {
   couplings(pipelineId: string): Promise<Coupling[]>;
   /** The app's current release (the newest with `current: true`), undefined for an app never released. */
   currentRelease(appId: string): Promise<Release | undefined>;
+  /** The app's newest releases, newest first (pending and failed ones included). */
+  recentReleases(appId: string, max: number): Promise<Release[]>;
   release(appId: string, releaseIdOrVersion: string | number): Promise<Release>;
   slugCommit(appId: string, slugId: string): Promise<string | null>;
   createPromotion(args: {
@@ -143,6 +145,8 @@ export interface Store {
   getCandidate(id: string): Promise<Candidate | undefined>;
   /** Candidates of a pipeline whose message still offers a live button. */
   liveCandidates(pipeline: string): Promise<Candidate[]>;
+  /** Records the ts of a candidate's message once it is posted. */
+  setCandidateMessage(id: string, ts: string): Promise<void>;
   /** Compare-and-set of a candidate's state; returns the updated candidate or undefined. */
   transitionCandidate(
     id: string,
@@ -168,6 +172,12 @@ export interface Store {
   /** Records one approval per person; false when that person had approved already. */
   addApproval(approval: Approval): Promise<boolean>;
   approvals(requestId: string): Promise<Approval[]>;
+  /** Active requests created before `before` whose message was never posted (a crash), or whose posting stalled. */
+  requestsWithoutMessage(before: Date): Promise<PromotionRequest[]>;
+  /** Takes the job of posting a request's missing message (one process does it). */
+  claimMessagePosting(id: string, now: Date, staleBefore: Date): Promise<PromotionRequest | undefined>;
+  /** Pending requests that have as many approvals as they need (a crash between approving and promoting). */
+  fullyApprovedPending(): Promise<PromotionRequest[]>;
   /** Pending requests whose expiry has passed. */
   expiredRequests(now: Date): Promise<PromotionRequest[]>;
   /** Takes the lease of one promoting request whose lease is free or ran out (or that `owner` holds). */

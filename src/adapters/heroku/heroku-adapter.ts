@@ -237,18 +237,21 @@ export class HerokuAdapter implements HerokuPort {
     );
   }
 
-  async currentRelease(appId: string): Promise<Release | undefined> {
-    // Newest first, one page: the current release is among the latest few (a failed release-phase
-    // release can be newer than the current one).
+  async recentReleases(appId: string, max: number): Promise<Release[]> {
+    // One page, newest first: heroku-client would otherwise follow Next-Range through the whole history.
     const releases = await this.call(
       "get",
       `/apps/${encodeURIComponent(appId)}/releases`,
       z.array(releaseSchema),
       `releases of app ${appId}`,
-      { headers: { Range: "version ..; order=desc, max=20" }, partial: true },
+      { headers: { Range: `version ..; order=desc, max=${Math.max(1, Math.min(max, 1000))}` }, partial: true },
     );
-    const current = releases.find((r) => r.current);
-    return current ? toRelease(current) : undefined;
+    return releases.map(toRelease);
+  }
+
+  async currentRelease(appId: string): Promise<Release | undefined> {
+    // The current release is among the latest few (pending or failed release-phase releases can be newer).
+    return (await this.recentReleases(appId, 20)).find((r) => r.current);
   }
 
   async release(appId: string, releaseIdOrVersion: string | number): Promise<Release> {

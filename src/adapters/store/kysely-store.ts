@@ -15,6 +15,8 @@ import { type Dialect, migrateToLatest } from "./migrations.js";
 import type { CandidatesTable, Database, RequestsTable } from "./schema.js";
 
 const iso = (d: Date): string => d.toISOString();
+/** Marks a request whose missing message one process is posting (see claimMessagePosting). */
+const POSTING = "posting";
 const date = (s: string): Date => new Date(s);
 const dateOrNull = (s: string | null): Date | null => (s ? new Date(s) : null);
 
@@ -37,7 +39,7 @@ function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
     expiresAt: date(row.expires_at),
     state: row.state as RequestState,
     channel: row.channel,
-    messageTs: row.message_ts,
+    messageTs: row.message_ts === POSTING ? null : row.message_ts,
     candidateId: row.candidate_id,
     promotionId: row.promotion_id,
     promotionStartedAt: dateOrNull(row.promotion_started_at),
@@ -294,6 +296,10 @@ export class KyselyStore implements Store {
     return rows.map(toCandidate);
   }
 
+  async setCandidateMessage(id: string, ts: string): Promise<void> {
+    await this.db.updateTable("candidates").set({ message_ts: ts }).where("id", "=", id).execute();
+  }
+
   async transitionCandidate(
     id: string,
     from: Candidate["state"][],
@@ -419,6 +425,56 @@ export class KyselyStore implements Store {
       .orderBy("at")
       .execute();
     return rows.map((r) => ({ requestId: r.request_id, approver: r.approver, at: date(r.at) }));
+  }
+
+  async requestsWithoutMessage(before: Date): Promise<PromotionRequest[]> {
+    const rows = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("state", "in", ["pending", "promoting"])
+      .where("created_at", "<", iso(before))
+      .where((eb) =>
+        eb.or([
+          eb("message_ts", "is", null),
+          eb.and([eb("message_ts", "=", POSTING), eb("updated_at", "<", iso(before))]),
+        ]),
+      )
+      .execute();
+    return rows.map(toRequest);
+  }
+
+  async claimMessagePosting(id: string, now: Date, staleBefore: Date): Promise<PromotionRequest | undefined> {
+    const row = await this.db
+      .updateTable("requests")
+      .set({ message_ts: POSTING, updated_at: iso(now) })
+      .where("id", "=", id)
+      .where((eb) =>
+        eb.or([
+          eb("message_ts", "is", null),
+          eb.and([eb("message_ts", "=", POSTING), eb("updated_at", "<", iso(staleBefore))]),
+        ]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    return row ? { ...toRequest(row), messageTs: null } : undefined;
+  }
+
+  async fullyApprovedPending(): Promise<PromotionRequest[]> {
+    const rows = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("state", "=", "pending")
+      .where(
+        (eb) =>
+          eb
+            .selectFrom("approvals")
+            .select((e) => e.fn.countAll<number>().as("n"))
+            .whereRef("approvals.request_id", "=", "requests.id"),
+        ">=",
+        (eb) => eb.ref("requests.required_approvals"),
+      )
+      .execute();
+    return rows.map(toRequest);
   }
 
   async expiredRequests(now: Date): Promise<PromotionRequest[]> {

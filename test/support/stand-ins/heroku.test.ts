@@ -180,7 +180,12 @@ describe("HerokuStandIn", () => {
     const targetsPath = `/pipeline-promotions/${created.id}/promotion-targets`;
     for (let poll = 0; poll < 2; poll++) {
       const pending = await client.get<PromotionTarget[]>(targetsPath);
-      expect(pending).toEqual([expect.objectContaining({ status: "pending", release: null, error_message: null })]);
+      expect(pending).toEqual([
+        expect.objectContaining({ status: "pending", release: { id: expect.any(String) }, error_message: null }),
+      ]);
+      // The target's new release exists while its release phase runs, pending and not current.
+      const release = heroku.releases(production.name).find((r) => r.id === pending[0]?.release?.id);
+      expect(release).toMatchObject({ status: "pending", current: false, slug: promoted.slug });
     }
     const [target] = await client.get<PromotionTarget[]>(targetsPath);
     expect(target).toMatchObject({ app: { id: production.id }, status: "succeeded", error_message: null });

@@ -526,12 +526,16 @@ export class HerokuStandIn extends HttpStandIn {
       pollsRemaining: Math.max(0, this.promotionBehaviour.pollsUntilDone),
       failTargets: { ...this.promotionBehaviour.failTargets },
     };
+    // Like Heroku, each target gets its new release at once, pending while its release phase runs.
+    const slugId = release.slug.id;
+    const commit = this.slugs.get(slugId)?.commit;
+    const description = `Promote ${sourceApp.name} v${release.version}${commit ? ` ${commit.slice(0, 7)}` : ""}`;
     promotion.targets = targets.map((app) => ({
       id: randomUUID(),
       app: { id: app.id },
       status: "pending",
       error_message: null,
-      release: null,
+      release: { id: this.createRelease(app, { slugId, description, status: "pending" }).id },
       pipeline_promotion: { id: promotion.id },
     }));
     this.promotions.push(promotion);
@@ -566,30 +570,28 @@ export class HerokuStandIn extends HttpStandIn {
 
   // ---------------------------------------------------------------- behaviour
 
-  /** Completes a promotion: each target gets a release of the promoted slug, or a failed one. */
+  /** Completes a promotion: each target's pending release succeeds (becomes current) or fails. */
   private settle(promotion: StoredPromotion): void {
-    const source = this.releasesById.get(promotion.source.release.id);
-    const sourceApp = this.apps.get(promotion.source.app.id);
-    if (!source || !sourceApp) throw new Error(`promotion ${promotion.id} lost its source`);
-    const slugId = source.slug?.id ?? null;
-    const commit = slugId ? this.slugs.get(slugId)?.commit : null;
-    const description = `Promote ${sourceApp.name} v${source.version}${commit ? ` ${commit.slice(0, 7)}` : ""}`;
     for (const target of promotion.targets) {
       const app = this.apps.get(target.app.id);
-      if (!app) throw new Error(`promotion ${promotion.id} lost target ${target.app.id}`);
+      const release = target.release ? this.releasesById.get(target.release.id) : undefined;
+      if (!app || !release) throw new Error(`promotion ${promotion.id} lost target ${target.app.id}`);
       const failure = promotion.failTargets[app.id] ?? promotion.failTargets[app.name];
+      const at = this.timestamp();
+      release.updated_at = at;
       if (failure) {
         // A failed release phase: the release exists but never becomes current (release-phase docs).
-        const release = this.createRelease(app, { slugId, description, status: "failed" });
+        release.status = "failed";
         release.output_stream_url = `${this.url}/streams/${release.id}`;
         this.streams.set(release.id, failure.output);
         target.status = "failed";
         target.error_message = failure.error_message;
-        target.release = { id: release.id };
       } else {
-        const release = this.createRelease(app, { slugId, description, status: "succeeded" });
+        for (const r of this.releasesOf(app)) r.current = false;
+        release.status = "succeeded";
+        release.current = true;
+        app.updated_at = at;
         target.status = "succeeded";
-        target.release = { id: release.id };
       }
     }
     promotion.status = "completed";

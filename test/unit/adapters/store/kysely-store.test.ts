@@ -205,6 +205,32 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect(await store.liveCandidates(pipeline)).toEqual([]);
   });
 
+  it("finds pending requests with enough approvals, and requests whose message was never posted", async () => {
+    const full = newRequest({ requiredApprovals: 2 });
+    const partial = newRequest({ requiredApprovals: 2 });
+    await store.createRequest(full);
+    await store.createRequest(partial);
+    const at = new Date();
+    await store.addApproval({ requestId: full.id, approver: "U1", at });
+    await store.addApproval({ requestId: full.id, approver: "U2", at });
+    await store.addApproval({ requestId: partial.id, approver: "U1", at });
+    const ids = (await store.fullyApprovedPending()).map((r) => r.id);
+    expect(ids).toContain(full.id);
+    expect(ids).not.toContain(partial.id);
+
+    const later = new Date(Date.now() + 60_000);
+    const orphans = (await store.requestsWithoutMessage(later)).map((r) => r.id);
+    expect(orphans).toEqual(expect.arrayContaining([full.id, partial.id]));
+    const claims = await Promise.all([
+      store.claimMessagePosting(full.id, new Date(), new Date(Date.now() - 30_000)),
+      store.claimMessagePosting(full.id, new Date(), new Date(Date.now() - 30_000)),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(claims.find(Boolean)?.messageTs).toBeNull();
+    await store.updateRequest(full.id, { messageTs: "1.2" });
+    expect((await store.requestsWithoutMessage(later)).map((r) => r.id)).not.toContain(full.id);
+  });
+
   it("keeps an ordered audit trail", async () => {
     const requestId = randomUUID();
     for (const event of ["requested", "approved", "promoting", "succeeded"]) {
