@@ -50,6 +50,7 @@ export async function startBot(options: {
     apiUrl: config.heroku.apiUrl,
     log,
     retry: tuning.herokuRetry,
+    postTimeoutMs: tuning.promotionPostTimeoutMs,
   });
   const gitlab = new GitLabAdapter({
     token: config.gitlab.token,

@@ -121,6 +121,10 @@ type Started = { request: PromotionRequest } | { outcome: PromotionOutcome } | {
 async function startPromotion(ctx: AppContext, lease: LeaseKeeper, request: PromotionRequest): Promise<Started> {
   let current = request;
   if (current.promotionStartedAt) {
+    // A POST may still be in flight from the process that died: wait until it must have ended.
+    const settledAt = current.promotionStartedAt.getTime() + ctx.tuning.promotionPostTimeoutMs + 1_000;
+    const wait = settledAt - ctx.clock.now().getTime();
+    if (wait > 0) await ctx.sleep(wait);
     const earlier = await earlierPromotion(ctx, current);
     if (earlier) {
       ctx.log.warn({ requestId: current.id }, "an earlier attempt reached Heroku; following its releases");

@@ -76,25 +76,31 @@ export class LogCapture extends Writable {
   }
 }
 
-export interface Harness {
+/** The stand-ins, a store and the operator's environment, without a bot: tests start bots on it. */
+export interface World {
   slack: SlackStandIn;
   heroku: HerokuStandIn;
   gitlab: GitLabStandIn;
-  bot: RunningBot;
   db: TestDatabase;
-  logs: LogCapture;
   env: Record<string, string>;
   ids: { pipeline: string; staging: string; production: string };
+  /** The bot that the helpers below talk to. */
+  url: string;
   /** A new commit on main whose CI passed and which staging now runs. */
   shipToStaging(title: string): { sha: string; pipelineId: number; releaseVersion: number };
-  sendGitLab(delivery: Pick<GitLabDelivery, "headers" | "rawBody">): Promise<Response>;
-  slash(user: string, text: string): Promise<Response>;
-  click(user: string, message: SlackMessage, actionId: string): Promise<Response>;
-  clickValue(user: string, message: SlackMessage, actionId: string, value: string): Promise<Response>;
+  sendGitLab(delivery: Pick<GitLabDelivery, "headers" | "rawBody">, url?: string): Promise<Response>;
+  slash(user: string, text: string, url?: string): Promise<Response>;
+  click(user: string, message: SlackMessage, actionId: string, url?: string): Promise<Response>;
+  clickValue(user: string, message: SlackMessage, actionId: string, value: string, url?: string): Promise<Response>;
   /** Ephemeral answers the user got, newest last. */
   answersFor(user: string): string[];
   channelMessages(): SlackMessage[];
   close(): Promise<void>;
+}
+
+export interface Harness extends World {
+  bot: RunningBot;
+  logs: LogCapture;
 }
 
 export function buttonValue(message: SlackMessage, actionId: string): string | undefined {
@@ -113,14 +119,13 @@ export function messageText(message: SlackMessage): string {
   return JSON.stringify(message.blocks) + message.text;
 }
 
-export async function startHarness(
-  options: {
-    pipeline?: PipelineOptions;
-    db?: TestDatabase;
-    tuning?: Partial<Tuning>;
-    env?: Record<string, string>;
-  } = {},
-): Promise<Harness> {
+export interface WorldOptions {
+  pipeline?: PipelineOptions;
+  db?: TestDatabase;
+  env?: Record<string, string>;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const slack = new SlackStandIn();
   const heroku = new HerokuStandIn();
   const gitlab = new GitLabStandIn();
@@ -162,51 +167,40 @@ export async function startHarness(
     LOG_LEVEL: "debug",
     ...options.env,
   };
-  const config = loadConfig(env);
-  const logs = new LogCapture();
-  const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
-  const bot = await startBot({
-    config,
-    log,
-    tuning: { ...FAST_TUNING, ...options.tuning },
-    host: "127.0.0.1",
-    port: 0,
-  });
 
-  const harness: Harness = {
+  const world: World = {
     slack,
     heroku,
     gitlab,
-    bot,
     db,
-    logs,
     env,
     ids: { pipeline: pipeline.id, staging: staging.id, production: production.id },
+    url: "",
     shipToStaging(title) {
       const commit = gitlab.commit(PROJECT_ID, "main", title, { authorName: "Ada Lovelace" });
       const ci = gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "success" });
       const release = heroku.deploy(staging.id, commit.id);
       return { sha: commit.id, pipelineId: ci.id, releaseVersion: release.version };
     },
-    sendGitLab(delivery) {
-      return fetch(`${bot.url}/gitlab/webhook`, { method: "POST", headers: delivery.headers, body: delivery.rawBody });
+    sendGitLab(delivery, url = world.url) {
+      return fetch(`${url}/gitlab/webhook`, { method: "POST", headers: delivery.headers, body: delivery.rawBody });
     },
-    async slash(user, text) {
+    async slash(user, text, url = world.url) {
       const body = slashCommandBody({
         userId: user,
         channelId: CHANNEL,
         text,
         responseUrl: slack.responseUrl({ channel: CHANNEL, user }),
       });
-      const r = await postSlack(bot.url, SIGNING_SECRET, body);
+      const r = await postSlack(url, SIGNING_SECRET, body);
       return new Response(r.body, { status: r.status });
     },
-    async click(user, message, actionId) {
+    async click(user, message, actionId, url = world.url) {
       const value = buttonValue(message, actionId);
       if (value === undefined) throw new Error(`message ${message.ts} has no ${actionId} button`);
-      return harness.clickValue(user, message, actionId, value);
+      return world.clickValue(user, message, actionId, value, url);
     },
-    async clickValue(user, message, actionId, value) {
+    async clickValue(user, message, actionId, value, url = world.url) {
       const body = blockActionBody({
         userId: user,
         channelId: message.channel,
@@ -216,7 +210,7 @@ export async function startHarness(
         value,
         responseUrl: slack.responseUrl({ channel: message.channel, user, messageTs: message.ts }),
       });
-      const r = await postSlack(bot.url, SIGNING_SECRET, body);
+      const r = await postSlack(url, SIGNING_SECRET, body);
       return new Response(r.body, { status: r.status });
     },
     answersFor(user) {
@@ -226,10 +220,33 @@ export async function startHarness(
       return slack.topLevel(CHANNEL);
     },
     async close() {
-      await bot.close(2_000);
       await Promise.all([slack.close(), heroku.close(), gitlab.close()]);
       if (!options.db) await db.drop();
     },
   };
-  return harness;
+  return world;
+}
+
+export async function startHarness(options: WorldOptions & { tuning?: Partial<Tuning> } = {}): Promise<Harness> {
+  const world = await startWorld(options);
+  const config = loadConfig(world.env);
+  const logs = new LogCapture();
+  const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
+  const bot = await startBot({
+    config,
+    log,
+    tuning: { ...FAST_TUNING, ...options.tuning },
+    host: "127.0.0.1",
+    port: 0,
+  });
+  world.url = bot.url;
+  const closeWorld = world.close;
+  return Object.assign(world, {
+    bot,
+    logs,
+    async close() {
+      await bot.close(2_000);
+      await closeWorld();
+    },
+  });
 }

@@ -58,6 +58,8 @@ export interface HerokuAdapterOptions {
   retry?: RetryPolicy;
   sleep?: Sleep;
   timeoutMs?: number;
+  /** Timeout of POST /pipeline-promotions (a recovering process waits this long past an unrecorded POST). */
+  postTimeoutMs?: number;
   /** Below this RateLimit-Remaining, calls are spaced out to let the pool refill. */
   lowRateLimit?: number;
 }
@@ -306,7 +308,7 @@ export class HerokuAdapter implements HerokuPort {
               "User-Agent": "promote-bot",
             },
             body,
-            signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+            signal: AbortSignal.timeout(this.options.postTimeoutMs ?? 15_000),
           });
         } catch (error) {
           throw this.translate(error as HerokuError, what, {});
