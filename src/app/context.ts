@@ -16,6 +16,8 @@ export interface Tuning {
   /** A promotion is followed by one process at a time under a lease of this length, renewed every third of it. */
   promotionLeaseMs: number;
   deliveryLeaseMs: number;
+  /** Timeout of one Heroku or GitLab API call. */
+  httpTimeoutMs: number;
   /** How long a POST /pipeline-promotions may take; a recovering process waits this long past an unrecorded POST. */
   promotionPostTimeoutMs: number;
   /** Background sweep: expiries, orphaned promotions, unprocessed deliveries. */
@@ -37,6 +39,7 @@ export const DEFAULT_TUNING: Tuning = {
   followLimitMs: 75 * 60_000,
   promotionLeaseMs: 15_000,
   deliveryLeaseMs: 5 * 60_000,
+  httpTimeoutMs: 15_000,
   promotionPostTimeoutMs: 15_000,
   sweepIntervalMs: 10_000,
   userGroupCacheMs: 2 * 60_000,

@@ -227,6 +227,25 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   return world;
 }
 
+export const SECRET_VARIABLES = [
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+  "HEROKU_API_TOKEN",
+  "GITLAB_TOKEN",
+  "GITLAB_WEBHOOK_SECRET",
+] as const;
+
+/** Throws when a secret value appears in the log text or in anything posted to Slack. */
+export function assertNoSecrets(world: World, logText: string): void {
+  const posted = JSON.stringify([world.slack.messages, world.slack.ephemerals]);
+  for (const name of SECRET_VARIABLES) {
+    const value = world.env[name];
+    if (!value) continue;
+    if (logText.includes(value)) throw new Error(`the secret ${name} appeared in the bot's logs`);
+    if (posted.includes(value)) throw new Error(`the secret ${name} appeared in a Slack message`);
+  }
+}
+
 export async function startHarness(options: WorldOptions & { tuning?: Partial<Tuning> } = {}): Promise<Harness> {
   const world = await startWorld(options);
   const config = loadConfig(world.env);
@@ -247,6 +266,8 @@ export async function startHarness(options: WorldOptions & { tuning?: Partial<Tu
     async close() {
       await bot.close(2_000);
       await closeWorld();
+      // Every end-to-end test doubles as a check that no secret reached the logs or Slack.
+      assertNoSecrets(world, logs.text);
     },
   });
 }

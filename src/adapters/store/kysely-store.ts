@@ -139,11 +139,15 @@ export class KyselyStore implements Store {
       connectionString: url.toString(),
       ssl: postgresSsl(config.url),
       max: 10,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
     });
-    // A dropped connection must not crash the process; the next query reconnects.
+    // A dropped connection must not crash the process: pg emits 'error' on the pool for idle clients
+    // and on the client itself while it is checked out; the failing query rejects, the next reconnects.
     pool.on("error", () => {});
+    pool.on("connect", (client) => {
+      client.on("error", () => {});
+    });
     return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres");
   }
 

@@ -1,0 +1,185 @@
+/**
+ * Heroku, GitLab and Slack failing in every way a remote service fails (500, 503, 429 with Retry-After,
+ * timeouts, dropped connections), and the store going away: bounded retries, one clear message,
+ * consistent stored state, and a process that keeps serving.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/views/action-ids.js";
+import { postgresDatabase, TEST_DATABASE_URL } from "../support/databases.js";
+import {
+  APPROVER_A,
+  assertNoSecrets,
+  buttonValue,
+  type Harness,
+  messageText,
+  PROJECT_ID,
+  REQUESTER,
+  startHarness,
+} from "../support/harness.js";
+import type { Fault } from "../support/stand-ins/http-stand-in.js";
+import { TcpProxy } from "../support/tcp-proxy.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const approvalMessage = () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+const finalMessage = (ts: string, pattern: RegExp) =>
+  h.slack.waitFor(() => {
+    const m = h.slack.messages.find((x) => x.ts === ts);
+    return m && pattern.test(messageText(m)) ? m : undefined;
+  }, 10_000);
+
+type FaultKind = { name: string; fault: Omit<Fault, "path" | "method"> };
+
+const TRANSIENT: FaultKind[] = [
+  { name: "500", fault: { response: { status: 500, body: { id: "internal", message: "Internal error" } } } },
+  { name: "503", fault: { response: { status: 503, body: { id: "unavailable", message: "Unavailable" } } } },
+  {
+    name: "429 with Retry-After",
+    fault: {
+      response: { status: 429, headers: { "Retry-After": "0" }, body: { id: "rate_limit", message: "Slow down" } },
+    },
+  },
+  { name: "a timeout", fault: { delayMs: 1_500 } },
+  { name: "a dropped connection", fault: { drop: true } },
+];
+
+describe("Heroku failing transiently while the bot reads it", () => {
+  it.each(TRANSIENT)(
+    "when reading releases fails twice with $name, then the promotion still goes through once",
+    async ({ fault }) => {
+      h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+      h.shipToStaging("Flaky Heroku");
+      h.heroku.fault({ ...fault, method: "GET", path: /\/releases$/, times: 2 });
+      await h.slash(REQUESTER, "whitewave");
+      const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+      h.heroku.fault({ ...fault, method: "GET", path: /\/promotion-targets$/, times: 2 });
+      await h.click(APPROVER_A, message, ACTIONS.approve);
+      await finalMessage(message.ts, /Promoted/);
+      expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(1);
+    },
+  );
+
+  it("when Heroku keeps failing while a request is asked for, then the requester is told once and nothing is stored", async () => {
+    h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+    h.shipToStaging("Heroku down");
+    h.heroku.fault({
+      method: "GET",
+      path: /^\/pipelines\//,
+      times: 1_000,
+      response: { status: 503, body: { id: "unavailable", message: "Unavailable" } },
+    });
+    await h.slash(REQUESTER, "whitewave");
+    const answer = await h.slack.waitFor(() => h.answersFor(REQUESTER).find((a) => a.includes("503")), 10_000);
+    expect(answer).toContain("Heroku answered 503");
+    expect(h.answersFor(REQUESTER)).toHaveLength(1);
+    // Bounded: the adapter's 4 attempts, no more.
+    expect(h.heroku.callsTo("GET", /^\/pipelines\//)).toHaveLength(4);
+    expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(0);
+  });
+});
+
+describe("GitLab failing", () => {
+  it.each(TRANSIENT)(
+    "when the CI check fails twice with $name, then the request is still created",
+    async ({ fault }) => {
+      h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+      h.shipToStaging("Flaky GitLab");
+      h.gitlab.fault({ ...fault, method: "GET", path: /\/pipelines$/, times: 2 });
+      await h.slash(REQUESTER, "whitewave");
+      await h.slack.waitFor(() => approvalMessage(), 10_000);
+    },
+  );
+
+  it("when GitLab stays down, then the requester is told GitLab could not be checked and nothing is stored", async () => {
+    h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+    h.shipToStaging("GitLab down");
+    h.gitlab.fault({
+      method: "GET",
+      path: /\/pipelines$/,
+      times: 1_000,
+      response: { status: 503, body: { message: "503 Service Unavailable" } },
+    });
+    await h.slash(REQUESTER, "whitewave");
+    await h.slack.waitFor(() => h.answersFor(REQUESTER).find((a) => a.includes("GitLab answered 503")), 10_000);
+    expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(0);
+  });
+});
+
+describe("Slack failing", () => {
+  it("when chat.update is rate limited, then the WebClient waits it out and the message is brought up to date", async () => {
+    h = await startHarness();
+    h.shipToStaging("Slack busy");
+    await h.slash(REQUESTER, "whitewave");
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    h.slack.rateLimit("chat.update", { retryAfterSeconds: 1, times: 1 });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /Promoted/);
+  });
+
+  it("when Slack is down while a promotion finishes, then the stored state is still the truth", async () => {
+    h = await startHarness();
+    h.shipToStaging("Slack down");
+    await h.slash(REQUESTER, "whitewave");
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    h.slack.fault({ path: /^\/api\/chat\./, times: 1_000, response: { status: 500, body: "oops" } });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await h.slack.waitFor(() => h.heroku.callsTo("POST", "/pipeline-promotions").length === 1, 10_000);
+    const state = async () => (await h.bot.store.db.selectFrom("requests").select("state").execute())[0]?.state;
+    for (let i = 0; i < 200 && (await state()) !== "succeeded"; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await state()).toBe("succeeded");
+    const audit = await h.bot.store.db.selectFrom("audit").select("event").where("event", "=", "succeeded").execute();
+    expect(audit).toHaveLength(1);
+    const healthy = await fetch(`${h.bot.url}/healthz`);
+    expect(healthy.status).toBe(200);
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)("PostgreSQL briefly unavailable", () => {
+  it("makes /healthz 503 and requests fail cleanly, then everything works again", async () => {
+    const db = await postgresDatabase();
+    const target = new URL(db.url);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    await proxy.start();
+    const proxied = new URL(db.url);
+    proxied.port = String(proxy.port);
+    try {
+      h = await startHarness({
+        db: { ...db, url: proxied.toString(), config: { kind: "postgres", url: proxied.toString() } },
+      });
+      h.shipToStaging("Store down");
+      expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
+      proxy.cut();
+      const unhealthy = await fetch(`${h.bot.url}/healthz`);
+      expect(unhealthy.status).toBe(503);
+      await h.slash(REQUESTER, "whitewave");
+      await h.slack.waitFor(() => h.answersFor(REQUESTER).find((a) => a.includes("Something went wrong")), 15_000);
+      const delivery = h.gitlab.pipelineEvent(PROJECT_ID, h.gitlab.pipelines(PROJECT_ID).at(-1)!.id);
+      // Not recorded, so GitLab is asked to retry: the one honest 5xx.
+      expect((await h.sendGitLab(delivery)).status).toBe(503);
+      proxy.restore();
+      await h.slack.waitFor(async () => (await fetch(`${h.bot.url}/healthz`)).status === 200, 10_000);
+      for (let i = 0; i < 50 && (await fetch(`${h.bot.url}/healthz`)).status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
+      expect((await h.sendGitLab(delivery)).status).toBe(200);
+      await h.slash(REQUESTER, "whitewave");
+      await h.slack.waitFor(() => approvalMessage(), 10_000);
+    } finally {
+      await h.close();
+      await proxy.close();
+      await db.drop();
+    }
+  });
+});
+
+describe("the secret check itself", () => {
+  it("fails when a secret reaches the logs", async () => {
+    h = await startHarness();
+    expect(() => assertNoSecrets(h, `token=${h.env.HEROKU_API_TOKEN}`)).toThrow(/HEROKU_API_TOKEN/);
+    expect(() => assertNoSecrets(h, "nothing secret")).not.toThrow();
+  });
+});
