@@ -35,7 +35,8 @@ export const DEFAULT_TUNING: Tuning = {
   stagingFirstDelayMs: 5_000,
   pollFirstMs: 2_000,
   pollFactor: 1.5,
-  pollMaxMs: 30_000,
+  // 2 s growing ×1.5 to one poll a minute: a 30-minute promotion costs 37 polls.
+  pollMaxMs: 60_000,
   followLimitMs: 75 * 60_000,
   promotionLeaseMs: 15_000,
   deliveryLeaseMs: 5 * 60_000,

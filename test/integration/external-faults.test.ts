@@ -183,3 +183,19 @@ describe("the secret check itself", () => {
     expect(() => assertNoSecrets(h, "nothing secret")).not.toThrow();
   });
 });
+
+describe("Heroku's rate limit running low", () => {
+  it("when RateLimit-Remaining is low, then the bot spaces its calls out instead of running into 429", async () => {
+    h = await startHarness();
+    h.shipToStaging("Low on tokens");
+    h.heroku.rateLimitRemaining = 30;
+    await h.slash(REQUESTER, "whitewave");
+    await h.slack.waitFor(() => approvalMessage(), 20_000);
+    expect(h.logs.text).toContain("Heroku rate limit is low; slowing down");
+    const times = h.heroku.calls.map((c) => c.at);
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+    // Each call after the first low reading waits for the pool to refill a little.
+    expect(Math.max(...gaps)).toBeGreaterThanOrEqual(200);
+    expect(h.heroku.rateLimitRemaining).toBeGreaterThan(0);
+  });
+});
