@@ -16,6 +16,7 @@ import { type AppContext, DEFAULT_TUNING, type Tuning } from "./app/context.js";
 import type { Config } from "./config.js";
 import { boltLogger, type Logger } from "./infra/logger.js";
 import { realSleep } from "./infra/retry.js";
+import { TtlCache } from "./infra/ttl-cache.js";
 import { handleGitLabWebhook } from "./transport/gitlab/webhook-route.js";
 import { sendJson } from "./transport/http.js";
 import { registerListeners } from "./transport/slack/listeners.js";
@@ -94,6 +95,7 @@ export async function startBot(options: {
     newId: randomUUID,
     tuning,
     instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    sideCache: new TtlCache(60_000, 500),
   };
   const bot = new PromoteBot(ctx);
   registerListeners(app, bot, log);

@@ -2,10 +2,14 @@
  * The use cases as the transports call them: each entry point runs one use case and hands any
  * background follow-up (processing a delivery, following a promotion) to the worker.
  */
+import { DomainError } from "../domain/errors.js";
 import type { PromotionRequest } from "../domain/request.js";
+import { code } from "../views/mrkdwn.js";
 import { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
 import { approve, type DecisionResult, endRequest } from "./decide.js";
+import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
+import { findPipeline } from "./pipelines.js";
 import { type RequestSource, requestPromotion } from "./request-promotion.js";
 import { Worker } from "./worker.js";
 
@@ -47,6 +51,33 @@ export class PromoteBot {
 
   async end(requestId: string, actor: string, action: "reject" | "cancel"): Promise<DecisionResult> {
     return endRequest(this.ctx, this.approvers, { requestId, actor, action });
+  }
+
+  list() {
+    return listPipelines(this.ctx);
+  }
+
+  status(pipeline: string) {
+    return pipelineStatus(this.ctx, pipeline);
+  }
+
+  history(pipeline: string, limit: number) {
+    return pipelineHistory(this.ctx, pipeline, limit);
+  }
+
+  /** `/promote cancel <pipeline>`: cancels the pipeline's pending request (requester or approver). */
+  async cancelPending(pipeline: string, actor: string): Promise<PromotionRequest> {
+    const p = findPipeline(this.ctx.pipelines, pipeline);
+    const active = await this.ctx.store.activeRequest(p.name);
+    if (!active) throw new DomainError("REQUEST_NOT_FOUND", `*${p.name}* has no pending request to cancel.`);
+    if (active.state !== "pending") {
+      throw new DomainError(
+        "ALREADY_DECIDED",
+        `The request for *${p.name}* is already being promoted and cannot be cancelled; see ${code(`/promote status ${p.name}`)}.`,
+      );
+    }
+    await endRequest(this.ctx, this.approvers, { requestId: active.id, actor, action: "cancel" });
+    return active;
   }
 
   start(): void {

@@ -1,8 +1,9 @@
 /** What every use case is given: configuration, ports, clock, logger and timings. */
 import type { PipelineConfig } from "../config.js";
-import type { ChatPort, Clock, GitLabPort, HerokuPort, Store } from "../domain/ports.js";
+import type { AppRef, ChatPort, Clock, GitLabPort, HerokuPort, Store } from "../domain/ports.js";
 import type { Logger } from "../infra/logger.js";
 import type { RetryPolicy, Sleep } from "../infra/retry.js";
+import type { TtlCache } from "../infra/ttl-cache.js";
 
 export interface Tuning {
   /** How long to wait for staging to run a commit whose CI passed (the deploy may still be releasing). */
@@ -62,4 +63,6 @@ export interface AppContext {
   tuning: Tuning;
   /** This process, as lease owner. */
   instanceId: string;
+  /** Heroku pipelines' apps by stage, for read-only views (requests always read them fresh). */
+  sideCache: TtlCache<{ pipelineId: string; source: AppRef; targets: AppRef[] }>;
 }

@@ -60,6 +60,11 @@ export interface HerokuSide {
   targets: AppRef[];
 }
 
+/** herokuSide, from a one-minute cache: for announcements and read-only views, never for promoting. */
+export async function cachedHerokuSide(ctx: AppContext, p: PipelineConfig): Promise<HerokuSide> {
+  return ctx.sideCache.getOrLoad(p.name, () => herokuSide(ctx, p));
+}
+
 /** Reads the Heroku pipeline and its couplings: exactly one source-stage app, one or more target apps. */
 export async function herokuSide(ctx: AppContext, p: PipelineConfig): Promise<HerokuSide> {
   const hp = await ctx.heroku.pipeline(p.herokuPipeline);

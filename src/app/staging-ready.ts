@@ -17,7 +17,7 @@ import {
   type TargetView,
 } from "../views/messages.js";
 import type { AppContext } from "./context.js";
-import { herokuSide, matchesProject, pipelineView } from "./pipelines.js";
+import { cachedHerokuSide, matchesProject, pipelineView } from "./pipelines.js";
 
 export type PipelineEventOutcome =
   | "ignored"
@@ -83,7 +83,7 @@ async function announceStaging(
 ): Promise<PipelineEventOutcome> {
   const a = event.object_attributes;
   const log = ctx.log.child({ pipeline: p.name, ciPipeline: a.id, sha: a.sha.slice(0, 8) });
-  const side = await herokuSide(ctx, p);
+  const side = await cachedHerokuSide(ctx, p);
 
   // The deploy job may still be releasing on Heroku when CI reports success: wait for staging.
   const started = ctx.clock.now().getTime();

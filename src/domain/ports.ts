@@ -185,6 +185,11 @@ export interface Store {
   renewPromotionLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
   releasePromotionLease(id: string, owner: string): Promise<void>;
 
+  /** The newest requests of a pipeline, newest first. */
+  recentRequests(pipeline: string, limit: number): Promise<PromotionRequest[]>;
+  /** The pipeline's last request that reached Heroku and finished (succeeded or failed). */
+  lastFinishedPromotion(pipeline: string): Promise<PromotionRequest | undefined>;
+
   audit(entry: AuditEntry): Promise<void>;
   auditFor(requestId: string): Promise<AuditEntry[]>;
 }

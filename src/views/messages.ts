@@ -322,6 +322,10 @@ export function helpMessage(pipelines: string[]): ChatMessage {
       [
         "*promote-bot* promotes a Heroku pipeline's staging release to production after approval.",
         "• `/promote <pipeline>` — ask to promote what staging runs now, e.g. `/promote whitewave`",
+        "• `/promote list` — every pipeline: what staging and production run, how far behind",
+        "• `/promote status <pipeline>` — the commits waiting for production and the last promotion",
+        "• `/promote history <pipeline> [N]` — the last N requests (default 10, at most 50)",
+        "• `/promote cancel <pipeline>` — cancel the pending request (the requester or an approver)",
         "• `/promote help` — this help",
         "Or click *Promote* on a staging-ready message in the pipeline's channel.",
       ].join("\n"),

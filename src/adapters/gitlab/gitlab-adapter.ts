@@ -11,6 +11,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { CiPipeline, CommitInfo, GitLabPort, GitLabProjectInfo } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
+import { TtlCache } from "../../infra/ttl-cache.js";
 import { esc } from "../../views/mrkdwn.js";
 
 const projectSchema = z.object({
@@ -56,6 +57,8 @@ export class GitLabAdapter implements GitLabPort {
   private readonly sleep: Sleep;
   private readonly log: Logger;
   private readonly projects = new Map<string, { at: number; project: GitLabProjectInfo }>();
+  /** Commits are immutable, so a comparison of two SHAs is too. */
+  private readonly comparisons = new TtlCache<{ commits: CommitInfo[]; webUrl: string }>(3_600_000, 500);
   calls = 0;
 
   constructor(options: GitLabAdapterOptions) {

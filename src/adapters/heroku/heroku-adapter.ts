@@ -14,6 +14,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { Coupling, HerokuPort, PromotionTarget, Release } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { parseRetryAfter, type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
+import { TtlCache } from "../../infra/ttl-cache.js";
 import { esc } from "../../views/mrkdwn.js";
 
 const releaseSchema = z.object({
@@ -74,6 +75,8 @@ export class HerokuAdapter implements HerokuPort {
   private readonly sleep: Sleep;
   private readonly log: Logger;
   private readonly appNames = new Map<string, string>();
+  /** A slug's commit never changes: cache it for a day. */
+  private readonly slugCommits = new TtlCache<{ commit: string | null }>(86_400_000, 5_000);
   /** Last RateLimit-Remaining seen; undefined until a response arrives. */
   rateLimitRemaining: number | undefined;
   /** Calls made (attempts included), for cost measurements. */
@@ -267,13 +270,16 @@ export class HerokuAdapter implements HerokuPort {
   }
 
   async slugCommit(appId: string, slugId: string): Promise<string | null> {
-    const slug = await this.call(
-      "get",
-      `/apps/${encodeURIComponent(appId)}/slugs/${encodeURIComponent(slugId)}`,
-      slugSchema,
-      `slug ${slugId} of app ${appId}`,
-    );
-    return slug.commit ?? null;
+    const cached = await this.slugCommits.getOrLoad(slugId, async () => {
+      const slug = await this.call(
+        "get",
+        `/apps/${encodeURIComponent(appId)}/slugs/${encodeURIComponent(slugId)}`,
+        slugSchema,
+        `slug ${slugId} of app ${appId}`,
+      );
+      return { commit: slug.commit ?? null };
+    });
+    return cached.commit;
   }
 
   async createPromotion(args: {

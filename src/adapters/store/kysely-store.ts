@@ -550,6 +550,29 @@ export class KyselyStore implements Store {
       .execute();
   }
 
+  async recentRequests(pipeline: string, limit: number): Promise<PromotionRequest[]> {
+    const rows = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("pipeline", "=", pipeline)
+      .orderBy("created_at", "desc")
+      .limit(limit)
+      .execute();
+    return rows.map(toRequest);
+  }
+
+  async lastFinishedPromotion(pipeline: string): Promise<PromotionRequest | undefined> {
+    const row = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("pipeline", "=", pipeline)
+      .where("state", "in", ["succeeded", "failed"])
+      .orderBy("finished_at", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
   // ------------------------------------------------------------ audit
 
   async audit(entry: AuditEntry): Promise<void> {

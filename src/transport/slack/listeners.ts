@@ -12,6 +12,7 @@ import type { Logger } from "../../infra/logger.js";
 import { ACTIONS } from "../../views/action-ids.js";
 import { helpMessage, notice, refusal, requestCreatedReply } from "../../views/messages.js";
 import { esc } from "../../views/mrkdwn.js";
+import { historyMessage, listMessage, statusMessage } from "../../views/status.js";
 import { parsePromoteCommand } from "./parse-command.js";
 
 async function reply(respond: RespondFn, message: ChatMessage): Promise<void> {
@@ -50,15 +51,35 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     const l = log.child({ slackUser: command.user_id, command: "/promote", channel: command.channel_id });
     await guarded(l, respond, async () => {
       const parsed = parsePromoteCommand(command.text ?? "");
-      if (parsed.kind === "help") {
-        const help = helpMessage(bot.pipelineNames);
-        if (parsed.hint) help.blocks.unshift(notice(`:grey_question: ${esc(parsed.hint)}`).blocks[0] as never);
-        return reply(respond, help);
-      }
-      const request = await bot.requestPromotion({ kind: "command", pipeline: parsed.pipeline }, command.user_id);
-      const pipeline = bot.pipeline(request.pipeline);
-      if (pipeline) {
-        await reply(respond, requestCreatedReply(request, { ...pipeline, name: pipeline.name }));
+      switch (parsed.kind) {
+        case "help": {
+          const help = helpMessage(bot.pipelineNames);
+          if (parsed.hint) help.blocks.unshift(notice(`:grey_question: ${esc(parsed.hint)}`).blocks[0] as never);
+          return reply(respond, help);
+        }
+        case "list":
+          return reply(respond, listMessage(await bot.list()));
+        case "status": {
+          const { snapshot, last } = await bot.status(parsed.pipeline);
+          return reply(respond, statusMessage(snapshot, last));
+        }
+        case "history": {
+          const { pipeline, requests } = await bot.history(parsed.pipeline, parsed.limit);
+          return reply(respond, historyMessage(pipeline.name, requests));
+        }
+        case "cancel": {
+          const cancelled = await bot.cancelPending(parsed.pipeline, command.user_id);
+          return reply(
+            respond,
+            notice(`Cancelled the request for *${esc(cancelled.pipeline)}* v${cancelled.sourceReleaseVersion}.`),
+          );
+        }
+        case "request": {
+          const request = await bot.requestPromotion({ kind: "command", pipeline: parsed.pipeline }, command.user_id);
+          const pipeline = bot.pipeline(request.pipeline);
+          if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
+          return;
+        }
       }
     });
   });

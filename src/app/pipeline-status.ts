@@ -1,0 +1,86 @@
+/**
+ * Where each pipeline stands: what staging and production run, how far production is behind, and any
+ * request in progress. Read-only, so it may use short-lived caches; pipelines are read concurrently.
+ */
+import type { PipelineConfig } from "../config.js";
+import { DomainError } from "../domain/errors.js";
+import type { AuditEntry, CommitInfo } from "../domain/ports.js";
+import type { AppRef, PromotionRequest } from "../domain/request.js";
+import { mapLimit } from "../infra/ttl-cache.js";
+import type { AppContext } from "./context.js";
+import { cachedHerokuSide, findPipeline } from "./pipelines.js";
+
+export interface StageState {
+  app: AppRef;
+  version: number | null;
+  commit: string | null;
+}
+
+export interface PipelineSnapshot {
+  pipeline: PipelineConfig;
+  staging: StageState | null;
+  targets: StageState[];
+  behind: { count: number; commits: CommitInfo[]; compareUrl: string } | null;
+  active: PromotionRequest | undefined;
+  /** Why the snapshot is incomplete (Heroku or GitLab could not be read). */
+  error: string | null;
+}
+
+const CONCURRENCY = 25;
+
+async function stage(ctx: AppContext, app: AppRef): Promise<StageState> {
+  const release = await ctx.heroku.currentRelease(app.id);
+  const commit = release?.slugId ? await ctx.heroku.slugCommit(app.id, release.slugId) : null;
+  return { app, version: release?.version ?? null, commit };
+}
+
+export async function snapshot(ctx: AppContext, p: PipelineConfig): Promise<PipelineSnapshot> {
+  const active = await ctx.store.activeRequest(p.name);
+  try {
+    const side = await cachedHerokuSide(ctx, p);
+    const [staging, ...targets] = await Promise.all([
+      stage(ctx, side.source),
+      ...side.targets.map((t) => stage(ctx, t)),
+    ]);
+    let behind: PipelineSnapshot["behind"] = null;
+    const prodCommit = targets[0]?.commit;
+    if (staging?.commit && prodCommit) {
+      if (prodCommit === staging.commit) behind = { count: 0, commits: [], compareUrl: "" };
+      else {
+        const result = await ctx.gitlab.compare(p.gitlabProject, prodCommit, staging.commit).catch(() => null);
+        if (result) behind = { count: result.commits.length, commits: result.commits, compareUrl: result.webUrl };
+      }
+    }
+    return { pipeline: p, staging: staging ?? null, targets, behind, active, error: null };
+  } catch (error) {
+    const reason = error instanceof DomainError ? error.message : "unexpected error (see the bot's logs)";
+    if (!(error instanceof DomainError)) ctx.log.error({ err: error, pipeline: p.name }, "could not read a pipeline");
+    return { pipeline: p, staging: null, targets: [], behind: null, active, error: reason };
+  }
+}
+
+export async function listPipelines(ctx: AppContext): Promise<PipelineSnapshot[]> {
+  return mapLimit(ctx.pipelines, CONCURRENCY, (p) => snapshot(ctx, p));
+}
+
+export async function pipelineStatus(
+  ctx: AppContext,
+  name: string,
+): Promise<{ snapshot: PipelineSnapshot; last: PromotionRequest | undefined }> {
+  const p = findPipeline(ctx.pipelines, name);
+  const [snap, last] = await Promise.all([snapshot(ctx, p), ctx.store.lastFinishedPromotion(p.name)]);
+  return { snapshot: snap, last };
+}
+
+export async function pipelineHistory(
+  ctx: AppContext,
+  name: string,
+  limit: number,
+): Promise<{ pipeline: PipelineConfig; requests: Array<{ request: PromotionRequest; audit: AuditEntry[] }> }> {
+  const p = findPipeline(ctx.pipelines, name);
+  const requests = await ctx.store.recentRequests(p.name, limit);
+  const withAudit = await Promise.all(
+    requests.map(async (request) => ({ request, audit: await ctx.store.auditFor(request.id) })),
+  );
+  return { pipeline: p, requests: withAudit };
+}
