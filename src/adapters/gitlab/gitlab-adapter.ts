@@ -167,6 +167,14 @@ export class GitLabAdapter implements GitLabPort {
     from: string,
     to: string,
   ): Promise<{ commits: CommitInfo[]; webUrl: string }> {
+    return this.comparisons.getOrLoad(`${project}:${from}:${to}`, () => this.compareUncached(project, from, to));
+  }
+
+  private async compareUncached(
+    project: string | number,
+    from: string,
+    to: string,
+  ): Promise<{ commits: CommitInfo[]; webUrl: string }> {
     const result = await this.call(
       `comparing ${from.slice(0, 8)}...${to.slice(0, 8)} in ${project}`,
       compareSchema,
