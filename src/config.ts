@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { type Duration, parseDuration } from "./domain/duration.js";
+import { type FreezeWindow, isTimeZone, WEEKDAYS } from "./domain/freeze.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -33,6 +34,8 @@ export interface PipelineConfig {
   requiredApprovals: number;
   allowSelfApproval: boolean;
   requestTtl: Duration;
+  /** Recurring windows during which the pipeline behaves as locked. */
+  freeze: FreezeWindow[];
 }
 
 export interface Config {
@@ -127,6 +130,20 @@ const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) 
   return parsed;
 });
 
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time "HH:MM" (24-hour)' });
+
+const freezeSchema = z
+  .object({
+    days: z
+      .array(z.enum(WEEKDAYS, { error: "expected days as mon, tue, wed, thu, fri, sat, sun" }))
+      .min(1, { error: "expected at least one day" }),
+    from: hhmm,
+    to: hhmm,
+    timezone: z.string().refine(isTimeZone, { error: "expected an IANA time zone such as Europe/Paris or UTC" }),
+    reason: z.string().min(1, { error: "expected a reason shown to people who try to promote" }).max(300),
+  })
+  .strict();
+
 const slackId = (prefix: RegExp, what: string) => z.string().regex(prefix, { error: `expected ${what}` });
 
 const pipelineSchema = z
@@ -154,6 +171,7 @@ const pipelineSchema = z
       .default(1),
     allow_self_approval: z.boolean({ error: "expected true or false" }).default(false),
     request_ttl: durationSchema.default(parseDuration("2h") as Duration),
+    freeze: z.array(freezeSchema).default([]),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -269,6 +287,7 @@ export function parsePipelines(
       requiredApprovals: p.required_approvals,
       allowSelfApproval: p.allow_self_approval,
       requestTtl: p.request_ttl,
+      freeze: p.freeze,
     }),
   );
   return { pipelines, problems: [] };

@@ -8,6 +8,7 @@ import { code } from "../views/mrkdwn.js";
 import { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
 import { approve, type DecisionResult, endRequest } from "./decide.js";
+import { lockPipeline, unlockPipeline } from "./locks.js";
 import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
 import { findPipeline } from "./pipelines.js";
 import { type RequestSource, requestPromotion } from "./request-promotion.js";
@@ -37,8 +38,12 @@ export class PromoteBot {
     this.worker.dispatchDelivery(id);
   }
 
-  async requestPromotion(source: RequestSource, requester: string): Promise<PromotionRequest> {
-    const request = await requestPromotion(this.ctx, this.approvers, { source, requester });
+  async requestPromotion(source: RequestSource, requester: string, override?: string): Promise<PromotionRequest> {
+    const request = await requestPromotion(this.ctx, this.approvers, {
+      source,
+      requester,
+      ...(override !== undefined ? { override } : {}),
+    });
     if (request.state === "promoting") this.worker.followPromotion(request.id);
     return request;
   }
@@ -78,6 +83,14 @@ export class PromoteBot {
     }
     await endRequest(this.ctx, this.approvers, { requestId: active.id, actor, action: "cancel" });
     return active;
+  }
+
+  lock(pipeline: string, actor: string, reason: string) {
+    return lockPipeline(this.ctx, this.approvers, { pipeline, actor, reason });
+  }
+
+  unlock(pipeline: string, actor: string) {
+    return unlockPipeline(this.ctx, this.approvers, { pipeline, actor });
   }
 
   start(): void {

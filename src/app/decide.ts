@@ -5,8 +5,10 @@
 import type { PipelineConfig } from "../config.js";
 import { checkCanEnd, checkDecidable, evaluateApproval } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
+import { closedError, gate } from "../domain/gate.js";
 import { isExpired, type PromotionRequest } from "../domain/request.js";
 import { decisionReply, requestMessage } from "../views/messages.js";
+import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
@@ -104,6 +106,9 @@ export async function approve(
   const p = pipelineOf(ctx, request);
   const undecidable = checkDecidable(request, ctx.clock.now());
   if (undecidable) return deny(ctx, request, args.actor, undecidable);
+  // A lock or freeze window stops approvals too, unless an approver overrode it for this request.
+  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  if (g.kind !== "open" && !request.overrideReason) return deny(ctx, request, args.actor, closedError(g, p.name, esc));
   const actorIsApprover = await approvers.isApprover(p, args.actor);
   const approvals = await ctx.store.approvals(request.id);
   const decision = evaluateApproval({

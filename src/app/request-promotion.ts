@@ -6,9 +6,11 @@
 import type { PipelineConfig } from "../config.js";
 import { approvesOnRequest } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
+import { closedError, gate } from "../domain/gate.js";
 import type { Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import { type PromotionRequest, shortSha } from "../domain/request.js";
+import { notice } from "../views/messages.js";
 import { code, esc, link, user, when } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditRequest } from "./audit.js";
@@ -109,13 +111,29 @@ async function checkCi(ctx: AppContext, p: PipelineConfig, sha: string): Promise
 export async function requestPromotion(
   ctx: AppContext,
   approvers: ApproverDirectory,
-  args: { source: RequestSource; requester: string },
+  args: { source: RequestSource; requester: string; override?: string },
 ): Promise<PromotionRequest> {
   const { pipeline: p, candidate } = await resolveSource(ctx, args.source);
   const log = ctx.log.child({ pipeline: p.name, slackUser: args.requester });
 
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);
+
+  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  if (args.override !== undefined) {
+    if (!(await approvers.isApprover(p, args.requester))) {
+      throw new DomainError(
+        "NOT_APPROVER",
+        `Only the approvers of *${esc(p.name)}* can override a lock or freeze window.`,
+      );
+    }
+    if (!args.override.trim()) {
+      throw new DomainError("BAD_INPUT", `An override needs a reason: \`/promote ${esc(p.name)} --override "why"\`.`);
+    }
+  } else if (g.kind !== "open") {
+    throw closedError(g, p.name, esc);
+  }
+  const overrideReason = args.override !== undefined && g.kind !== "open" ? args.override.trim().slice(0, 500) : null;
 
   const side = await herokuSide(ctx, p);
   const release = await checkRelease(ctx, side, candidate);
@@ -172,6 +190,7 @@ export async function requestPromotion(
     channel: p.channel,
     messageTs: null,
     candidateId: announced?.id ?? null,
+    overrideReason,
   });
   if (!created.created) throw inProgress(created.existing);
   let request = created.request;
@@ -182,6 +201,17 @@ export async function requestPromotion(
     commit,
     via: args.source.kind,
   });
+  if (overrideReason !== null && g.kind !== "open") {
+    await auditRequest(ctx, request, "override", args.requester, { reason: overrideReason, gate: g.kind });
+    await ctx.chat
+      .post(
+        p.channel,
+        notice(
+          `:unlock: ${user(args.requester)} overrode ${g.kind === "locked" ? "the lock" : "the freeze window"} of *${esc(p.name)}* for v${release.version}: ${esc(overrideReason)}`,
+        ),
+      )
+      .catch((error: unknown) => log.error({ err: error }, "could not announce an override"));
+  }
 
   if (announced && (await ctx.store.transitionCandidate(announced.id, ["live"], "requested"))) {
     request = (await ctx.store.updateRequest(request.id, { messageTs: announced.messageTs })) ?? request;

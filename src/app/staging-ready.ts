@@ -4,6 +4,7 @@
  */
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
+import { describeGate, gate } from "../domain/gate.js";
 import type { PipelineEvent } from "../domain/gitlab-events.js";
 import type { Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
@@ -11,11 +12,13 @@ import {
   alreadyInProductionMessage,
   type BehindView,
   ciFailedMessage,
+  stagingClosedMessage,
   stagingNotDeployedMessage,
   stagingReadyMessage,
   supersededMessage,
   type TargetView,
 } from "../views/messages.js";
+import { esc } from "../views/mrkdwn.js";
 import type { AppContext } from "./context.js";
 import { cachedHerokuSide, matchesProject, pipelineView } from "./pipelines.js";
 
@@ -25,6 +28,7 @@ export type PipelineEventOutcome =
   | "duplicate-candidate"
   | "not-deployed"
   | "already-in-production"
+  | "closed"
   | "ci-failed";
 
 /** Which configured pipelines an event concerns: the project and branch match, not a tag or MR pipeline. */
@@ -146,6 +150,23 @@ async function announceStaging(
       }),
     );
     return "already-in-production";
+  }
+
+  // Locked or frozen: say so instead of offering a live button.
+  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  if (g.kind !== "open") {
+    await ctx.chat.post(
+      p.channel,
+      stagingClosedMessage({
+        pipeline: view,
+        sha: a.sha,
+        title,
+        releaseVersion: release.version,
+        sourceApp: side.source.name,
+        why: describeGate(g, p.name, esc),
+      }),
+    );
+    return "closed";
   }
 
   const behind = await commitsBehind(ctx, p, targets[0]?.commit ?? null, a.sha);

@@ -25,6 +25,7 @@ export type ErrorCode =
   | "GITLAB_UNAUTHORIZED"
   | "GITLAB_NOT_FOUND"
   | "SLACK_FAILED"
+  | "LOCKED"
   | "BAD_INPUT";
 
 export class DomainError extends Error {

@@ -2,6 +2,7 @@
  * The outside world as the use cases see it. Adapters implement these with heroku-client,
  * @gitbeaker/rest, Slack's WebClient and Kysely; tests point the real adapters at loopback stand-ins.
  */
+import type { Lock } from "./gate.js";
 import type { Candidate, Delivery } from "./records.js";
 import type { AppRef, Approval, PromotionOutcome, PromotionRequest, RequestState } from "./request.js";
 
@@ -189,6 +190,12 @@ export interface Store {
   recentRequests(pipeline: string, limit: number): Promise<PromotionRequest[]>;
   /** The pipeline's last request that reached Heroku and finished (succeeded or failed). */
   lastFinishedPromotion(pipeline: string): Promise<PromotionRequest | undefined>;
+
+  getLock(pipeline: string): Promise<Lock | undefined>;
+  /** Locks the pipeline unless it is locked; returns the lock in force. */
+  lock(lock: Lock): Promise<{ created: boolean; lock: Lock }>;
+  /** Removes the lock; returns it, or undefined when there was none. */
+  unlock(pipeline: string): Promise<Lock | undefined>;
 
   audit(entry: AuditEntry): Promise<void>;
   auditFor(requestId: string): Promise<AuditEntry[]>;

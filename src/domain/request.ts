@@ -60,6 +60,8 @@ export interface PromotionRequest {
   decidedBy: string | null;
   reason: string | null;
   outcome: PromotionOutcome | null;
+  /** Set when an approver overrode a lock or freeze window for this request. */
+  overrideReason: string | null;
 }
 
 export interface Approval {

@@ -162,6 +162,25 @@ export function alreadyInProductionMessage(args: {
   ]);
 }
 
+/** `why` is mrkdwn written by the bot (describeGate). */
+export function stagingClosedMessage(args: {
+  pipeline: PipelineView;
+  sha: string;
+  title: string | null;
+  releaseVersion: number;
+  sourceApp: string;
+  why: string;
+}): ChatMessage {
+  return message(plain(`${args.pipeline.name}: ${args.sourceApp} v${args.releaseVersion} is ready, but ${args.why}`), [
+    section(
+      `:lock: *${esc(args.pipeline.name)}*: ${esc(args.sourceApp)} v${args.releaseVersion} (${commitLine(args.sha, args.title, null)}) is ready to promote, but ${args.why}`,
+    ),
+    context(
+      `No Promote button while it lasts; an approver can still \`/promote ${esc(args.pipeline.name)} --override "reason"\`.`,
+    ),
+  ]);
+}
+
 export function ciFailedMessage(args: {
   pipeline: PipelineView;
   sha: string;
@@ -326,6 +345,8 @@ export function helpMessage(pipelines: string[]): ChatMessage {
         "• `/promote status <pipeline>` — the commits waiting for production and the last promotion",
         "• `/promote history <pipeline> [N]` — the last N requests (default 10, at most 50)",
         "• `/promote cancel <pipeline>` — cancel the pending request (the requester or an approver)",
+        "• `/promote lock <pipeline> <reason>` / `/promote unlock <pipeline>` — stop and resume promotions (approvers)",
+        '• `/promote <pipeline> --override "reason"` — promote through a lock or freeze window (approvers)',
         "• `/promote help` — this help",
         "Or click *Promote* on a staging-ready message in the pipeline's channel.",
       ].join("\n"),

@@ -46,6 +46,8 @@ export interface PipelineOptions {
   allowSelfApproval?: boolean;
   requestTtl?: string;
   approvers?: string[];
+  /** A YAML flow sequence for `freeze:`. */
+  freeze?: string;
 }
 
 export function pipelinesYaml(options: PipelineOptions = {}): string {
@@ -61,6 +63,7 @@ export function pipelinesYaml(options: PipelineOptions = {}): string {
     `    required_approvals: ${options.requiredApprovals ?? 1}`,
     `    allow_self_approval: ${options.allowSelfApproval ?? false}`,
     `    request_ttl: ${options.requestTtl ?? "2h"}`,
+    ...(options.freeze ? [`    freeze: ${options.freeze}`] : []),
   ].join("\n");
 }
 

@@ -35,6 +35,7 @@ export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRe
     decidedBy: null,
     reason: null,
     outcome: null,
+    overrideReason: null,
     ...overrides,
   };
 }
@@ -95,6 +96,7 @@ export function aPipelineConfig(overrides: Partial<PipelineConfig> = {}): Pipeli
     requiredApprovals: 1,
     allowSelfApproval: false,
     requestTtl: parseDuration("2h")!,
+    freeze: [],
     ...overrides,
   };
 }

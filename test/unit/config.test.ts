@@ -342,7 +342,31 @@ describe("parsePipelines", () => {
       requiredApprovals: 1,
       allowSelfApproval: false,
       requestTtl: { ms: 2 * 3_600_000, text: "2h" },
+      freeze: [],
     });
+  });
+
+  it("reads freeze windows and refuses bad days, times and time zones", () => {
+    const p = onePipeline(
+      withFields(
+        'freeze: [{ days: [fri, sat, sun], from: "16:00", to: "08:00", timezone: Europe/Paris, reason: "weekend freeze" }]',
+      ),
+    );
+    expect(p.freeze).toEqual([
+      { days: ["fri", "sat", "sun"], from: "16:00", to: "08:00", timezone: "Europe/Paris", reason: "weekend freeze" },
+    ]);
+    const problems = pipelineProblems(
+      withFields('freeze: [{ days: [friday], from: "25:00", to: "8", timezone: Mars/Base, reason: "" }]'),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^pipelines\.whitewave\.freeze\.0\.days\.0: expected days as mon/),
+        'pipelines.whitewave.freeze.0.from: expected a time "HH:MM" (24-hour)',
+        'pipelines.whitewave.freeze.0.to: expected a time "HH:MM" (24-hour)',
+        "pipelines.whitewave.freeze.0.timezone: expected an IANA time zone such as Europe/Paris or UTC",
+        "pipelines.whitewave.freeze.0.reason: expected a reason shown to people who try to promote",
+      ]),
+    );
   });
 
   it("reads every field of a full pipeline", () => {

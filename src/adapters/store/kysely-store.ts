@@ -8,6 +8,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, type Selectable, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { DatabaseConfig } from "../../config.js";
+import type { Lock } from "../../domain/gate.js";
 import type { AuditEntry, NewRequest, RequestPatch, Store } from "../../domain/ports.js";
 import type { Candidate, Delivery } from "../../domain/records.js";
 import type { Approval, PromotionOutcome, PromotionRequest, RequestState } from "../../domain/request.js";
@@ -47,6 +48,7 @@ function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
     decidedBy: row.decided_by,
     reason: row.reason,
     outcome: row.outcome ? (JSON.parse(row.outcome) as PromotionOutcome) : null,
+    overrideReason: row.override_reason,
   };
 }
 
@@ -359,6 +361,7 @@ export class KyselyStore implements Store {
           lease_owner: null,
           lease_until: null,
           updated_at: now,
+          override_reason: r.overrideReason,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -571,6 +574,32 @@ export class KyselyStore implements Store {
       .limit(1)
       .executeTakeFirst();
     return row ? toRequest(row) : undefined;
+  }
+
+  // ------------------------------------------------------------ locks
+
+  async getLock(pipeline: string): Promise<Lock | undefined> {
+    const row = await this.db.selectFrom("locks").selectAll().where("pipeline", "=", pipeline).executeTakeFirst();
+    return row
+      ? { pipeline: row.pipeline, reason: row.reason, lockedBy: row.locked_by, lockedAt: date(row.locked_at) }
+      : undefined;
+  }
+
+  async lock(lock: Lock): Promise<{ created: boolean; lock: Lock }> {
+    const result = await this.db
+      .insertInto("locks")
+      .values({ pipeline: lock.pipeline, reason: lock.reason, locked_by: lock.lockedBy, locked_at: iso(lock.lockedAt) })
+      .onConflict((oc) => oc.column("pipeline").doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return { created: true, lock };
+    return { created: false, lock: (await this.getLock(lock.pipeline)) ?? lock };
+  }
+
+  async unlock(pipeline: string): Promise<Lock | undefined> {
+    const row = await this.db.deleteFrom("locks").where("pipeline", "=", pipeline).returningAll().executeTakeFirst();
+    return row
+      ? { pipeline: row.pipeline, reason: row.reason, lockedBy: row.locked_by, lockedAt: date(row.locked_at) }
+      : undefined;
   }
 
   // ------------------------------------------------------------ audit

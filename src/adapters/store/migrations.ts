@@ -124,6 +124,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex("audit_pipeline").on("audit").columns(["pipeline", "id"]).execute();
       },
     },
+    "0002_locks_and_overrides": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("locks")
+          .addColumn("pipeline", "text", (c) => c.primaryKey())
+          .addColumn("reason", "text", (c) => c.notNull())
+          .addColumn("locked_by", "text", (c) => c.notNull())
+          .addColumn("locked_at", "text", (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable("requests").addColumn("override_reason", "text").execute();
+      },
+    },
   };
 }
 

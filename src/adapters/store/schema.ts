@@ -67,6 +67,14 @@ export interface RequestsTable {
   lease_owner: string | null;
   lease_until: string | null;
   updated_at: string;
+  override_reason: string | null;
+}
+
+export interface LocksTable {
+  pipeline: string;
+  reason: string;
+  locked_by: string;
+  locked_at: string;
 }
 
 export interface ApprovalsTable {
@@ -92,4 +100,5 @@ export interface Database {
   requests: RequestsTable;
   approvals: ApprovalsTable;
   audit: AuditTable;
+  locks: LocksTable;
 }

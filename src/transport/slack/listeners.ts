@@ -74,8 +74,20 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
             notice(`Cancelled the request for *${esc(cancelled.pipeline)}* v${cancelled.sourceReleaseVersion}.`),
           );
         }
+        case "lock": {
+          const lock = await bot.lock(parsed.pipeline, command.user_id, parsed.reason);
+          return reply(respond, notice(`Locked *${esc(lock.pipeline)}*.`));
+        }
+        case "unlock": {
+          const lock = await bot.unlock(parsed.pipeline, command.user_id);
+          return reply(respond, notice(`Unlocked *${esc(lock.pipeline)}*.`));
+        }
         case "request": {
-          const request = await bot.requestPromotion({ kind: "command", pipeline: parsed.pipeline }, command.user_id);
+          const request = await bot.requestPromotion(
+            { kind: "command", pipeline: parsed.pipeline },
+            command.user_id,
+            parsed.override,
+          );
           const pipeline = bot.pipeline(request.pipeline);
           if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
           return;

@@ -1,44 +1,63 @@
 /** `/promote` command text -> a command. Pure; unknown forms become a help answer with a hint. */
 export type PromoteCommand =
   | { kind: "help"; hint?: string }
-  | { kind: "request"; pipeline: string }
+  | { kind: "request"; pipeline: string; override?: string }
   | { kind: "list" }
   | { kind: "status"; pipeline: string }
   | { kind: "history"; pipeline: string; limit: number }
-  | { kind: "cancel"; pipeline: string };
+  | { kind: "cancel"; pipeline: string }
+  | { kind: "lock"; pipeline: string; reason: string }
+  | { kind: "unlock"; pipeline: string };
 
 const NAME = /^[A-Za-z0-9_-]{1,100}$/;
+const NAME_HINT = "A pipeline name has only letters, digits, - and _.";
 
-function name(word: string | undefined, usage: string): string | { kind: "help"; hint: string } {
+/** Strips one pair of surrounding quotes (straight or the curly ones Slack clients type). */
+export function unquote(text: string): string {
+  const t = text.trim();
+  const m = /^(["'\u201c\u2018])([\s\S]*)(["'\u201d\u2019])$/.exec(t);
+  return m ? (m[2] ?? "").trim() : t;
+}
+
+function pipelineName(word: string | undefined, usage: string): string | { kind: "help"; hint: string } {
   if (!word) return { kind: "help", hint: `Usage: \`${usage}\`.` };
-  if (!NAME.test(word)) return { kind: "help", hint: "A pipeline name has only letters, digits, - and _." };
+  if (!NAME.test(word)) return { kind: "help", hint: NAME_HINT };
   return word.toLowerCase();
 }
 
 export function parsePromoteCommand(text: string): PromoteCommand {
-  const words = text.trim().split(/\s+/).filter(Boolean);
+  const trimmed = text.trim();
+  const words = trimmed.split(/\s+/).filter(Boolean);
   const [first, second, third, ...rest] = words;
   if (!first || first.toLowerCase() === "help") return { kind: "help" };
   const verb = first.toLowerCase();
   if (verb === "list") return second ? { kind: "help", hint: "`/promote list` takes no arguments." } : { kind: "list" };
-  if (verb === "status" || verb === "cancel" || verb === "history") {
-    const pipeline = name(second, `/promote ${verb} <pipeline>${verb === "history" ? " [N]" : ""}`);
+  if (verb === "status" || verb === "cancel" || verb === "history" || verb === "unlock") {
+    const pipeline = pipelineName(second, `/promote ${verb} <pipeline>${verb === "history" ? " [N]" : ""}`);
     if (typeof pipeline !== "string") return pipeline;
     if (verb === "history") {
       if (rest.length > 0 || (third !== undefined && !/^\d{1,3}$/.test(third))) {
         return { kind: "help", hint: "Usage: `/promote history <pipeline> [N]` with N from 1 to 50." };
       }
-      const limit = Math.min(50, Math.max(1, third ? Number(third) : 10));
-      return { kind: "history", pipeline, limit };
+      return { kind: "history", pipeline, limit: Math.min(50, Math.max(1, third ? Number(third) : 10)) };
     }
     if (third !== undefined) return { kind: "help", hint: `Usage: \`/promote ${verb} <pipeline>\`.` };
     return { kind: verb, pipeline };
   }
-  if (second !== undefined) {
-    return { kind: "help", hint: `I did not understand \`${words.join(" ").slice(0, 100)}\`.` };
+  if (verb === "lock") {
+    const pipeline = pipelineName(second, "/promote lock <pipeline> <reason>");
+    if (typeof pipeline !== "string") return pipeline;
+    const reason = unquote(trimmed.slice(trimmed.indexOf(second as string) + (second as string).length));
+    if (!reason) return { kind: "help", hint: "Usage: `/promote lock <pipeline> <reason>`: say why." };
+    return { kind: "lock", pipeline, reason };
   }
-  if (!NAME.test(first)) {
-    return { kind: "help", hint: "A pipeline name has only letters, digits, - and _." };
+  if (!NAME.test(first)) return { kind: "help", hint: NAME_HINT };
+  if (second === undefined) return { kind: "request", pipeline: verb };
+  if (second === "--override" || second.startsWith("--override=")) {
+    const after = trimmed.slice(trimmed.indexOf(second) + "--override".length).replace(/^=/, "");
+    const reason = unquote(after);
+    if (!reason) return { kind: "help", hint: 'Usage: `/promote <pipeline> --override "reason"`: say why.' };
+    return { kind: "request", pipeline: verb, override: reason };
   }
-  return { kind: "request", pipeline: first.toLowerCase() };
+  return { kind: "help", hint: `I did not understand \`${words.join(" ").slice(0, 100)}\`.` };
 }

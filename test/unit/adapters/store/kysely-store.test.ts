@@ -26,6 +26,7 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
     channel: "C0CHAN",
     messageTs: null,
     candidateId: null,
+    overrideReason: null,
     ...overrides,
   };
 }

@@ -48,10 +48,55 @@ describe("parsePromoteCommand", () => {
         fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.stringMatching(/^\s*[A-Za-z0-9_-]{1,120}\s*$/)),
         (text) => {
           const command = parsePromoteCommand(text);
-          if (command.kind === "request") expect(command.pipeline).toMatch(/^[a-z0-9_-]{1,100}$/);
-          else expect(command.kind).toBe("help");
+          if ("pipeline" in command) expect(command.pipeline).toMatch(/^[a-z0-9_-]{1,100}$/);
+          else expect(["help", "list"]).toContain(command.kind);
         },
       ),
     );
+  });
+
+  describe("subcommands", () => {
+    it.each([
+      ["list", { kind: "list" }],
+      ["  LIST  ", { kind: "list" }],
+      ["status whitewave", { kind: "status", pipeline: "whitewave" }],
+      ["status   WhiteWave ", { kind: "status", pipeline: "whitewave" }],
+      ["history whitewave", { kind: "history", pipeline: "whitewave", limit: 10 }],
+      ["history whitewave 3", { kind: "history", pipeline: "whitewave", limit: 3 }],
+      ["history whitewave 500", { kind: "history", pipeline: "whitewave", limit: 50 }],
+      ["history whitewave 0", { kind: "history", pipeline: "whitewave", limit: 1 }],
+      ["cancel whitewave", { kind: "cancel", pipeline: "whitewave" }],
+      ["unlock whitewave", { kind: "unlock", pipeline: "whitewave" }],
+      ["lock whitewave db migration running", { kind: "lock", pipeline: "whitewave", reason: "db migration running" }],
+      ['lock whitewave "incident #12"', { kind: "lock", pipeline: "whitewave", reason: "incident #12" }],
+      ["lock whitewave \u201cincident\u201d", { kind: "lock", pipeline: "whitewave", reason: "incident" }],
+      [
+        'whitewave --override "hotfix for the outage"',
+        { kind: "request", pipeline: "whitewave", override: "hotfix for the outage" },
+      ],
+      ["whitewave --override=now", { kind: "request", pipeline: "whitewave", override: "now" }],
+    ] as const)("reads %j", (text, expected) => {
+      expect(parsePromoteCommand(text)).toEqual(expected);
+    });
+
+    it.each([
+      ["list everything", /takes no arguments/],
+      ["status", /Usage: `\/promote status <pipeline>`/],
+      ["status a b", /Usage/],
+      ["history whitewave many", /N from 1 to 50/],
+      ["history whitewave 1 2", /N from 1 to 50/],
+      ["lock whitewave", /say why/],
+      ["lock", /Usage: `\/promote lock <pipeline> <reason>`/],
+      ["whitewave --override", /say why/],
+      ['whitewave --override ""', /say why/],
+      ["whitewave now please", /did not understand/],
+      ["stauts whitewave", /did not understand/],
+      ["cancel white wave", /Usage/],
+      ["status white/wave", /only letters, digits/],
+    ])("answers %j with help and a hint", (text, hint) => {
+      const command = parsePromoteCommand(text);
+      expect(command.kind).toBe("help");
+      expect(command.kind === "help" && command.hint).toMatch(hint);
+    });
   });
 });

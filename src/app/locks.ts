@@ -1,0 +1,66 @@
+/** `/promote lock <pipeline> <reason>` and `/promote unlock <pipeline>`: approvers only, announced and audited. */
+import { DomainError } from "../domain/errors.js";
+import type { Lock } from "../domain/gate.js";
+import { notice } from "../views/messages.js";
+import { esc, user } from "../views/mrkdwn.js";
+import type { ApproverDirectory } from "./approvers.js";
+import type { AppContext } from "./context.js";
+import { findPipeline } from "./pipelines.js";
+
+export async function lockPipeline(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { pipeline: string; actor: string; reason: string },
+): Promise<Lock> {
+  const p = findPipeline(ctx.pipelines, args.pipeline);
+  if (!(await approvers.isApprover(p, args.actor))) {
+    throw new DomainError("NOT_APPROVER", `Only the approvers of *${esc(p.name)}* can lock it.`);
+  }
+  const reason = args.reason.trim().slice(0, 500);
+  if (!reason) throw new DomainError("BAD_INPUT", `Say why: \`/promote lock ${esc(p.name)} <reason>\`.`);
+  const result = await ctx.store.lock({ pipeline: p.name, reason, lockedBy: args.actor, lockedAt: ctx.clock.now() });
+  if (!result.created) {
+    throw new DomainError(
+      "LOCKED",
+      `*${esc(p.name)}* is already locked by ${user(result.lock.lockedBy)}: ${esc(result.lock.reason)}`,
+    );
+  }
+  await ctx.store.audit({
+    requestId: null,
+    pipeline: p.name,
+    event: "locked",
+    actor: args.actor,
+    at: ctx.clock.now(),
+    detail: { reason },
+  });
+  await ctx.chat.post(
+    p.channel,
+    notice(
+      `:lock: ${user(args.actor)} locked *${esc(p.name)}*: ${esc(reason)}. No promotion until \`/promote unlock ${esc(p.name)}\`.`,
+    ),
+  );
+  return result.lock;
+}
+
+export async function unlockPipeline(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { pipeline: string; actor: string },
+): Promise<Lock> {
+  const p = findPipeline(ctx.pipelines, args.pipeline);
+  if (!(await approvers.isApprover(p, args.actor))) {
+    throw new DomainError("NOT_APPROVER", `Only the approvers of *${esc(p.name)}* can unlock it.`);
+  }
+  const removed = await ctx.store.unlock(p.name);
+  if (!removed) throw new DomainError("BAD_INPUT", `*${esc(p.name)}* is not locked.`);
+  await ctx.store.audit({
+    requestId: null,
+    pipeline: p.name,
+    event: "unlocked",
+    actor: args.actor,
+    at: ctx.clock.now(),
+    detail: { reason: removed.reason, lockedBy: removed.lockedBy },
+  });
+  await ctx.chat.post(p.channel, notice(`:unlock: ${user(args.actor)} unlocked *${esc(p.name)}*.`));
+  return removed;
+}

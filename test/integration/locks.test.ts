@@ -1,0 +1,104 @@
+/** Locks, freeze windows and overrides, end to end. */
+import { afterEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/views/action-ids.js";
+import {
+  APPROVER_A,
+  APPROVER_B,
+  BYSTANDER,
+  buttonValue,
+  CHANNEL,
+  type Harness,
+  messageText,
+  PROJECT_ID,
+  REQUESTER,
+  startHarness,
+} from "../support/harness.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const answer = (user: string, pattern: RegExp) =>
+  h.slack.waitFor(() => h.answersFor(user).find((a) => pattern.test(a)), 10_000);
+const approvalMessage = () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+const channelText = () => h.channelMessages().map(messageText).join("\n");
+const ALWAYS =
+  '[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "00:00", timezone: Europe/Paris, reason: "release train maintenance" }]';
+
+describe("locks", () => {
+  it("only approvers lock; a lock refuses requests and approvals with who, when and why; unlock reopens", async () => {
+    h = await startHarness();
+    h.shipToStaging("Locked out");
+    await h.slash(REQUESTER, "whitewave");
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+
+    await h.slash(BYSTANDER, 'lock whitewave "incident"');
+    await answer(BYSTANDER, /Only the approvers of \*whitewave\* can lock it/);
+    await h.slash(APPROVER_A, 'lock whitewave "database incident #42"');
+    await answer(APPROVER_A, /Locked \*whitewave\*/);
+    await h.slack.waitFor(() => /locked \*whitewave\*: database incident #42/.test(channelText()));
+
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    const refusal = await answer(APPROVER_B, /is locked by/);
+    expect(refusal).toContain(`<@${APPROVER_A}>`);
+    expect(refusal).toContain("database incident #42");
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
+
+    await h.slash(APPROVER_A, "unlock whitewave");
+    await answer(APPROVER_A, /Unlocked/);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await h.slack.waitFor(() => /Promoted/.test(messageText(h.slack.messages.find((m) => m.ts === message.ts)!)));
+    const events = (await h.bot.store.db.selectFrom("audit").select("event").orderBy("id").execute()).map(
+      (e) => e.event,
+    );
+    expect(events).toEqual(expect.arrayContaining(["locked", "unlocked", "denied"]));
+  });
+
+  it("while locked, a new request is refused, and a staging-ready message says so without a button", async () => {
+    h = await startHarness();
+    await h.slash(APPROVER_A, "lock whitewave deploys paused");
+    await answer(APPROVER_A, /Locked/);
+    const shipped = h.shipToStaging("During the lock");
+    await h.slash(REQUESTER, "whitewave");
+    await answer(REQUESTER, /is locked by/);
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    const notice = await h.slack.waitFor(() =>
+      h.channelMessages().find((m) => /is ready to promote, but/.test(messageText(m))),
+    );
+    expect(buttonValue(notice, ACTIONS.promote)).toBeUndefined();
+    expect(messageText(notice)).toContain("deploys paused");
+  });
+
+  it("an approver overrides a lock for one request, audited and announced; a non-approver cannot", async () => {
+    h = await startHarness();
+    await h.slash(APPROVER_A, "lock whitewave hotfixes only");
+    await answer(APPROVER_A, /Locked/);
+    h.shipToStaging("The hotfix");
+    await h.slash(REQUESTER, 'whitewave --override "I really want to"');
+    await answer(REQUESTER, /Only the approvers of \*whitewave\* can override/);
+    await h.slash(APPROVER_A, "whitewave --override \u201cfixes the outage\u201d");
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    await h.slack.waitFor(() => /overrode the lock of \*whitewave\*.*fixes the outage/.test(channelText()));
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await h.slack.waitFor(() => /Promoted/.test(messageText(h.slack.messages.find((m) => m.ts === message.ts)!)));
+    const override = await h.bot.store.db.selectFrom("audit").selectAll().where("event", "=", "override").execute();
+    expect(override).toHaveLength(1);
+    expect(JSON.parse(override[0]!.detail)).toEqual({ reason: "fixes the outage", gate: "locked" });
+  });
+});
+
+describe("freeze windows", () => {
+  it("inside a configured freeze window, requests are refused with its reason; an approver's override goes through", async () => {
+    h = await startHarness({ pipeline: { freeze: ALWAYS } });
+    h.shipToStaging("Frozen");
+    await h.slash(REQUESTER, "whitewave");
+    const refusal = await answer(REQUESTER, /freeze window/);
+    expect(refusal).toContain("release train maintenance");
+    expect(refusal).toContain("Europe/Paris");
+    await h.slash(APPROVER_A, 'whitewave --override "security fix"');
+    await h.slack.waitFor(() => approvalMessage(), 10_000);
+    expect(channelText()).toContain("overrode the freeze window");
+    expect(h.channelMessages().some((m) => m.channel === CHANNEL)).toBe(true);
+  });
+});
