@@ -20,9 +20,7 @@ import { TtlCache } from "./infra/ttl-cache.js";
 import { handleGitLabWebhook } from "./transport/gitlab/webhook-route.js";
 import { sendJson } from "./transport/http.js";
 import { registerListeners } from "./transport/slack/listeners.js";
-
-/** Slack request bodies are small; anything larger is refused before Bolt buffers it. */
-export const SLACK_BODY_LIMIT = 256 * 1024;
+import { handleSlackEvents, SLACK_BODY_LIMIT } from "./transport/slack/slack-intake.js";
 
 export interface RunningBot {
   url: string;
@@ -68,6 +66,18 @@ export async function startBot(options: {
         endpoints: "/slack/events",
         logger: boltLogger(log),
         bodyLimit: SLACK_BODY_LIMIT,
+        // A verified request Bolt cannot process (a payload missing fields it needs) is the sender's
+        // fault: 400, not Bolt's default 500.
+        processEventErrorHandler: async ({ error, response, logger }) => {
+          if (response.headersSent) {
+            logger.error(`error after the request was acknowledged: ${String(error)}`);
+            return false;
+          }
+          logger.warn(`Slack request could not be processed: ${String(error).slice(0, 200)}`);
+          response.writeHead(400);
+          response.end();
+          return false;
+        },
       });
   const app = new App({
     token: config.slack.botToken,
@@ -134,12 +144,15 @@ export async function startBot(options: {
       return;
     }
     if (receiver && path === "/slack/events") {
-      const declared = Number(req.headers["content-length"]);
-      if (Number.isFinite(declared) && declared > SLACK_BODY_LIMIT) {
-        sendJson(res, 413, { error: "body too large" }, true);
-        return;
-      }
-      receiver.requestListener(req, res);
+      handleSlackEvents(req, res, {
+        signingSecret: config.slack.signingSecret,
+        log,
+        now: Date.now,
+        next: receiver.requestListener,
+      }).catch((error: unknown) => {
+        log.error({ err: error }, "Slack intake failed");
+        sendJson(res, 500, { error: "internal error" });
+      });
       return;
     }
     sendJson(res, 404, { error: "not found" });

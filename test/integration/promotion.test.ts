@@ -156,7 +156,7 @@ describe("requesting a promotion", () => {
     await setup();
     await h.slash(REQUESTER, "help");
     const text = await answer(REQUESTER, /promote-bot/);
-    expect(text).toContain("/promote <pipeline>");
+    expect(text).toContain("/promote &lt;pipeline&gt;");
     expect(text).toContain("`whitewave`");
   });
 });

@@ -57,8 +57,16 @@ export async function handleGitLabWebhook(req: IncomingMessage, res: ServerRespo
     return sendJson(res, 200, { status: "ignored", reason: `${event} is not used by promote-bot` });
   }
   let body: unknown;
+  let text: string;
   try {
-    body = JSON.parse(raw.toString("utf8"));
+    // Invalid UTF-8 is refused rather than silently turned into replacement characters.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    log.warn({ bytes: raw.length }, "GitLab webhook body is not valid UTF-8");
+    return sendJson(res, 400, { error: "body is not valid UTF-8" });
+  }
+  try {
+    body = JSON.parse(text);
   } catch {
     log.warn({ bytes: raw.length }, "GitLab webhook body is not JSON");
     return sendJson(res, 400, { error: "body is not valid JSON" });
@@ -74,7 +82,7 @@ export async function handleGitLabWebhook(req: IncomingMessage, res: ServerRespo
   const id = `gitlab:${key}`.slice(0, 300);
   let recorded: boolean;
   try {
-    recorded = await deps.store.recordDelivery({ id, event, body: raw.toString("utf8"), receivedAt: deps.now() });
+    recorded = await deps.store.recordDelivery({ id, event, body: text, receivedAt: deps.now() });
   } catch (error) {
     // Not recorded, so GitLab must retry: this is the one case a 5xx is honest.
     log.error({ err: error }, "could not record a GitLab delivery");

@@ -45,7 +45,29 @@ async function guarded(log: Logger, respond: RespondFn, work: () => Promise<void
   }
 }
 
+const KNOWN_ACTIONS = new Set<string>(Object.values(ACTIONS));
+
+/** Button values are the bot's own UUIDs; anything else is refused before it reaches the store. */
+function isOpaqueId(value: unknown): value is string {
+  return typeof value === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
+}
+
 export function registerListeners(app: App, bot: PromoteBot, log: Logger): void {
+  // A click on a button this version does not know (an old message, a forged payload) is acknowledged
+  // at once and ignored, instead of Slack waiting 3 s for an answer that never comes.
+  app.use(async ({ body, ack, next }) => {
+    const b = body as { type?: string; actions?: Array<{ action_id?: unknown }> };
+    if (b.type === "block_actions") {
+      const ids = Array.isArray(b.actions) ? b.actions.map((a) => a?.action_id) : [];
+      if (!ids.some((id) => typeof id === "string" && KNOWN_ACTIONS.has(id))) {
+        log.info({ actions: ids.slice(0, 3).map(String) }, "unknown action ignored");
+        if (ack) await ack();
+        return;
+      }
+    }
+    await next();
+  });
+
   app.command("/promote", async ({ ack, command, respond }) => {
     await ack();
     const l = log.child({ slackUser: command.user_id, command: "/promote", channel: command.channel_id });
@@ -102,7 +124,8 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     const value = action.type === "button" ? action.value : undefined;
     const l = log.child({ slackUser: user, action: ACTIONS.promote });
     await guarded(l, respond, async () => {
-      if (!value) throw new DomainError("BAD_INPUT", "This button carries no release; use `/promote <pipeline>`.");
+      if (!isOpaqueId(value))
+        throw new DomainError("BAD_INPUT", "This button is not one of mine; use `/promote &lt;pipeline&gt;`.");
       const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
       const pipeline = bot.pipeline(request.pipeline);
       if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
@@ -121,7 +144,7 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
       const value = action.type === "button" ? action.value : undefined;
       const l = log.child({ slackUser: user, action: decision.id, requestId: value });
       await guarded(l, respond, async () => {
-        if (!value) throw new DomainError("BAD_INPUT", "This button carries no request.");
+        if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", "This button is not one of mine.");
         const result = await decision.run(value, user);
         if (result.kind === "approved" && !result.promoting) {
           await reply(respond, notice(`Approved (${result.count} of ${result.required}).`));

@@ -448,7 +448,7 @@ describe("other messages", () => {
 
   it("explains the commands and lists the configured pipelines", () => {
     const help = rendered(helpMessage(["whitewave", "bluewave"]));
-    expect(help).toContain("`/promote <pipeline>`");
+    expect(help).toContain("`/promote &lt;pipeline&gt;`");
     expect(help).toContain("Configured pipelines: `whitewave`, `bluewave`");
     expect(rendered(helpMessage([]))).toContain("Configured pipelines: none");
   });
