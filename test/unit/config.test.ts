@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -561,5 +561,14 @@ describe("parsePipelines", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^PIPELINES_YAML: not valid YAML: /);
     expect(problems[0]).not.toContain("\n");
+  });
+});
+
+describe("pipelines.example.yml", () => {
+  it("is a valid pipelines document (it is what operators copy)", () => {
+    const text = readFileSync(join(import.meta.dirname, "../../pipelines.example.yml"), "utf8");
+    const result = parsePipelines(text);
+    expect(result.problems).toEqual([]);
+    expect(result.pipelines?.[0]?.freeze).toHaveLength(1);
   });
 });
