@@ -72,9 +72,9 @@ export async function handleSlackEvents(
   }
   const text = raw.toString("utf8");
   const contentType = header(req, "content-type");
-  // Slack's unsigned SSL check for slash commands: Bolt answers it and drops anything else in the body.
+  // Slack's unsigned SSL check for slash commands: Bolt answers it; nothing else in the body goes on.
   if (contentType?.startsWith("application/x-www-form-urlencoded") && parseQuery(text).ssl_check === "1") {
-    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
+    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.from("ssl_check=1");
     return deps.next(req, res);
   }
   const timestamp = Number(header(req, "x-slack-request-timestamp"));
