@@ -3,6 +3,7 @@
  * background follow-up (processing a delivery, following a promotion) to the worker.
  */
 import { DomainError } from "../domain/errors.js";
+import type { HandledBody, HandledEvent } from "../domain/gitlab-events.js";
 import type { PromotionRequest } from "../domain/request.js";
 import { code } from "../views/mrkdwn.js";
 import { ApproverDirectory } from "./approvers.js";
@@ -12,6 +13,7 @@ import { lockPipeline, unlockPipeline } from "./locks.js";
 import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
 import { findPipeline } from "./pipelines.js";
 import { type RequestSource, requestPromotion } from "./request-promotion.js";
+import { concernedPipelines } from "./staging-ready.js";
 import { Worker } from "./worker.js";
 
 export class PromoteBot {
@@ -31,6 +33,13 @@ export class PromoteBot {
 
   pipeline(name: string) {
     return this.ctx.pipelines.find((p) => p.name === name);
+  }
+
+  /** Whether a GitLab event needs processing: a finished pipeline of a configured project and branch. */
+  needsProcessing(_event: HandledEvent, body: HandledBody): boolean {
+    if (body.object_kind !== "pipeline") return false; // job and deployment events are only recorded
+    const status = body.object_attributes.status;
+    return (status === "success" || status === "failed") && concernedPipelines(this.ctx.pipelines, body).length > 0;
   }
 
   /** A GitLab delivery was recorded: process it in the background. */

@@ -64,6 +64,7 @@ export const HANDLED_EVENTS = {
 } as const;
 
 export type HandledEvent = keyof typeof HANDLED_EVENTS;
+export type HandledBody = PipelineEvent | JobEvent | DeploymentEvent;
 
 export function isHandledEvent(event: string): event is HandledEvent {
   return Object.hasOwn(HANDLED_EVENTS, event);

@@ -133,7 +133,14 @@ export interface Store {
   close(): Promise<void>;
 
   /** Records a webhook delivery; false when one with the same id exists (a redelivery). */
-  recordDelivery(delivery: { id: string; event: string; body: string; receivedAt: Date }): Promise<boolean>;
+  recordDelivery(delivery: {
+    id: string;
+    event: string;
+    body: string;
+    receivedAt: Date;
+    /** "done" for a delivery that needs no processing. Default "received". */
+    state?: "received" | "done";
+  }): Promise<boolean>;
   /** Takes a delivery for processing when it is new or its previous lease ran out. */
   claimDelivery(id: string, owner: string, now: Date, leaseMs: number): Promise<Delivery | undefined>;
   finishDelivery(id: string, state: "done" | "failed", error?: string): Promise<void>;

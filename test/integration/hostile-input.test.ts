@@ -555,6 +555,15 @@ function clickBody(c: Click): string {
 }
 
 /** Is this the form body of a click Bolt routes to one of our listeners (which ack at once)? */
+/** An answer Slack shows from the acknowledgement's body (help and usage hints are answered there). */
+function answerInAck(body: string): { text: string; blocks?: unknown[] } | undefined {
+  if (!body.trim().startsWith("{")) return undefined;
+  const parsed = JSON.parse(body) as { text?: unknown; blocks?: unknown[] };
+  return typeof parsed.text === "string"
+    ? { text: parsed.text, ...(parsed.blocks ? { blocks: parsed.blocks } : {}) }
+    : undefined;
+}
+
 function reachesListener(c: Click): boolean {
   const known = (Object.values(ACTIONS) as string[]).includes(c.actionId) && !c.omitInAction.includes("action_id");
   const intact = (key: string) => !(key in c.replace) && !c.omit.includes(key);
@@ -594,15 +603,22 @@ describe("POST /slack/events under hostile input", () => {
           return answer.status === 413 || answer.status === 200 ? undefined : `status ${answer.status}, not 413`;
         }
         if (answer.status !== 200) return `status ${answer.status}`;
-        const answers = h.slack.ephemerals.filter((e) => e.url === urls.get(input));
-        if (answers.length !== 1) return `${answers.length} answers at the response_url (rejected by Slack?)`;
+        // Help and usage hints come back in the acknowledgement itself; everything else at the response_url.
+        const inAck = answerInAck(answer.body);
+        const answers = [...(inAck ? [inAck] : []), ...h.slack.ephemerals.filter((e) => e.url === urls.get(input))];
+        if (answers.length !== 1) return `${answers.length} answers (in the ack or at the response_url)`;
         const text = `${answers[0]?.text} ${JSON.stringify(answers[0]?.blocks ?? [])}`;
         const forged = forgedMentions(text);
         return forged.length > 0 ? `the answer contains ${forged.map((f) => `<${f}>`).join(" ")}` : undefined;
       },
       (inputs, answers) => {
         const answered = new Set(h.slack.ephemerals.map((e) => e.url));
-        return inputs.every((input, i) => answers[i]?.status !== 200 || answered.has(urls.get(input)));
+        return inputs.every(
+          (input, i) =>
+            answers[i]?.status !== 200 ||
+            answerInAck(answers[i]?.body ?? "") !== undefined ||
+            answered.has(urls.get(input)),
+        );
       },
     );
     await expectHealthy();

@@ -171,6 +171,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...options.env,
   };
 
+  const ackAnswers: Array<{ user: string; text: string }> = [];
   const world: World = {
     slack,
     heroku,
@@ -196,6 +197,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         responseUrl: slack.responseUrl({ channel: CHANNEL, user }),
       });
       const r = await postSlack(url, SIGNING_SECRET, body);
+      // An answer carried in the acknowledgement itself is shown to the user like a response_url one.
+      if (r.status === 200 && r.body.trim().startsWith("{")) {
+        const answer = JSON.parse(r.body) as { text?: string; blocks?: unknown[] };
+        if (answer.text) ackAnswers.push({ user, text: JSON.stringify(answer.blocks ?? []) + answer.text });
+      }
       return new Response(r.body, { status: r.status });
     },
     async click(user, message, actionId, url = world.url) {
@@ -217,7 +223,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       return new Response(r.body, { status: r.status });
     },
     answersFor(user) {
-      return slack.ephemerals.filter((e) => e.user === user).map((e) => JSON.stringify(e.blocks ?? []) + e.text);
+      return [
+        ...ackAnswers.filter((a) => a.user === user).map((a) => a.text),
+        ...slack.ephemerals.filter((e) => e.user === user).map((e) => JSON.stringify(e.blocks ?? []) + e.text),
+      ];
     },
     channelMessages() {
       return slack.topLevel(CHANNEL);

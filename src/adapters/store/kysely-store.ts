@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, type Selectable, SqliteDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, type Selectable, type SqliteDatabase, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { DatabaseConfig } from "../../config.js";
 import type { Lock } from "../../domain/gate.js";
@@ -105,6 +105,29 @@ function postgresSsl(url: string): pg.PoolConfig["ssl"] {
   return { rejectUnauthorized: false };
 }
 
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing is a tenth of the CPU of a webhook
+ * delivery (bench/RESULTS.md). Statements are reusable, so keep the most recent ones.
+ */
+function cachingStatements(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      statements.clear();
+      database.close();
+    },
+    prepare: (sql: string) => {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = database.prepare(sql);
+        statements.set(sql, statement);
+        if (statements.size > 500) statements.delete(statements.keys().next().value as string);
+      }
+      return statement as unknown as ReturnType<SqliteDatabase["prepare"]>;
+    },
+  };
+}
+
 export class KyselyStore implements Store {
   private constructor(
     readonly db: Kysely<Database>,
@@ -133,7 +156,10 @@ export class KyselyStore implements Store {
       database.pragma("busy_timeout = 5000");
       database.pragma("foreign_keys = ON");
       database.pragma("synchronous = NORMAL");
-      return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), "sqlite");
+      return new KyselyStore(
+        new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) }),
+        "sqlite",
+      );
     }
     const url = new URL(config.url);
     url.searchParams.delete("sslmode");
@@ -167,7 +193,13 @@ export class KyselyStore implements Store {
 
   // ------------------------------------------------------------ deliveries
 
-  async recordDelivery(d: { id: string; event: string; body: string; receivedAt: Date }): Promise<boolean> {
+  async recordDelivery(d: {
+    id: string;
+    event: string;
+    body: string;
+    receivedAt: Date;
+    state?: "received" | "done";
+  }): Promise<boolean> {
     const result = await this.db
       .insertInto("deliveries")
       .values({
@@ -175,12 +207,12 @@ export class KyselyStore implements Store {
         event: d.event,
         body: d.body,
         received_at: iso(d.receivedAt),
-        state: "received",
+        state: d.state ?? "received",
         attempts: 0,
         lease_owner: null,
         lease_until: null,
         last_error: null,
-        finished_at: null,
+        finished_at: d.state === "done" ? iso(d.receivedAt) : null,
       })
       .onConflict((oc) => oc.column("id").doNothing())
       .executeTakeFirst();

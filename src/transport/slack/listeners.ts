@@ -69,16 +69,18 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
   });
 
   app.command("/promote", async ({ ack, command, respond }) => {
+    const parsed = parsePromoteCommand(command.text ?? "");
+    if (parsed.kind === "help") {
+      // Help needs no outside call: it goes back in the acknowledgement itself, saving a response_url round trip.
+      const help = helpMessage(bot.pipelineNames);
+      if (parsed.hint) help.blocks.unshift(notice(`:grey_question: ${esc(parsed.hint)}`).blocks[0] as never);
+      await ack({ response_type: "ephemeral", text: help.text, blocks: help.blocks as never });
+      return;
+    }
     await ack();
     const l = log.child({ slackUser: command.user_id, command: "/promote", channel: command.channel_id });
     await guarded(l, respond, async () => {
-      const parsed = parsePromoteCommand(command.text ?? "");
       switch (parsed.kind) {
-        case "help": {
-          const help = helpMessage(bot.pipelineNames);
-          if (parsed.hint) help.blocks.unshift(notice(`:grey_question: ${esc(parsed.hint)}`).blocks[0] as never);
-          return reply(respond, help);
-        }
         case "list":
           return reply(respond, listMessage(await bot.list()));
         case "status": {
