@@ -112,7 +112,8 @@ export async function approve(
   if (actorIsApprover) {
     // A lock or freeze window stops approvals too, unless an approver overrode it for this request.
     const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-    if (g.kind !== "open" && !request.overrideReason) return deny(ctx, request, args.actor, closedError(g, p.name, esc));
+    if (g.kind !== "open" && !request.overrideReason)
+      return deny(ctx, request, args.actor, closedError(g, p.name, esc));
   }
   const approvals = actorIsApprover ? await ctx.store.approvals(request.id) : [];
   const decision = evaluateApproval({
