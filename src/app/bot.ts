@@ -13,6 +13,7 @@ import { lockPipeline, unlockPipeline } from "./locks.js";
 import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
 import { findPipeline } from "./pipelines.js";
 import { type RequestSource, requestPromotion } from "./request-promotion.js";
+import { requestRollback } from "./request-rollback.js";
 import { concernedPipelines } from "./staging-ready.js";
 import { Worker } from "./worker.js";
 
@@ -92,6 +93,28 @@ export class PromoteBot {
     }
     await endRequest(this.ctx, this.approvers, { requestId: active.id, actor, action: "cancel" });
     return active;
+  }
+
+  async requestRollback(
+    pipeline: string,
+    requester: string,
+    options: { override?: string; afterRequestId?: string } = {},
+  ): Promise<PromotionRequest> {
+    const request = await requestRollback(this.ctx, this.approvers, { pipeline, requester, ...options });
+    if (request.state === "promoting") this.worker.followPromotion(request.id);
+    return request;
+  }
+
+  /** The Rollback button of a promotion's success message: roll back what that promotion released. */
+  async rollbackPromotion(requestId: string, requester: string): Promise<PromotionRequest> {
+    const promoted = await this.ctx.store.getRequest(requestId);
+    if (!promoted || promoted.state !== "succeeded") {
+      throw new DomainError(
+        "REQUEST_NOT_FOUND",
+        "That promotion did not succeed, so there is nothing to roll back from it.",
+      );
+    }
+    return this.requestRollback(promoted.pipeline, requester, { afterRequestId: promoted.id });
   }
 
   lock(pipeline: string, actor: string, reason: string) {

@@ -66,6 +66,10 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
   const lease = new LeaseKeeper(ctx, claimed.id);
   let request = claimed;
   try {
+    if (request.kind === "rollback") {
+      await finish(ctx, request, await executeRollback(ctx, lease, request));
+      return;
+    }
     if (!request.promotionId) {
       const started = await startPromotion(ctx, lease, request);
       if ("outcome" in started) {
@@ -232,6 +236,51 @@ async function followReleases(
     });
   }
   return { targets: results, error: null };
+}
+
+/**
+ * Rolls each target app back (POST /apps/{app}/releases with the earlier release), once: a process
+ * recovering from a crash first looks for a release of the rollback's build made since it started.
+ */
+async function executeRollback(
+  ctx: AppContext,
+  lease: LeaseKeeper,
+  request: PromotionRequest,
+): Promise<PromotionOutcome> {
+  const targets = request.rollbackTo ?? [];
+  const recovering = request.promotionStartedAt !== null;
+  let startedAt = request.promotionStartedAt;
+  if (recovering && startedAt) {
+    const settledAt = startedAt.getTime() + ctx.tuning.promotionPostTimeoutMs + 1_000;
+    const wait = settledAt - ctx.clock.now().getTime();
+    if (wait > 0) await ctx.sleep(wait);
+  } else {
+    startedAt = ctx.clock.now();
+    await ctx.store.updateRequest(request.id, { promotionStartedAt: startedAt });
+  }
+  const since = (startedAt ?? ctx.clock.now()).getTime() - SKEW_MS;
+  const made = new Map<string, Release>();
+  for (const target of targets) {
+    lease.check();
+    const earlier = async () =>
+      (await ctx.heroku.recentReleases(target.app.id, 10)).find(
+        (r) => r.slugId === target.slugId && r.version > target.fromVersion && Date.parse(r.createdAt) >= since,
+      );
+    let release = recovering ? await earlier() : undefined;
+    for (let attempt = 1; !release; attempt++) {
+      try {
+        release = await ctx.heroku.rollback(target.app.id, target.releaseId);
+      } catch (error) {
+        const retryable = error instanceof DomainError && error.details.retryable === true;
+        if (!retryable || attempt >= 4) throw error;
+        await ctx.sleep(Math.min(ctx.tuning.pollMaxMs, ctx.tuning.pollFirstMs * 2 ** attempt));
+        release = await earlier();
+      }
+    }
+    made.set(target.app.id, release);
+    await auditRequest(ctx, request, "rollback_created", null, { app: target.app.name, release: release.version });
+  }
+  return followReleases(ctx, lease, { ...request, promotionStartedAt: startedAt }, made);
 }
 
 function missingTarget(app: AppRef, errorMessage: string): TargetResult {

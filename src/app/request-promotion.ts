@@ -21,8 +21,13 @@ import { commitsBehind } from "./staging-ready.js";
 
 export type RequestSource = { kind: "command"; pipeline: string } | { kind: "button"; candidateId: string };
 
-function inProgress(existing: PromotionRequest): DomainError {
-  const what = existing.state === "promoting" ? "is being promoted" : "is waiting for approval";
+export function inProgress(existing: PromotionRequest): DomainError {
+  const what =
+    existing.state === "promoting"
+      ? existing.kind === "rollback"
+        ? "is being rolled back"
+        : "is being promoted"
+      : "is waiting for approval";
   return new DomainError(
     "REQUEST_IN_PROGRESS",
     `*${esc(existing.pipeline)}* already has a request that ${what}: v${existing.sourceReleaseVersion} (${code(shortSha(existing.commitSha))}), asked by ${user(existing.requester)} ${when(existing.createdAt)} in <#${existing.channel}>. Approve, reject or cancel that one first.`,
@@ -191,6 +196,8 @@ export async function requestPromotion(
     messageTs: null,
     candidateId: announced?.id ?? null,
     overrideReason,
+    kind: "promotion",
+    rollbackTo: null,
   });
   if (!created.created) throw inProgress(created.existing);
   let request = created.request;

@@ -53,6 +53,8 @@ export interface HerokuPort {
     targetAppIds: string[];
   }): Promise<{ id: string; status: string }>;
   promotionTargets(promotionId: string): Promise<PromotionTarget[]>;
+  /** Rolls an app back to an earlier release (a new release with that release's build). */
+  rollback(appId: string, releaseId: string): Promise<Release>;
   /** The last lines of a release-phase output stream. */
   releaseOutputTail(url: string, lines: number): Promise<string | null>;
 }

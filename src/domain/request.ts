@@ -32,8 +32,27 @@ export interface PromotionOutcome {
   error: string | null;
 }
 
+export type RequestKind = "promotion" | "rollback";
+
+/** Where a rollback takes one target app: back to an earlier release (its build still kept by Heroku). */
+export interface RollbackTarget {
+  app: AppRef;
+  releaseId: string;
+  version: number;
+  slugId: string | null;
+  /** The version running when the rollback was requested. */
+  fromVersion: number;
+}
+
+/**
+ * A request to change what the target stage runs: a promotion of a source-stage release, or a rollback
+ * of the target apps to their previous releases. Both go through the same approval check.
+ */
 export interface PromotionRequest {
   id: string;
+  kind: RequestKind;
+  /** For rollbacks: the release each target goes back to. */
+  rollbackTo: RollbackTarget[] | null;
   pipeline: string;
   herokuPipelineId: string;
   sourceApp: AppRef;

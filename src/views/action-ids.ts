@@ -4,6 +4,7 @@ export const ACTIONS = {
   approve: "approve_request",
   reject: "reject_request",
   cancel: "cancel_request",
+  rollback: "rollback_release",
 } as const;
 
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];

@@ -250,13 +250,22 @@ export function requestMessage(args: {
   const failedTargets = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
   const partial =
     r.state === "failed" && failedTargets.length > 0 && failedTargets.length < (r.outcome?.targets.length ?? 0);
-  const headline = `${partial ? ":rotating_light: Promotion partly failed" : STATE_HEADLINE[r.state]}: *${esc(r.pipeline)}* ${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`;
-  const details = [
-    `*Requested by* ${user(r.requester)} ${when(r.createdAt)}`,
-    `*Release:* ${esc(r.sourceApp.name)} v${r.sourceReleaseVersion}`,
-    `*Commit:* ${commitLine(r.commitSha, r.commitTitle, null)}`,
-    `*Targets:* ${r.targetApps.map((a) => esc(a.name)).join(", ")}`,
-  ];
+  const rollback = r.kind === "rollback";
+  const headline = rollback
+    ? `${partial ? ":rotating_light: Rollback partly failed" : STATE_HEADLINE[r.state].replace(/Promot(ion|ing|ed)/, (m) => ({ Promotion: "Rollback", Promoting: "Rolling back", Promoted: "Rolled back" })[m] ?? m)}: *${esc(r.pipeline)}* ${esc(pipeline.to)} back to v${r.sourceReleaseVersion}`
+    : `${partial ? ":rotating_light: Promotion partly failed" : STATE_HEADLINE[r.state]}: *${esc(r.pipeline)}* ${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`;
+  const details = rollback
+    ? [
+        `*Requested by* ${user(r.requester)} ${when(r.createdAt)}`,
+        ...(r.rollbackTo ?? []).map((t) => `*${esc(t.app.name)}:* v${t.fromVersion} → back to v${t.version}`),
+        ...(r.commitSha ? [`*Commit:* ${commitLine(r.commitSha, r.commitTitle, null)}`] : []),
+      ]
+    : [
+        `*Requested by* ${user(r.requester)} ${when(r.createdAt)}`,
+        `*Release:* ${esc(r.sourceApp.name)} v${r.sourceReleaseVersion}`,
+        `*Commit:* ${commitLine(r.commitSha, r.commitTitle, null)}`,
+        `*Targets:* ${r.targetApps.map((a) => esc(a.name)).join(", ")}`,
+      ];
   if (r.commitsBehind !== null) details.push(`*${esc(pipeline.to)} is ${plural(r.commitsBehind, "commit")} behind*`);
   const blocks: Block[] = [section(headline), section(details.join("\n"))];
 
@@ -293,16 +302,40 @@ export function requestMessage(args: {
       );
     }
     if (r.state === "promoting") {
-      blocks.push(context(`Heroku is promoting${r.promotionStartedAt ? ` since ${when(r.promotionStartedAt)}` : ""}…`));
+      blocks.push(
+        context(
+          `Heroku is ${rollback ? "rolling back" : "promoting"}${r.promotionStartedAt ? ` since ${when(r.promotionStartedAt)}` : ""}…`,
+        ),
+      );
     }
     blocks.push(...outcomeBlocks(r));
     if ((r.state === "succeeded" || r.state === "failed") && r.finishedAt && r.promotionStartedAt) {
       const seconds = Math.max(0, Math.round((r.finishedAt.getTime() - r.promotionStartedAt.getTime()) / 1000));
       blocks.push(context(`Finished ${when(r.finishedAt)} after ${seconds} s`));
     }
+    // Every successful promotion offers the way back (under the same approval check).
+    if (r.state === "succeeded" && !rollback) {
+      blocks.push(
+        actions("done", [
+          button({
+            text: `Roll back ${pipeline.to}`,
+            actionId: ACTIONS.rollback,
+            value: r.id,
+            confirm: {
+              title: "Request a rollback?",
+              text: `This asks for ${esc(pipeline.to)} to go back to the release it ran before v${r.sourceReleaseVersion}; approvers still have to approve it.`,
+              confirm: "Request rollback",
+              deny: "Keep it",
+            },
+          }),
+        ]),
+      );
+    }
   }
   return message(
-    `${r.pipeline}: ${partial ? "promotion partly failed" : r.state} — ${pipeline.from} v${r.sourceReleaseVersion} (${shortSha(r.commitSha)}) to ${pipeline.to}`,
+    rollback
+      ? `${r.pipeline}: rollback ${partial ? "partly failed" : r.state} — ${pipeline.to} back to v${r.sourceReleaseVersion}`
+      : `${r.pipeline}: ${partial ? "promotion partly failed" : r.state} — ${pipeline.from} v${r.sourceReleaseVersion} (${shortSha(r.commitSha)}) to ${pipeline.to}`,
     blocks,
   );
 }
@@ -312,15 +345,19 @@ export function outcomeReply(request: PromotionRequest): ChatMessage {
   const r = request;
   const failed = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
   let text: string;
+  const what = r.kind === "rollback" ? "rollback" : "promotion";
   if (r.state === "succeeded" && r.outcome) {
     const versions = r.outcome.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
-    text = `${user(r.requester)} v${r.sourceReleaseVersion} is live: ${versions}.`;
+    text =
+      r.kind === "rollback"
+        ? `${user(r.requester)} rolled back to v${r.sourceReleaseVersion}: ${versions}.`
+        : `${user(r.requester)} v${r.sourceReleaseVersion} is live: ${versions}.`;
   } else if (r.outcome?.error) {
-    text = `${user(r.requester)} the promotion of v${r.sourceReleaseVersion} failed: ${r.outcome.error}`;
+    text = `${user(r.requester)} the ${what} of v${r.sourceReleaseVersion} failed: ${r.outcome.error}`;
   } else {
     const names = failed.map((t) => `${esc(t.app.name)}${t.errorMessage ? ` (${esc(t.errorMessage)})` : ""}`);
     const succeeded = (r.outcome?.targets.length ?? 0) - failed.length;
-    text = `${user(r.requester)} the promotion of v${r.sourceReleaseVersion} failed on ${names.join(", ")}${succeeded > 0 ? `; ${plural(succeeded, "other target")} succeeded` : ""}.`;
+    text = `${user(r.requester)} the ${what} of v${r.sourceReleaseVersion} failed on ${names.join(", ")}${succeeded > 0 ? `; ${plural(succeeded, "other target")} succeeded` : ""}.`;
   }
   return message(plain(text), [section(text)]);
 }
@@ -347,6 +384,7 @@ export function helpMessage(pipelines: string[]): ChatMessage {
         "• `/promote cancel &lt;pipeline&gt;` — cancel the pending request (the requester or an approver)",
         "• `/promote lock &lt;pipeline&gt; &lt;reason&gt;` / `/promote unlock &lt;pipeline&gt;` — stop and resume promotions (approvers)",
         '• `/promote &lt;pipeline&gt; --override "reason"` — promote through a lock or freeze window (approvers)',
+        "• `/promote rollback &lt;pipeline&gt;` — ask to roll production back to its previous release (same approvals)",
         "• `/promote help` — this help",
         "Or click *Promote* on a staging-ready message in the pipeline's channel.",
       ].join("\n"),

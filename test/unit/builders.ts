@@ -36,6 +36,8 @@ export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRe
     reason: null,
     outcome: null,
     overrideReason: null,
+    kind: "promotion",
+    rollbackTo: null,
     ...overrides,
   };
 }

@@ -289,23 +289,45 @@ export class HerokuAdapter implements HerokuPort {
     targetAppIds: string[];
   }): Promise<{ id: string; status: string }> {
     // `source.release.id` (Heroku changelog 2025-09-25) promotes exactly the approved release, even if
-    // staging has moved on. This one call does not go through heroku-client: it retries any request
-    // after a connection error (POST included), which could promote twice. A 429 means Heroku did not
-    // act, so it is retried here; after a 5xx or a dropped connection the promotion may exist, so the
-    // caller asks Heroku whether the targets already run the release before posting again.
-    const body = JSON.stringify({
-      pipeline: { id: args.pipelineId },
-      source: { app: { id: args.sourceAppId }, release: { id: args.sourceReleaseId } },
-      targets: args.targetAppIds.map((id) => ({ app: { id } })),
-    });
-    const what = "creating the pipeline promotion";
+    // staging has moved on.
+    return this.postOnce(
+      "/pipeline-promotions",
+      {
+        pipeline: { id: args.pipelineId },
+        source: { app: { id: args.sourceAppId }, release: { id: args.sourceReleaseId } },
+        targets: args.targetAppIds.map((id) => ({ app: { id } })),
+      },
+      promotionSchema,
+      "creating the pipeline promotion",
+    );
+  }
+
+  async rollback(appId: string, releaseId: string): Promise<Release> {
+    // Heroku's rollback: a new release of the app with the earlier release's build and config.
+    const release = await this.postOnce(
+      `/apps/${encodeURIComponent(appId)}/releases`,
+      { release: releaseId },
+      releaseSchema,
+      `rolling back app ${appId}`,
+    );
+    return toRelease(release);
+  }
+
+  /**
+   * A POST that changes production. It does not go through heroku-client, which retries any request
+   * after a connection error (POST included) and could act twice. Only a 429 (Heroku did not act) is
+   * retried here; after a 5xx or a dropped connection the change may have happened, so the caller
+   * asks Heroku what the target apps run before trying again.
+   */
+  private async postOnce<T>(path: string, payload: unknown, schema: z.ZodType<T>, what: string): Promise<T> {
+    const body = JSON.stringify(payload);
     return withRetry(
       async () => {
         await this.paceForRateLimit();
         this.calls += 1;
         let response: Response;
         try {
-          response = await fetch(`${this.options.apiUrl}/pipeline-promotions`, {
+          response = await fetch(`${this.options.apiUrl}${path}`, {
             method: "POST",
             headers: {
               Accept: "application/vnd.heroku+json; version=3",
@@ -319,9 +341,10 @@ export class HerokuAdapter implements HerokuPort {
         } catch (error) {
           throw this.translate(error as HerokuError, what, {});
         }
-        const remaining = Number(response.headers.get("ratelimit-remaining"));
-        if (Number.isFinite(remaining) && response.headers.has("ratelimit-remaining"))
-          this.rateLimitRemaining = remaining;
+        if (response.headers.has("ratelimit-remaining")) {
+          const remaining = Number(response.headers.get("ratelimit-remaining"));
+          if (Number.isFinite(remaining)) this.rateLimitRemaining = remaining;
+        }
         const text = await response.text();
         let parsedBody: unknown;
         try {
@@ -337,10 +360,10 @@ export class HerokuAdapter implements HerokuPort {
           const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
           throw this.translate(error, what, retryAfterMs !== undefined ? { retryAfterMs } : {});
         }
-        const promotion = promotionSchema.safeParse(parsedBody);
-        if (!promotion.success)
+        const parsed = schema.safeParse(parsedBody);
+        if (!parsed.success)
           throw new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${what} with an unexpected body.`);
-        return promotion.data;
+        return parsed.data;
       },
       (error) => {
         const e = error as DomainError;

@@ -11,7 +11,13 @@ import type { DatabaseConfig } from "../../config.js";
 import type { Lock } from "../../domain/gate.js";
 import type { AuditEntry, NewRequest, RequestPatch, Store } from "../../domain/ports.js";
 import type { Candidate, Delivery } from "../../domain/records.js";
-import type { Approval, PromotionOutcome, PromotionRequest, RequestState } from "../../domain/request.js";
+import type {
+  Approval,
+  PromotionOutcome,
+  PromotionRequest,
+  RequestState,
+  RollbackTarget,
+} from "../../domain/request.js";
 import { type Dialect, migrateToLatest } from "./migrations.js";
 import type { CandidatesTable, Database, RequestsTable } from "./schema.js";
 
@@ -24,6 +30,8 @@ const dateOrNull = (s: string | null): Date | null => (s ? new Date(s) : null);
 function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
   return {
     id: row.id,
+    kind: row.kind === "rollback" ? "rollback" : "promotion",
+    rollbackTo: row.rollback_to ? (JSON.parse(row.rollback_to) as RollbackTarget[]) : null,
     pipeline: row.pipeline,
     herokuPipelineId: row.heroku_pipeline_id,
     sourceApp: { id: row.source_app_id, name: row.source_app_name },
@@ -394,6 +402,8 @@ export class KyselyStore implements Store {
           lease_until: null,
           updated_at: now,
           override_reason: r.overrideReason,
+          kind: r.kind,
+          rollback_to: r.rollbackTo ? JSON.stringify(r.rollbackTo) : null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();

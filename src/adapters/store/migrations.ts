@@ -136,6 +136,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("requests").addColumn("override_reason", "text").execute();
       },
     },
+    "0003_rollbacks": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable("requests")
+          .addColumn("kind", "text", (c) => c.notNull().defaultTo("promotion"))
+          .execute();
+        // For rollbacks: JSON array of the release each target app goes back to.
+        await db.schema.alterTable("requests").addColumn("rollback_to", "text").execute();
+      },
+    },
   };
 }
 

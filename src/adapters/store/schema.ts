@@ -68,6 +68,9 @@ export interface RequestsTable {
   lease_until: string | null;
   updated_at: string;
   override_reason: string | null;
+  kind: string;
+  /** JSON RollbackTarget[] for rollbacks. */
+  rollback_to: string | null;
 }
 
 export interface LocksTable {

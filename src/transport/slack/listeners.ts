@@ -106,6 +106,19 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
           const lock = await bot.unlock(parsed.pipeline, command.user_id);
           return reply(respond, notice(`Unlocked *${esc(lock.pipeline)}*.`));
         }
+        case "rollback": {
+          const request = await bot.requestRollback(
+            parsed.pipeline,
+            command.user_id,
+            parsed.override !== undefined ? { override: parsed.override } : {},
+          );
+          return reply(
+            respond,
+            notice(
+              `Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}. It needs ${request.requiredApprovals === 1 ? "an approval" : `${request.requiredApprovals} approvals`}.`,
+            ),
+          );
+        }
         case "request": {
           const request = await bot.requestPromotion(
             { kind: "command", pipeline: parsed.pipeline },
@@ -131,6 +144,21 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
       const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
       const pipeline = bot.pipeline(request.pipeline);
       if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
+    });
+  });
+
+  app.action(ACTIONS.rollback, async ({ ack, body, action, respond }) => {
+    await ack();
+    const user = body.user.id;
+    const value = action.type === "button" ? action.value : undefined;
+    const l = log.child({ slackUser: user, action: ACTIONS.rollback });
+    await guarded(l, respond, async () => {
+      if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", "This button is not one of mine.");
+      const request = await bot.rollbackPromotion(value, user);
+      await reply(
+        respond,
+        notice(`Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}.`),
+      );
     });
   });
 

@@ -7,7 +7,8 @@ export type PromoteCommand =
   | { kind: "history"; pipeline: string; limit: number }
   | { kind: "cancel"; pipeline: string }
   | { kind: "lock"; pipeline: string; reason: string }
-  | { kind: "unlock"; pipeline: string };
+  | { kind: "unlock"; pipeline: string }
+  | { kind: "rollback"; pipeline: string; override?: string };
 
 const NAME = /^[A-Za-z0-9_-]{1,100}$/;
 const NAME_HINT = "A pipeline name has only letters, digits, - and _.";
@@ -23,6 +24,12 @@ function pipelineName(word: string | undefined, usage: string): string | { kind:
   if (!word) return { kind: "help", hint: `Usage: \`${usage}\`.` };
   if (!NAME.test(word)) return { kind: "help", hint: NAME_HINT };
   return word.toLowerCase();
+}
+
+/** The reason after `--override` (or `--override=`) when `flag` is that word; undefined when it is not. */
+function overrideReason(trimmed: string, flag: string): string | undefined {
+  if (flag !== "--override" && !flag.startsWith("--override=")) return undefined;
+  return unquote(trimmed.slice(trimmed.indexOf(flag) + "--override".length).replace(/^=/, ""));
 }
 
 export function parsePromoteCommand(text: string): PromoteCommand {
@@ -51,13 +58,21 @@ export function parsePromoteCommand(text: string): PromoteCommand {
     if (!reason) return { kind: "help", hint: "Usage: `/promote lock <pipeline> <reason>`: say why." };
     return { kind: "lock", pipeline, reason };
   }
+  if (verb === "rollback") {
+    const pipeline = pipelineName(second, "/promote rollback <pipeline>");
+    if (typeof pipeline !== "string") return pipeline;
+    if (third === undefined) return { kind: "rollback", pipeline };
+    const override = overrideReason(trimmed, third);
+    if (override === undefined) return { kind: "help", hint: "Usage: `/promote rollback <pipeline>`." };
+    if (!override) return { kind: "help", hint: 'Usage: `/promote rollback <pipeline> --override "reason"`: say why.' };
+    return { kind: "rollback", pipeline, override };
+  }
   if (!NAME.test(first)) return { kind: "help", hint: NAME_HINT };
   if (second === undefined) return { kind: "request", pipeline: verb };
-  if (second === "--override" || second.startsWith("--override=")) {
-    const after = trimmed.slice(trimmed.indexOf(second) + "--override".length).replace(/^=/, "");
-    const reason = unquote(after);
-    if (!reason) return { kind: "help", hint: 'Usage: `/promote <pipeline> --override "reason"`: say why.' };
-    return { kind: "request", pipeline: verb, override: reason };
+  const override = overrideReason(trimmed, second);
+  if (override !== undefined) {
+    if (!override) return { kind: "help", hint: 'Usage: `/promote <pipeline> --override "reason"`: say why.' };
+    return { kind: "request", pipeline: verb, override };
   }
   return { kind: "help", hint: `I did not understand \`${words.join(" ").slice(0, 100)}\`.` };
 }

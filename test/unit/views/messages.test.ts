@@ -231,10 +231,21 @@ describe("requestMessage", () => {
     expect(text).toContain("*Expires* <!date^");
   });
 
-  it.each(STATES.filter((s) => s !== "pending"))("has no buttons once the request is %s", (state) => {
-    const message = messageIn(state);
-    expect(buttonsOf(message)).toEqual([]);
-    expect(blocksOf(message).some((b) => b.type === "actions")).toBe(false);
+  it.each(STATES.filter((s) => s !== "pending" && s !== "succeeded"))(
+    "has no buttons once the request is %s",
+    (state) => {
+      const message = messageIn(state);
+      expect(buttonsOf(message)).toEqual([]);
+      expect(blocksOf(message).some((b) => b.type === "actions")).toBe(false);
+    },
+  );
+
+  it("offers only a Rollback button once a promotion succeeded, carrying the request id, with a confirmation", () => {
+    const message = messageIn("succeeded");
+    const buttons = buttonsOf(message) as Array<{ action_id: string; value: string; confirm?: unknown }>;
+    expect(buttons.map((b) => b.action_id)).toEqual([ACTIONS.rollback]);
+    expect(buttons[0]?.value).toBe(aRequest().id);
+    expect(buttons[0]?.confirm).toBeDefined();
   });
 
   it.each([

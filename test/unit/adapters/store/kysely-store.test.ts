@@ -27,6 +27,8 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
     messageTs: null,
     candidateId: null,
     overrideReason: null,
+    kind: "promotion",
+    rollbackTo: null,
     ...overrides,
   };
 }

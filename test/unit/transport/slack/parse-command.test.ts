@@ -75,6 +75,11 @@ describe("parsePromoteCommand", () => {
         { kind: "request", pipeline: "whitewave", override: "hotfix for the outage" },
       ],
       ["whitewave --override=now", { kind: "request", pipeline: "whitewave", override: "now" }],
+      ["rollback whitewave", { kind: "rollback", pipeline: "whitewave" }],
+      [
+        'rollback whitewave --override "bad deploy"',
+        { kind: "rollback", pipeline: "whitewave", override: "bad deploy" },
+      ],
     ] as const)("reads %j", (text, expected) => {
       expect(parsePromoteCommand(text)).toEqual(expected);
     });
@@ -91,6 +96,9 @@ describe("parsePromoteCommand", () => {
       ['whitewave --override ""', /say why/],
       ["whitewave now please", /did not understand/],
       ["stauts whitewave", /did not understand/],
+      ["rollback", /Usage: `\/promote rollback <pipeline>`/],
+      ["rollback whitewave now", /Usage: `\/promote rollback <pipeline>`/],
+      ["rollback whitewave --override", /say why/],
       ["cancel white wave", /Usage/],
       ["status white/wave", /only letters, digits/],
     ])("answers %j with help and a hint", (text, hint) => {

@@ -1,0 +1,114 @@
+/**
+ * Asking to roll the target apps back to the release before the current one, from
+ * `/promote rollback <pipeline>` or the Rollback button of a promotion's success message. The same
+ * approval check as a promotion applies; what is stored is exactly which release each app goes back to.
+ */
+import { approvesOnRequest } from "../domain/approval-policy.js";
+import { DomainError } from "../domain/errors.js";
+import { closedError, gate } from "../domain/gate.js";
+import type { PromotionRequest, RollbackTarget } from "../domain/request.js";
+import { esc } from "../views/mrkdwn.js";
+import type { ApproverDirectory } from "./approvers.js";
+import { auditRequest } from "./audit.js";
+import type { AppContext } from "./context.js";
+import { approve, refreshRequestMessage } from "./decide.js";
+import { findPipeline, herokuSide } from "./pipelines.js";
+import { inProgress } from "./request-promotion.js";
+
+export async function requestRollback(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { pipeline: string; requester: string; override?: string; afterRequestId?: string },
+): Promise<PromotionRequest> {
+  const p = findPipeline(ctx.pipelines, args.pipeline);
+  const active = await ctx.store.activeRequest(p.name);
+  if (active) throw inProgress(active);
+
+  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  if (args.override !== undefined) {
+    if (!(await approvers.isApprover(p, args.requester))) {
+      throw new DomainError(
+        "NOT_APPROVER",
+        `Only the approvers of *${esc(p.name)}* can override a lock or freeze window.`,
+      );
+    }
+  } else if (g.kind !== "open") {
+    throw closedError(g, p.name, esc);
+  }
+
+  const promoted = args.afterRequestId ? await ctx.store.getRequest(args.afterRequestId) : undefined;
+  const side = await herokuSide(ctx, p);
+  const targets: RollbackTarget[] = [];
+  for (const app of side.targets) {
+    const releases = await ctx.heroku.recentReleases(app.id, 20);
+    const current = releases.find((r) => r.current);
+    if (!current) throw new DomainError("RELEASE_UNAVAILABLE", `${esc(app.name)} has no current release to roll back.`);
+    if (promoted) {
+      const done = promoted.outcome?.targets.find((t) => t.app.id === app.id);
+      if (!done || done.releaseId !== current.id) {
+        throw new DomainError(
+          "RELEASE_UNAVAILABLE",
+          `${esc(app.name)} no longer runs what that promotion released (it runs v${current.version} now). Use \`/promote rollback ${esc(p.name)}\` to roll back what runs now.`,
+        );
+      }
+    }
+    const previous = releases.find(
+      (r) => r.version < current.version && (r.status === "succeeded" || r.status === "expired"),
+    );
+    if (!previous) {
+      throw new DomainError("RELEASE_UNAVAILABLE", `${esc(app.name)} has no earlier release to roll back to.`);
+    }
+    if (previous.status === "expired") {
+      throw new DomainError(
+        "RELEASE_UNAVAILABLE",
+        `${esc(app.name)} v${previous.version} has expired (Heroku deleted its build), so it cannot be rolled back to.`,
+      );
+    }
+    targets.push({
+      app,
+      releaseId: previous.id,
+      version: previous.version,
+      slugId: previous.slugId,
+      fromVersion: current.version,
+    });
+  }
+  const first = targets[0] as RollbackTarget;
+  const commit = first.slugId ? await ctx.heroku.slugCommit(first.app.id, first.slugId) : null;
+  const now = ctx.clock.now();
+  const overrideReason = args.override !== undefined && g.kind !== "open" ? args.override.trim().slice(0, 500) : null;
+  const created = await ctx.store.createRequest({
+    id: ctx.newId(),
+    kind: "rollback",
+    rollbackTo: targets,
+    pipeline: p.name,
+    herokuPipelineId: side.pipelineId,
+    sourceApp: first.app,
+    sourceReleaseId: first.releaseId,
+    sourceReleaseVersion: first.version,
+    slugId: first.slugId,
+    commitSha: commit ?? "",
+    commitTitle: null,
+    commitsBehind: null,
+    targetApps: side.targets,
+    requester: args.requester,
+    requiredApprovals: p.requiredApprovals,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
+    channel: p.channel,
+    messageTs: null,
+    candidateId: null,
+    overrideReason,
+  });
+  if (!created.created) throw inProgress(created.existing);
+  let request = created.request;
+  await auditRequest(ctx, request, "requested", args.requester, {
+    rollback: targets.map((t) => ({ app: t.app.name, from: t.fromVersion, to: t.version })),
+    ...(overrideReason ? { override: overrideReason } : {}),
+  });
+  request = await refreshRequestMessage(ctx, request);
+  if (approvesOnRequest({ requesterIsApprover: await approvers.isApprover(p, args.requester), policy: p })) {
+    await approve(ctx, approvers, { requestId: request.id, actor: args.requester });
+    request = (await ctx.store.getRequest(request.id)) ?? request;
+  }
+  return request;
+}

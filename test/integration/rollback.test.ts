@@ -1,0 +1,110 @@
+/** Rollbacks: requested, approved under the same policy, executed exactly once, reported and audited. */
+import { afterEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/views/action-ids.js";
+import {
+  APPROVER_A,
+  APPROVER_B,
+  BYSTANDER,
+  buttonValue,
+  type Harness,
+  messageText,
+  REQUESTER,
+  startHarness,
+} from "../support/harness.js";
+import type { SlackMessage } from "../support/stand-ins/slack.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const answer = (user: string, pattern: RegExp) =>
+  h.slack.waitFor(() => h.answersFor(user).find((a) => pattern.test(a)), 10_000);
+const pending = () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+const settled = (ts: string, pattern: RegExp) =>
+  h.slack.waitFor(() => {
+    const m = h.slack.messages.find((x) => x.ts === ts);
+    return m && pattern.test(messageText(m)) ? m : undefined;
+  }, 10_000);
+const rollbackPosts = () => h.heroku.callsTo("POST", /^\/apps\/[^/]+\/releases$/);
+
+/** Ships a release and promotes it; returns the success message. */
+async function promoteOnce(): Promise<SlackMessage> {
+  h.shipToStaging("Something to regret");
+  await h.slash(REQUESTER, "whitewave");
+  const message = await h.slack.waitFor(() => pending(), 10_000);
+  await h.click(APPROVER_A, message, ACTIONS.approve);
+  return settled(message.ts, /Promoted/);
+}
+
+describe("rollback", () => {
+  it("is requested, approved and executed once: production runs the previous release again", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    const promoted = h.heroku.currentRelease(h.ids.production)!;
+    expect(promoted.slug?.id).not.toBe(before.slug?.id);
+
+    await h.slash(REQUESTER, "rollback whitewave");
+    await answer(REQUESTER, /Requested a rollback of \*whitewave\* to v/);
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    expect(messageText(message)).toContain(`v${promoted.version} → back to v${before.version}`);
+    await h.click(BYSTANDER, message, ACTIONS.approve);
+    await answer(BYSTANDER, /Only the approvers of \*whitewave\* can approve/);
+    await Promise.all(Array.from({ length: 10 }, () => h.click(APPROVER_B, message, ACTIONS.approve)));
+    const done = await settled(message.ts, /Rolled back/);
+    expect(messageText(done)).toMatch(/whitewave-prod now runs v\d+/);
+    expect(rollbackPosts()).toHaveLength(1);
+    expect(rollbackPosts()[0]?.body).toEqual({ release: before.id });
+    const now = h.heroku.currentRelease(h.ids.production)!;
+    expect(now.slug?.id).toBe(before.slug?.id);
+    expect(now.version).toBeGreaterThan(promoted.version);
+    const rows = await h.bot.store.db.selectFrom("audit").selectAll().orderBy("id").execute();
+    const rollbackId = buttonValue(message, ACTIONS.approve) ?? rows.at(-1)?.request_id;
+    const events = rows.filter((e) => e.request_id === rollbackId).map((e) => `${e.event}:${e.actor ?? "-"}`);
+    // B's nine extra clicks were refused (already approved, or already decided), one counted.
+    expect(events.filter((e) => e === `denied:${APPROVER_B}`)).toHaveLength(9);
+    expect(events.filter((e) => e !== `denied:${APPROVER_B}`)).toEqual([
+      `requested:${REQUESTER}`,
+      `denied:${BYSTANDER}`,
+      `approved:${APPROVER_B}`,
+      "promoting:-",
+      "rollback_created:-",
+      "succeeded:-",
+    ]);
+  });
+
+  it("is offered by a promotion's success message, and refused once production has moved on", async () => {
+    h = await startHarness();
+    const success = await promoteOnce();
+    const value = buttonValue(success, ACTIONS.rollback);
+    expect(value).toBeDefined();
+    // Production moves on (another deploy) before anyone clicks.
+    h.heroku.deploy(h.ids.production, h.shipToStaging("Hotfix straight to prod").sha);
+    await h.click(BYSTANDER, success, ACTIONS.rollback);
+    await answer(BYSTANDER, /no longer runs what that promotion released/);
+    expect(
+      await h.bot.store.db.selectFrom("requests").select("kind").where("kind", "=", "rollback").execute(),
+    ).toHaveLength(0);
+  });
+
+  it("from the success message's button, goes through approval like any request", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    const success = await promoteOnce();
+    await h.click(BYSTANDER, success, ACTIONS.rollback);
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await settled(message.ts, /Rolled back/);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
+  });
+
+  it("is refused when the previous release has expired", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    h.heroku.expireRelease(before.id);
+    await h.slash(REQUESTER, "rollback whitewave");
+    await answer(REQUESTER, /has expired \(Heroku deleted its build\)/);
+  });
+});
