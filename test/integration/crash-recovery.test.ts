@@ -34,7 +34,8 @@ beforeAll(() => {
   );
 }, 60_000);
 
-describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
+// Child processes share the 2 CPUs with the rest of the suite; give them room (each scenario takes 1-4 s alone).
+describe.each(BACKENDS)("crash recovery on $name", { timeout: 90_000 }, ({ create }) => {
   let world: World;
   let db: TestDatabase;
   let store: KyselyStore;
@@ -67,7 +68,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     world.slack.waitFor(() => {
       const m = world.slack.messages.find((x) => x.ts === ts);
       return m && pattern.test(messageText(m)) ? m : undefined;
-    }, 15_000);
+    }, 30_000);
 
   it("when killed after the request is stored but before its message is posted, the next process posts it once", async () => {
     await start();
@@ -79,7 +80,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     await a.kill("SIGKILL");
     world.slack.clearFaults();
     await bot();
-    const message = await world.slack.waitFor(() => approvalMessage(), 10_000);
+    const message = await world.slack.waitFor(() => approvalMessage(), 30_000);
     expect(world.channelMessages()).toHaveLength(1);
     await world.click(APPROVER_A, message, ACTIONS.approve);
     await finalMessage(message.ts, /Promoted/);
@@ -91,7 +92,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     world.shipToStaging("Crash after approval");
     const a = await bot();
     await world.slash(REQUESTER, "whitewave");
-    const message = await world.slack.waitFor(() => approvalMessage(), 10_000);
+    const message = await world.slack.waitFor(() => approvalMessage(), 30_000);
     const requestId = buttonValue(message, ACTIONS.approve) as string;
     await world.click(APPROVER_A, message, ACTIONS.approve);
     await until("the first approval", async () => (await store.approvals(requestId)).length === 1);
@@ -107,7 +108,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     world.shipToStaging("Crash inside approve");
     const a = await bot();
     await world.slash(REQUESTER, "whitewave");
-    const message = await world.slack.waitFor(() => approvalMessage(), 10_000);
+    const message = await world.slack.waitFor(() => approvalMessage(), 30_000);
     const requestId = buttonValue(message, ACTIONS.approve) as string;
     await world.click(APPROVER_A, message, ACTIONS.approve);
     await until("the first approval", async () => (await store.approvals(requestId)).length === 1);
@@ -125,7 +126,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     world.heroku.promotionBehaviour.pollsUntilDone = 0;
     const a = await bot();
     await world.slash(REQUESTER, "whitewave");
-    const message = await world.slack.waitFor(() => approvalMessage(), 10_000);
+    const message = await world.slack.waitFor(() => approvalMessage(), 30_000);
     // Heroku takes 800 ms to answer; the process dies meanwhile, Heroku carries on.
     world.heroku.fault({ method: "POST", path: "/pipeline-promotions", delayMs: 800, times: 1 });
     await world.click(APPROVER_A, message, ACTIONS.approve);
@@ -145,7 +146,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     world.shipToStaging("Crash, POST lost");
     const a = await bot();
     await world.slash(REQUESTER, "whitewave");
-    const message = await world.slack.waitFor(() => approvalMessage(), 10_000);
+    const message = await world.slack.waitFor(() => approvalMessage(), 30_000);
     world.heroku.fault({ method: "POST", path: "/pipeline-promotions", delayMs: 800, drop: true, times: 1 });
     await world.click(APPROVER_A, message, ACTIONS.approve);
     await until("the POST to reach Heroku", async () => posts().length === 1);
@@ -162,7 +163,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     world.heroku.promotionBehaviour.pollsUntilDone = 1_000_000;
     const a = await bot();
     await world.slash(REQUESTER, "whitewave");
-    const message = await world.slack.waitFor(() => approvalMessage(), 10_000);
+    const message = await world.slack.waitFor(() => approvalMessage(), 30_000);
     await world.click(APPROVER_A, message, ACTIONS.approve);
     const row = await until("the promotion id", async () => {
       const r = await requestRow();
@@ -187,7 +188,7 @@ describe.each(BACKENDS)("crash recovery on $name", ({ create }) => {
     world.heroku.promotionBehaviour.pollsUntilDone = 1_000_000;
     const a = await bot();
     await world.slash(REQUESTER, "whitewave");
-    const message: SlackMessage = await world.slack.waitFor(() => approvalMessage(), 10_000);
+    const message: SlackMessage = await world.slack.waitFor(() => approvalMessage(), 30_000);
     await world.click(APPROVER_A, message, ACTIONS.approve);
     const row = await until("the promotion id", async () => {
       const r = await requestRow();
