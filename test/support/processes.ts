@@ -67,7 +67,7 @@ export function openStore(world: World): KyselyStore {
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined | false | null>,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
