@@ -9,6 +9,7 @@ import { code } from "../views/mrkdwn.js";
 import { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
 import { approve, type DecisionResult, endRequest } from "./decide.js";
+import { publishHome } from "./home.js";
 import { lockPipeline, unlockPipeline } from "./locks.js";
 import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
 import { findPipeline } from "./pipelines.js";
@@ -108,13 +109,17 @@ export class PromoteBot {
   /** The Rollback button of a promotion's success message: roll back what that promotion released. */
   async rollbackPromotion(requestId: string, requester: string): Promise<PromotionRequest> {
     const promoted = await this.ctx.store.getRequest(requestId);
-    if (!promoted || promoted.state !== "succeeded") {
+    if (promoted?.state !== "succeeded") {
       throw new DomainError(
         "REQUEST_NOT_FOUND",
         "That promotion did not succeed, so there is nothing to roll back from it.",
       );
     }
     return this.requestRollback(promoted.pipeline, requester, { afterRequestId: promoted.id });
+  }
+
+  publishHome(user: string, notice?: string): Promise<void> {
+    return publishHome(this.ctx, this.approvers, user, notice);
   }
 
   lock(pipeline: string, actor: string, reason: string) {

@@ -104,6 +104,8 @@ export interface ChatPort {
   update(channel: string, ts: string, message: ChatMessage): Promise<void>;
   ephemeral(channel: string, user: string, message: ChatMessage): Promise<void>;
   userGroupMembers(groupId: string): Promise<string[]>;
+  /** Publishes a user's App Home tab. */
+  publishHome(user: string, blocks: unknown[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------- Store

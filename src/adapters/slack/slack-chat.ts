@@ -35,6 +35,11 @@ export class SlackChat implements ChatPort {
     await this.client.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks as Blocks });
   }
 
+  async publishHome(user: string, blocks: unknown[]): Promise<void> {
+    this.calls += 1;
+    await this.client.views.publish({ user_id: user, view: { type: "home", blocks: blocks as Blocks } });
+  }
+
   async userGroupMembers(groupId: string): Promise<string[]> {
     this.calls += 1;
     const result = await this.client.usergroups.users.list({ usergroup: groupId });

@@ -25,24 +25,32 @@ async function reply(respond: RespondFn, message: ChatMessage): Promise<void> {
 }
 
 /** The one edge handler: refusals become ephemeral replies, the unexpected is logged and apologised for. */
-async function guarded(log: Logger, respond: RespondFn, work: () => Promise<void>): Promise<void> {
+/** How an answer reaches the person: the response_url in channels, their App Home in the Home tab. */
+type Answer = (message: ChatMessage) => Promise<void>;
+
+async function guarded(log: Logger, answer: Answer, work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (error) {
     if (error instanceof DomainError) {
       log.info({ code: error.code }, "refused");
-      await reply(respond, refusal(error.message)).catch((e: unknown) =>
+      await answer(refusal(error.message)).catch((e: unknown) =>
         log.error({ err: e }, "could not send a refusal to Slack"),
       );
       return;
     }
     const ref = randomUUID().slice(0, 8);
     log.error({ err: error, ref }, "unexpected error while handling a Slack request");
-    await reply(
-      respond,
+    await answer(
       refusal(`Something went wrong on my side (reference \`${ref}\`); it is logged. Please try again in a minute.`),
     ).catch((e: unknown) => log.error({ err: e }, "could not send an error reply to Slack"));
   }
+}
+
+/** The mrkdwn of a one-section message, for a notice at the top of the Home tab. */
+function firstText(message: ChatMessage): string {
+  const block = message.blocks[0] as { text?: { text?: string } } | undefined;
+  return block?.text?.text ?? message.text;
 }
 
 const KNOWN_ACTIONS = new Set<string>(Object.values(ACTIONS));
@@ -79,58 +87,62 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     }
     await ack();
     const l = log.child({ slackUser: command.user_id, command: "/promote", channel: command.channel_id });
-    await guarded(l, respond, async () => {
-      switch (parsed.kind) {
-        case "list":
-          return reply(respond, listMessage(await bot.list()));
-        case "status": {
-          const { snapshot, last } = await bot.status(parsed.pipeline);
-          return reply(respond, statusMessage(snapshot, last));
+    await guarded(
+      l,
+      (m) => reply(respond, m),
+      async () => {
+        switch (parsed.kind) {
+          case "list":
+            return reply(respond, listMessage(await bot.list()));
+          case "status": {
+            const { snapshot, last } = await bot.status(parsed.pipeline);
+            return reply(respond, statusMessage(snapshot, last));
+          }
+          case "history": {
+            const { pipeline, requests } = await bot.history(parsed.pipeline, parsed.limit);
+            return reply(respond, historyMessage(pipeline.name, requests));
+          }
+          case "cancel": {
+            const cancelled = await bot.cancelPending(parsed.pipeline, command.user_id);
+            return reply(
+              respond,
+              notice(`Cancelled the request for *${esc(cancelled.pipeline)}* v${cancelled.sourceReleaseVersion}.`),
+            );
+          }
+          case "lock": {
+            const lock = await bot.lock(parsed.pipeline, command.user_id, parsed.reason);
+            return reply(respond, notice(`Locked *${esc(lock.pipeline)}*.`));
+          }
+          case "unlock": {
+            const lock = await bot.unlock(parsed.pipeline, command.user_id);
+            return reply(respond, notice(`Unlocked *${esc(lock.pipeline)}*.`));
+          }
+          case "rollback": {
+            const request = await bot.requestRollback(
+              parsed.pipeline,
+              command.user_id,
+              parsed.override !== undefined ? { override: parsed.override } : {},
+            );
+            return reply(
+              respond,
+              notice(
+                `Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}. It needs ${request.requiredApprovals === 1 ? "an approval" : `${request.requiredApprovals} approvals`}.`,
+              ),
+            );
+          }
+          case "request": {
+            const request = await bot.requestPromotion(
+              { kind: "command", pipeline: parsed.pipeline },
+              command.user_id,
+              parsed.override,
+            );
+            const pipeline = bot.pipeline(request.pipeline);
+            if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
+            return;
+          }
         }
-        case "history": {
-          const { pipeline, requests } = await bot.history(parsed.pipeline, parsed.limit);
-          return reply(respond, historyMessage(pipeline.name, requests));
-        }
-        case "cancel": {
-          const cancelled = await bot.cancelPending(parsed.pipeline, command.user_id);
-          return reply(
-            respond,
-            notice(`Cancelled the request for *${esc(cancelled.pipeline)}* v${cancelled.sourceReleaseVersion}.`),
-          );
-        }
-        case "lock": {
-          const lock = await bot.lock(parsed.pipeline, command.user_id, parsed.reason);
-          return reply(respond, notice(`Locked *${esc(lock.pipeline)}*.`));
-        }
-        case "unlock": {
-          const lock = await bot.unlock(parsed.pipeline, command.user_id);
-          return reply(respond, notice(`Unlocked *${esc(lock.pipeline)}*.`));
-        }
-        case "rollback": {
-          const request = await bot.requestRollback(
-            parsed.pipeline,
-            command.user_id,
-            parsed.override !== undefined ? { override: parsed.override } : {},
-          );
-          return reply(
-            respond,
-            notice(
-              `Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}. It needs ${request.requiredApprovals === 1 ? "an approval" : `${request.requiredApprovals} approvals`}.`,
-            ),
-          );
-        }
-        case "request": {
-          const request = await bot.requestPromotion(
-            { kind: "command", pipeline: parsed.pipeline },
-            command.user_id,
-            parsed.override,
-          );
-          const pipeline = bot.pipeline(request.pipeline);
-          if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
-          return;
-        }
-      }
-    });
+      },
+    );
   });
 
   app.action(ACTIONS.promote, async ({ ack, body, action, respond }) => {
@@ -138,13 +150,17 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     const user = body.user.id;
     const value = action.type === "button" ? action.value : undefined;
     const l = log.child({ slackUser: user, action: ACTIONS.promote });
-    await guarded(l, respond, async () => {
-      if (!isOpaqueId(value))
-        throw new DomainError("BAD_INPUT", "This button is not one of mine; use `/promote &lt;pipeline&gt;`.");
-      const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
-      const pipeline = bot.pipeline(request.pipeline);
-      if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
-    });
+    await guarded(
+      l,
+      (m) => reply(respond, m),
+      async () => {
+        if (!isOpaqueId(value))
+          throw new DomainError("BAD_INPUT", "This button is not one of mine; use `/promote &lt;pipeline&gt;`.");
+        const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
+        const pipeline = bot.pipeline(request.pipeline);
+        if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
+      },
+    );
   });
 
   app.action(ACTIONS.rollback, async ({ ack, body, action, respond }) => {
@@ -152,14 +168,18 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     const user = body.user.id;
     const value = action.type === "button" ? action.value : undefined;
     const l = log.child({ slackUser: user, action: ACTIONS.rollback });
-    await guarded(l, respond, async () => {
-      if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", "This button is not one of mine.");
-      const request = await bot.rollbackPromotion(value, user);
-      await reply(
-        respond,
-        notice(`Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}.`),
-      );
-    });
+    await guarded(
+      l,
+      (m) => reply(respond, m),
+      async () => {
+        if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", "This button is not one of mine.");
+        const request = await bot.rollbackPromotion(value, user);
+        await reply(
+          respond,
+          notice(`Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}.`),
+        );
+      },
+    );
   });
 
   const decisions = [
@@ -173,13 +193,30 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
       const user = body.user.id;
       const value = action.type === "button" ? action.value : undefined;
       const l = log.child({ slackUser: user, action: decision.id, requestId: value });
-      await guarded(l, respond, async () => {
+      // Clicks in the App Home tab have no response_url: the answer is the refreshed tab itself.
+      const fromHome = (body as { container?: { type?: string } }).container?.type === "view";
+      const answer: Answer = fromHome ? (m) => bot.publishHome(user, firstText(m)) : (m) => reply(respond, m);
+      await guarded(l, answer, async () => {
         if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", "This button is not one of mine.");
         const result = await decision.run(value, user);
         if (result.kind === "approved" && !result.promoting) {
-          await reply(respond, notice(`Approved (${result.count} of ${result.required}).`));
+          await answer(notice(`Approved (${result.count} of ${result.required}).`));
+        } else if (fromHome) {
+          await bot.publishHome(
+            user,
+            result.kind === "approved" ? "Approved; promoting now." : `Request ${result.state}.`,
+          );
         }
       });
     });
   }
+
+  app.event("app_home_opened", async ({ event }) => {
+    if (event.tab !== "home") return;
+    try {
+      await bot.publishHome(event.user);
+    } catch (error) {
+      log.error({ err: error, slackUser: event.user }, "could not publish the App Home tab");
+    }
+  });
 }

@@ -188,6 +188,7 @@ export class SlackStandIn extends HttpStandIn {
     "usergroups.users.list": (args) => this.userGroupUsers(args),
     "conversations.info": (args) => this.conversationInfo(args),
     "users.info": (args) => this.userInfo(args),
+    "views.publish": (args) => this.viewsPublish(args),
   };
   private tsCounter = 0;
   private idCounter = 0;
@@ -415,6 +416,32 @@ export class SlackStandIn extends HttpStandIn {
         previous_names: [],
       },
     });
+  }
+
+  /** views.publish: the App Home view each user sees, latest last. https://api.slack.com/methods/views.publish */
+  readonly homeViews: Array<{ user: string; view: { type: string; blocks: unknown[] }; at: number }> = [];
+
+  homeOf(user: string): { type: string; blocks: unknown[] } | undefined {
+    return this.homeViews.filter((v) => v.user === user).at(-1)?.view;
+  }
+
+  private viewsPublish(args: Args): StandInResponse {
+    const user = stringArg(args, "user_id");
+    if (!user) return fail("invalid_arguments");
+    if (!this.users.has(user)) return fail("user_not_found");
+    let view: unknown = args.view;
+    if (typeof view === "string") {
+      try {
+        view = JSON.parse(view);
+      } catch {
+        return fail("invalid_arguments");
+      }
+    }
+    if (!isRecord(view) || view.type !== "home" || !Array.isArray(view.blocks)) return fail("invalid_arguments");
+    if (view.blocks.length > 100) return fail("invalid_blocks");
+    const published = { type: "home", blocks: view.blocks as unknown[] };
+    this.homeViews.push({ user, view: published, at: this.now() });
+    return ok({ view: { id: `V${this.homeViews.length}`, type: "home", blocks: published.blocks } });
   }
 
   private userInfo(args: Args): StandInResponse {

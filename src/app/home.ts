@@ -1,0 +1,34 @@
+/** The App Home tab: each pipeline's releases, its lock, and pending requests (with buttons for approvers). */
+import type { PipelineConfig } from "../config.js";
+import type { Lock } from "../domain/gate.js";
+import type { PromotionRequest } from "../domain/request.js";
+import { mapLimit } from "../infra/ttl-cache.js";
+import { homeView } from "../views/home.js";
+import type { ApproverDirectory } from "./approvers.js";
+import type { AppContext } from "./context.js";
+import { type PipelineSnapshot, snapshot } from "./pipeline-status.js";
+
+export interface HomeEntry {
+  snapshot: PipelineSnapshot;
+  lock: Lock | undefined;
+  pending: PromotionRequest | undefined;
+  canDecide: boolean;
+}
+
+export async function publishHome(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  user: string,
+  notice?: string,
+): Promise<void> {
+  const entries = await mapLimit(ctx.pipelines, 10, async (p: PipelineConfig): Promise<HomeEntry> => {
+    const [snap, lock, canDecide] = await Promise.all([
+      snapshot(ctx, p),
+      ctx.store.getLock(p.name),
+      approvers.isApprover(p, user).catch(() => false),
+    ]);
+    const pending = snap.active?.state === "pending" ? snap.active : undefined;
+    return { snapshot: snap, lock, pending, canDecide };
+  });
+  await ctx.chat.publishHome(user, homeView({ entries, notice, now: ctx.clock.now() }));
+}

@@ -1,0 +1,60 @@
+/** The App Home tab's blocks. */
+import type { HomeEntry } from "../app/home.js";
+import { shortSha } from "../domain/request.js";
+import { ACTIONS } from "./action-ids.js";
+import { actions, type Block, button, context, divider, section } from "./blocks.js";
+import { code, esc, plural, truncate, user, when } from "./mrkdwn.js";
+
+/** Slack allows 100 blocks in a Home view. */
+const MAX_HOME_BLOCKS = 100;
+
+function stage(s: { version: number | null; commit: string | null } | null | undefined): string {
+  if (!s) return "?";
+  return `v${s.version ?? "?"}${s.commit ? ` ${code(shortSha(s.commit))}` : ""}`;
+}
+
+export function homeView(args: { entries: HomeEntry[]; notice: string | undefined; now: Date }): Block[] {
+  const blocks: Block[] = [section("*promote-bot* — pipelines, pending requests and locks")];
+  if (args.notice) blocks.push(section(`:information_source: ${args.notice}`));
+  blocks.push(context(`Updated ${when(args.now)}. Type \`/promote help\` in any channel for the commands.`));
+  for (const { snapshot: s, lock, pending, canDecide } of args.entries) {
+    const p = s.pipeline;
+    blocks.push(divider());
+    if (s.error) {
+      blocks.push(section(`*${esc(p.name)}* — :warning: ${truncate(s.error, 500, "…")}`));
+    } else {
+      const behind = s.behind
+        ? ` · ${s.behind.count === 0 ? "up to date" : `${plural(s.behind.count, "commit")} behind`}`
+        : "";
+      blocks.push(
+        section(
+          `*${esc(p.name)}* — ${esc(p.from)} ${stage(s.staging)} → ${esc(p.to)} ${s.targets.map(stage).join(", ") || "no app"}${behind}`,
+        ),
+      );
+    }
+    if (lock) {
+      blocks.push(context(`:lock: Locked by ${user(lock.lockedBy)} ${when(lock.lockedAt)}: ${esc(lock.reason)}`));
+    }
+    if (pending) {
+      const what = pending.kind === "rollback" ? "Rollback" : "Promotion";
+      blocks.push(
+        section(
+          `:raising_hand: ${what} of v${pending.sourceReleaseVersion} asked by ${user(pending.requester)} ${when(pending.createdAt)}; expires ${when(pending.expiresAt)}`,
+        ),
+      );
+      if (canDecide) {
+        blocks.push(
+          actions(`home-${pending.id}`, [
+            button({ text: "Approve", actionId: ACTIONS.approve, value: pending.id, style: "primary" }),
+            button({ text: "Reject", actionId: ACTIONS.reject, value: pending.id, style: "danger" }),
+          ]),
+        );
+      }
+    }
+    if (blocks.length >= MAX_HOME_BLOCKS - 6) {
+      blocks.push(context("… more pipelines: `/promote list` shows them all."));
+      break;
+    }
+  }
+  return blocks.slice(0, MAX_HOME_BLOCKS);
+}
