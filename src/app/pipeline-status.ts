@@ -4,6 +4,7 @@
  */
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
+import type { Lock } from "../domain/gate.js";
 import type { AuditEntry, CommitInfo } from "../domain/ports.js";
 import type { AppRef, PromotionRequest } from "../domain/request.js";
 import { mapLimit } from "../infra/ttl-cache.js";
@@ -22,6 +23,7 @@ export interface PipelineSnapshot {
   targets: StageState[];
   behind: { count: number; commits: CommitInfo[]; compareUrl: string } | null;
   active: PromotionRequest | undefined;
+  lock: Lock | undefined;
   /** Why the snapshot is incomplete (Heroku or GitLab could not be read). */
   error: string | null;
 }
@@ -35,7 +37,7 @@ async function stage(ctx: AppContext, app: AppRef): Promise<StageState> {
 }
 
 export async function snapshot(ctx: AppContext, p: PipelineConfig): Promise<PipelineSnapshot> {
-  const active = await ctx.store.activeRequest(p.name);
+  const [active, lock] = await Promise.all([ctx.store.activeRequest(p.name), ctx.store.getLock(p.name)]);
   try {
     const side = await cachedHerokuSide(ctx, p);
     const [staging, ...targets] = await Promise.all([
@@ -51,11 +53,11 @@ export async function snapshot(ctx: AppContext, p: PipelineConfig): Promise<Pipe
         if (result) behind = { count: result.commits.length, commits: result.commits, compareUrl: result.webUrl };
       }
     }
-    return { pipeline: p, staging: staging ?? null, targets, behind, active, error: null };
+    return { pipeline: p, staging: staging ?? null, targets, behind, active, lock, error: null };
   } catch (error) {
     const reason = error instanceof DomainError ? error.message : "unexpected error (see the bot's logs)";
     if (!(error instanceof DomainError)) ctx.log.error({ err: error, pipeline: p.name }, "could not read a pipeline");
-    return { pipeline: p, staging: null, targets: [], behind: null, active, error: reason };
+    return { pipeline: p, staging: null, targets: [], behind: null, active, lock, error: reason };
   }
 }
 

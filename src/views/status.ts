@@ -26,7 +26,8 @@ function line(s: PipelineSnapshot): string {
     ? ` · ${s.behind.count === 0 ? "up to date" : `${plural(s.behind.count, "commit")} behind`}`
     : "";
   const targets = s.targets.map((t) => stageText(t)).join(", ") || "no app";
-  return `*${esc(p.name)}* — ${esc(p.from)} ${stageText(s.staging)} → ${esc(p.to)} ${targets}${behind}${activeText(s.active)}`;
+  const lock = s.lock ? ` · :lock: locked by ${user(s.lock.lockedBy)}: ${esc(truncate(s.lock.reason, 120, "…"))}` : "";
+  return `*${esc(p.name)}* — ${esc(p.from)} ${stageText(s.staging)} → ${esc(p.to)} ${targets}${behind}${activeText(s.active)}${lock}`;
 }
 
 export function listMessage(snapshots: PipelineSnapshot[]): ChatMessage {

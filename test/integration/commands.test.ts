@@ -30,6 +30,12 @@ describe("everyday commands", () => {
     const text = await answer(BYSTANDER, /whitewave/);
     expect(text).toContain(`v${shipped.releaseVersion + 1}`);
     expect(text).toContain("2 commits behind");
+    await h.slash(APPROVER_A, "lock whitewave db upgrade");
+    await answer(APPROVER_A, /Locked/);
+    await h.slash(BYSTANDER, "list");
+    await h.slack.waitFor(() =>
+      h.answersFor(BYSTANDER).some((a) => a.includes("locked by") && a.includes("db upgrade")),
+    );
   });
 
   it("shows a pipeline's waiting commits and its last promotion", async () => {
