@@ -111,6 +111,9 @@ const envSchema = z.object({
   ),
 });
 
+/** Every environment variable the bot reads (app.json and the docs are checked against this list). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof typeof envSchema.shape>;
+
 const SECRET_VARS = [
   "SLACK_BOT_TOKEN",
   "SLACK_SIGNING_SECRET",

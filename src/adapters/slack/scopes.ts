@@ -1,0 +1,21 @@
+/**
+ * The Slack Web API methods the bot calls and the bot scope each needs
+ * (https://api.slack.com/methods). manifest.yml must request exactly the scopes these and the app's
+ * features need, no more: test/unit/manifest.test.ts checks it against this table and the code.
+ */
+export const WEB_API_SCOPES: Record<string, string | null> = {
+  "chat.postMessage": "chat:write",
+  "chat.update": "chat:write",
+  "chat.postEphemeral": "chat:write",
+  "usergroups.users.list": "usergroups:read",
+  // App Home views need no scope of their own.
+  "views.publish": null,
+};
+
+/** Scopes needed by features rather than by a method call. */
+export const FEATURE_SCOPES = {
+  /** The /promote slash command. */
+  commands: "commands",
+  /** Posting to a pipeline's channel without first being invited to it. */
+  publicChannels: "chat:write.public",
+} as const;
