@@ -144,6 +144,17 @@ export async function approve(
     return { kind: "approved", count, required: request.requiredApprovals, promoting: false };
   }
   const promoting = await startPromoting(ctx, request, count);
+  if (!promoting) {
+    // Someone else moved it on between the approval and here: promoting (another approval won, fine)
+    // or rejected, cancelled or expired, which the clicker must be told.
+    const current = (await ctx.store.getRequest(request.id)) ?? request;
+    if (current.state !== "promoting") {
+      const error =
+        checkDecidable(current, ctx.clock.now()) ??
+        new DomainError("ALREADY_DECIDED", "This request was decided meanwhile; your approval did not count.");
+      return deny(ctx, current, args.actor, error);
+    }
+  }
   return { kind: "approved", count, required: request.requiredApprovals, promoting: promoting !== undefined };
 }
 

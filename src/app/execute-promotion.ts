@@ -93,12 +93,14 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
       log.warn("lost the promotion lease to another process; it carries on");
       return;
     }
-    const reason =
-      error instanceof DomainError
-        ? error.message
-        : "an unexpected error stopped the bot while promoting (see its logs); check the target apps in the Heroku dashboard before trying again.";
-    log.error({ err: error, code: error instanceof DomainError ? error.code : undefined }, "promotion failed");
-    await finish(ctx, request, { targets: [], error: reason });
+    if (!(error instanceof DomainError)) {
+      // Not Heroku's answer (a store or programming error): Heroku may be promoting, so the request stays
+      // `promoting` and the sweep takes it up again, recognising a POST that already went through.
+      log.error({ err: error }, "following the promotion failed; it will be taken up again");
+      return;
+    }
+    log.error({ err: error, code: error.code }, "promotion failed");
+    await finish(ctx, request, { targets: [], error: error.message });
   } finally {
     await lease.stop(true);
   }
@@ -114,10 +116,44 @@ async function earlierPromotion(ctx: AppContext, request: PromotionRequest): Pro
   const found = new Map<string, Release>();
   for (const app of request.targetApps) {
     const releases = await ctx.heroku.recentReleases(app.id, 10);
-    const match = releases.find((r) => r.slugId === request.slugId && Date.parse(r.createdAt) >= since);
+    const before = request.baseline?.[app.id];
+    // Only a release newer than what the app had just before the POST can be its trace (an older
+    // release of the same build, e.g. before a rollback, is not).
+    const match = releases.find(
+      (r) =>
+        r.slugId === request.slugId && (before !== undefined ? r.version > before : Date.parse(r.createdAt) >= since),
+    );
     if (match) found.set(app.id, match);
   }
   return found.size > 0 ? found : undefined;
+}
+
+/** After an answer that leaves open whether Heroku acted (5xx, dropped connection), look for its trace a while. */
+async function lookForTrace(
+  ctx: AppContext,
+  lease: LeaseKeeper,
+  request: PromotionRequest,
+): Promise<Map<string, Release> | undefined> {
+  const until = ctx.clock.now().getTime() + ctx.tuning.promotionPostTimeoutMs;
+  let delay = ctx.tuning.pollFirstMs;
+  for (;;) {
+    lease.check();
+    const earlier = await earlierPromotion(ctx, request).catch(() => undefined);
+    if (earlier) return earlier;
+    if (ctx.clock.now().getTime() >= until) return undefined;
+    await ctx.sleep(delay);
+    delay = Math.min(ctx.tuning.pollMaxMs, delay * 2);
+  }
+}
+
+/** Each target's newest release version now (pending and failed releases included). */
+async function baselineOf(ctx: AppContext, request: PromotionRequest): Promise<Record<string, number>> {
+  const baseline: Record<string, number> = {};
+  for (const app of request.targetApps) {
+    const releases = await ctx.heroku.recentReleases(app.id, 5);
+    baseline[app.id] = Math.max(0, ...releases.map((r) => r.version));
+  }
+  return baseline;
 }
 
 type Started = { request: PromotionRequest } | { outcome: PromotionOutcome } | { earlier: Map<string, Release> };
@@ -138,31 +174,38 @@ async function startPromotion(ctx: AppContext, lease: LeaseKeeper, request: Prom
       return { earlier };
     }
   }
+  const baseline = await baselineOf(ctx, current);
   for (let attempt = 1; ; attempt++) {
     lease.check();
-    current =
-      (await ctx.store.updateRequest(current.id, { promotionStartedAt: ctx.clock.now() })) ??
-      ({ ...current, promotionStartedAt: ctx.clock.now() } as PromotionRequest);
+    // Fenced on the lease: a process that lost it (another follows now) cannot go on to POST.
+    const marked = await ctx.store.markPromotionStarted(current.id, ctx.instanceId, ctx.clock.now(), baseline);
+    if (!marked) throw new LeaseLost();
+    current = marked;
+    let promotion: { id: string; status: string };
     try {
-      const promotion = await ctx.heroku.createPromotion({
+      promotion = await ctx.heroku.createPromotion({
         pipelineId: current.herokuPipelineId,
         sourceAppId: current.sourceApp.id,
         sourceReleaseId: current.sourceReleaseId,
         targetAppIds: current.targetApps.map((a) => a.id),
       });
-      const updated = (await ctx.store.updateRequest(current.id, { promotionId: promotion.id })) ?? current;
-      await auditRequest(ctx, updated, "promotion_created", null, { promotionId: promotion.id });
-      ctx.log.info({ requestId: current.id, promotionId: promotion.id }, "Heroku promotion created");
-      return { request: updated };
     } catch (error) {
       const retryable = error instanceof DomainError && error.details.retryable === true;
       if (!retryable || attempt >= 4) throw error;
-      ctx.log.warn({ err: error, attempt }, "creating the promotion failed; checking Heroku before trying again");
-      await ctx.sleep(Math.min(ctx.tuning.pollMaxMs, ctx.tuning.pollFirstMs * 2 ** attempt));
       // A 5xx or a dropped connection may still have created the promotion: look before posting again.
-      const earlier = await earlierPromotion(ctx, current);
+      ctx.log.warn({ err: error, attempt }, "creating the promotion failed; checking Heroku before trying again");
+      const earlier = await lookForTrace(ctx, lease, current);
       if (earlier) return { earlier };
+      continue;
     }
+    // Heroku accepted it: from here on nothing may fail the request; a store error leaves it promoting
+    // (the recovery above then recognises the promotion by its releases).
+    const updated = (await ctx.store.updateRequest(current.id, { promotionId: promotion.id })) ?? current;
+    await auditRequest(ctx, updated, "promotion_created", null, { promotionId: promotion.id }).catch((error: unknown) =>
+      ctx.log.error({ err: error, requestId: current.id }, "could not audit the created promotion"),
+    );
+    ctx.log.info({ requestId: current.id, promotionId: promotion.id }, "Heroku promotion created");
+    return { request: updated };
   }
 }
 
@@ -240,7 +283,8 @@ async function followReleases(
 
 /**
  * Rolls each target app back (POST /apps/{app}/releases with the earlier release), once: a process
- * recovering from a crash first looks for a release of the rollback's build made since it started.
+ * recovering from a crash first looks for a release of the rollback's build newer than the one the app
+ * ran when the rollback was requested. An app that changed since the request is left alone.
  */
 async function executeRollback(
   ctx: AppContext,
@@ -256,31 +300,63 @@ async function executeRollback(
     if (wait > 0) await ctx.sleep(wait);
   } else {
     startedAt = ctx.clock.now();
-    await ctx.store.updateRequest(request.id, { promotionStartedAt: startedAt });
+    const baseline = Object.fromEntries(targets.map((t) => [t.app.id, t.fromVersion]));
+    if (!(await ctx.store.markPromotionStarted(request.id, ctx.instanceId, startedAt, baseline))) throw new LeaseLost();
   }
-  const since = (startedAt ?? ctx.clock.now()).getTime() - SKEW_MS;
   const made = new Map<string, Release>();
+  const refused: TargetResult[] = [];
   for (const target of targets) {
     lease.check();
-    const earlier = async () =>
-      (await ctx.heroku.recentReleases(target.app.id, 10)).find(
-        (r) => r.slugId === target.slugId && r.version > target.fromVersion && Date.parse(r.createdAt) >= since,
-      );
-    let release = recovering ? await earlier() : undefined;
+    const recent = () => ctx.heroku.recentReleases(target.app.id, 10);
+    const trace = (releases: Release[]) =>
+      releases.find((r) => r.slugId === target.slugId && r.version > target.fromVersion);
+    let release = recovering ? trace(await recent()) : undefined;
+    if (!release) {
+      // Approval takes time: if the app changed meanwhile (a hotfix), rolling back would drop that too.
+      const current = (await recent()).find((r) => r.current);
+      if (current && current.version !== target.fromVersion) {
+        refused.push(
+          missingTarget(
+            target.app,
+            `not rolled back: it runs v${current.version} now, not v${target.fromVersion} as when the rollback was requested`,
+          ),
+        );
+        continue;
+      }
+    }
     for (let attempt = 1; !release; attempt++) {
       try {
         release = await ctx.heroku.rollback(target.app.id, target.releaseId);
       } catch (error) {
         const retryable = error instanceof DomainError && error.details.retryable === true;
-        if (!retryable || attempt >= 4) throw error;
+        if (!retryable || attempt >= 4) {
+          if (made.size === 0 && refused.length === 0) throw error;
+          // Some apps were already rolled back: report each app as it stands.
+          refused.push(missingTarget(target.app, error instanceof DomainError ? error.message : "rollback failed"));
+          break;
+        }
         await ctx.sleep(Math.min(ctx.tuning.pollMaxMs, ctx.tuning.pollFirstMs * 2 ** attempt));
-        release = await earlier();
+        release = trace(await recent());
       }
     }
+    if (!release) continue;
     made.set(target.app.id, release);
-    await auditRequest(ctx, request, "rollback_created", null, { app: target.app.name, release: release.version });
+    await auditRequest(ctx, request, "rollback_created", null, {
+      app: target.app.name,
+      release: release.version,
+    }).catch((error: unknown) => ctx.log.error({ err: error }, "could not audit a rollback"));
   }
-  return followReleases(ctx, lease, { ...request, promotionStartedAt: startedAt }, made);
+  const followed =
+    made.size > 0
+      ? await followReleases(ctx, lease, { ...request, promotionStartedAt: startedAt }, made)
+      : { targets: [], error: null };
+  const results = request.targetApps.map(
+    (app) =>
+      followed.targets.find((t) => t.app.id === app.id && made.has(app.id)) ??
+      refused.find((t) => t.app.id === app.id) ??
+      missingTarget(app, "not rolled back"),
+  );
+  return { targets: results, error: null };
 }
 
 function missingTarget(app: AppRef, errorMessage: string): TargetResult {
@@ -350,7 +426,7 @@ async function finish(ctx: AppContext, request: PromotionRequest, outcome: Promo
       error: t.errorMessage,
     })),
     ...(outcome.error ? { error: outcome.error } : {}),
-  });
+  }).catch((error: unknown) => ctx.log.error({ err: error, requestId: done.id }, "could not audit the outcome"));
   try {
     await refreshRequestMessage(ctx, done);
     if (done.messageTs) await ctx.chat.post(done.channel, outcomeReply(done), done.messageTs);

@@ -25,13 +25,9 @@ export async function processDelivery(ctx: AppContext, delivery: Delivery): Prom
     await ctx.store.finishDelivery(delivery.id, "done");
     return;
   }
+  let outcomes: Awaited<ReturnType<typeof onPipelineEvent>>;
   try {
-    const outcomes = await onPipelineEvent(ctx, body);
-    log.info(
-      { outcomes, status: body.object_attributes.status, ref: body.object_attributes.ref },
-      "pipeline event processed",
-    );
-    await ctx.store.finishDelivery(delivery.id, "done");
+    outcomes = await onPipelineEvent(ctx, body);
   } catch (error) {
     if (isStopping(error)) {
       // Shutting down mid-way: hand the delivery back so the next process picks it up at once.
@@ -45,7 +41,15 @@ export async function processDelivery(ctx: AppContext, delivery: Delivery): Prom
     );
     await ctx.store.finishDelivery(delivery.id, "failed", reason.slice(0, 500));
     await reportFailure(ctx, body, reason);
+    return;
   }
+  // Outside the try: a store error here must not be reported to the channel as a processing failure
+  // (the delivery stays unfinished and is picked up again; the candidate's unique index keeps it single).
+  log.info(
+    { outcomes, status: body.object_attributes.status, ref: body.object_attributes.ref },
+    "pipeline event processed",
+  );
+  await ctx.store.finishDelivery(delivery.id, "done");
 }
 
 async function reportFailure(ctx: AppContext, event: PipelineEvent, reason: string): Promise<void> {

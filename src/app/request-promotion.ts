@@ -6,7 +6,7 @@
 import type { PipelineConfig } from "../config.js";
 import { approvesOnRequest } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, gate } from "../domain/gate.js";
+import { closedError, type Gate, gate } from "../domain/gate.js";
 import type { Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import { type PromotionRequest, shortSha } from "../domain/request.js";
@@ -21,16 +21,66 @@ import { commitsBehind } from "./staging-ready.js";
 
 export type RequestSource = { kind: "command"; pipeline: string } | { kind: "button"; candidateId: string };
 
+/** Audits and announces an approver's override of a lock or freeze window for one request. */
+export async function announceOverride(
+  ctx: AppContext,
+  request: PromotionRequest,
+  g: Exclude<Gate, { kind: "open" }>,
+  reason: string,
+  what: string,
+): Promise<void> {
+  await auditRequest(ctx, request, "override", request.requester, { reason, gate: g.kind });
+  await ctx.chat
+    .post(
+      request.channel,
+      notice(
+        `:unlock: ${user(request.requester)} overrode ${g.kind === "locked" ? "the lock" : "the freeze window"} of *${esc(request.pipeline)}* for ${esc(what)}: ${esc(reason)}`,
+      ),
+    )
+    .catch((error: unknown) => ctx.log.error({ err: error, requestId: request.id }, "could not announce an override"));
+}
+
+/** Checks the lock and freeze windows for a new request; returns the override reason to store, if any. */
+export async function checkGate(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  p: PipelineConfig,
+  requester: string,
+  override: string | undefined,
+): Promise<{ gate: Gate; overrideReason: string | null }> {
+  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  if (override !== undefined) {
+    if (!(await approvers.isApprover(p, requester))) {
+      throw new DomainError(
+        "NOT_APPROVER",
+        `Only the approvers of *${esc(p.name)}* can override a lock or freeze window.`,
+      );
+    }
+    if (!override.trim()) {
+      throw new DomainError("BAD_INPUT", `An override needs a reason: \`/promote ${esc(p.name)} --override "why"\`.`);
+    }
+  } else if (g.kind !== "open") {
+    throw closedError(g, p.name, esc);
+  }
+  return {
+    gate: g,
+    overrideReason: override !== undefined && g.kind !== "open" ? override.trim().slice(0, 500) : null,
+  };
+}
+
 export function inProgress(existing: PromotionRequest): DomainError {
-  const what =
-    existing.state === "promoting"
-      ? existing.kind === "rollback"
-        ? "is being rolled back"
-        : "is being promoted"
-      : "is waiting for approval";
+  const promoting = existing.state === "promoting";
+  const what = promoting
+    ? existing.kind === "rollback"
+      ? "is being rolled back"
+      : "is being promoted"
+    : "is waiting for approval";
+  const next = promoting
+    ? `Wait for it to finish (\`/promote status ${esc(existing.pipeline)}\`).`
+    : "Approve, reject or cancel that one first.";
   return new DomainError(
     "REQUEST_IN_PROGRESS",
-    `*${esc(existing.pipeline)}* already has a request that ${what}: v${existing.sourceReleaseVersion} (${code(shortSha(existing.commitSha))}), asked by ${user(existing.requester)} ${when(existing.createdAt)} in <#${existing.channel}>. Approve, reject or cancel that one first.`,
+    `*${esc(existing.pipeline)}* already has a request that ${what}: v${existing.sourceReleaseVersion}${existing.commitSha ? ` (${code(shortSha(existing.commitSha))})` : ""}, asked by ${user(existing.requester)} ${when(existing.createdAt)} in <#${existing.channel}>. ${next}`,
     { requestId: existing.id },
   );
 }
@@ -209,25 +259,24 @@ export async function requestPromotion(
     via: args.source.kind,
   });
   if (overrideReason !== null && g.kind !== "open") {
-    await auditRequest(ctx, request, "override", args.requester, { reason: overrideReason, gate: g.kind });
-    await ctx.chat
-      .post(
-        p.channel,
-        notice(
-          `:unlock: ${user(args.requester)} overrode ${g.kind === "locked" ? "the lock" : "the freeze window"} of *${esc(p.name)}* for v${release.version}: ${esc(overrideReason)}`,
-        ),
-      )
-      .catch((error: unknown) => log.error({ err: error }, "could not announce an override"));
+    await announceOverride(ctx, request, g, overrideReason, `v${release.version}`);
   }
 
-  if (announced && (await ctx.store.transitionCandidate(announced.id, ["live"], "requested"))) {
-    request = (await ctx.store.updateRequest(request.id, { messageTs: announced.messageTs })) ?? request;
-    await refreshRequestMessage(ctx, request);
-  } else {
-    await refreshRequestMessage(ctx, request);
+  // The request exists from here on: Slack failing now must not tell the requester it failed (a retry
+  // would be refused as "in progress"). A message that could not be posted is posted by the sweep.
+  try {
+    if (announced && (await ctx.store.transitionCandidate(announced.id, ["live"], "requested"))) {
+      // The staging-ready message becomes the approval message; its ts is kept only once it shows it.
+      await refreshRequestMessage(ctx, { ...request, messageTs: announced.messageTs });
+      request = (await ctx.store.updateRequest(request.id, { messageTs: announced.messageTs })) ?? request;
+    } else {
+      request = await refreshRequestMessage(ctx, request);
+    }
+  } catch (error) {
+    log.error({ err: error, requestId: request.id }, "could not post the approval message; the sweep will");
   }
 
-  const requesterIsApprover = await approvers.isApprover(p, args.requester);
+  const requesterIsApprover = await approvers.isApprover(p, args.requester).catch(() => false);
   if (approvesOnRequest({ requesterIsApprover, policy: p })) {
     await approve(ctx, approvers, { requestId: request.id, actor: args.requester });
     request = (await ctx.store.getRequest(request.id)) ?? request;

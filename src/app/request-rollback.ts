@@ -5,7 +5,6 @@
  */
 import { approvesOnRequest } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, gate } from "../domain/gate.js";
 import type { PromotionRequest, RollbackTarget } from "../domain/request.js";
 import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
@@ -13,7 +12,7 @@ import { auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { approve, refreshRequestMessage } from "./decide.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
-import { inProgress } from "./request-promotion.js";
+import { announceOverride, checkGate, inProgress } from "./request-promotion.js";
 
 export async function requestRollback(
   ctx: AppContext,
@@ -24,17 +23,7 @@ export async function requestRollback(
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);
 
-  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-  if (args.override !== undefined) {
-    if (!(await approvers.isApprover(p, args.requester))) {
-      throw new DomainError(
-        "NOT_APPROVER",
-        `Only the approvers of *${esc(p.name)}* can override a lock or freeze window.`,
-      );
-    }
-  } else if (g.kind !== "open") {
-    throw closedError(g, p.name, esc);
-  }
+  const { gate: g, overrideReason } = await checkGate(ctx, approvers, p, args.requester, args.override);
 
   const promoted = args.afterRequestId ? await ctx.store.getRequest(args.afterRequestId) : undefined;
   const side = await herokuSide(ctx, p);
@@ -75,7 +64,6 @@ export async function requestRollback(
   const first = targets[0] as RollbackTarget;
   const commit = first.slugId ? await ctx.heroku.slugCommit(first.app.id, first.slugId) : null;
   const now = ctx.clock.now();
-  const overrideReason = args.override !== undefined && g.kind !== "open" ? args.override.trim().slice(0, 500) : null;
   const created = await ctx.store.createRequest({
     id: ctx.newId(),
     kind: "rollback",
@@ -105,8 +93,16 @@ export async function requestRollback(
     rollback: targets.map((t) => ({ app: t.app.name, from: t.fromVersion, to: t.version })),
     ...(overrideReason ? { override: overrideReason } : {}),
   });
-  request = await refreshRequestMessage(ctx, request);
-  if (approvesOnRequest({ requesterIsApprover: await approvers.isApprover(p, args.requester), policy: p })) {
+  if (overrideReason !== null && g.kind !== "open") {
+    await announceOverride(ctx, request, g, overrideReason, `a rollback to v${first.version}`);
+  }
+  try {
+    request = await refreshRequestMessage(ctx, request);
+  } catch (error) {
+    ctx.log.error({ err: error, requestId: request.id }, "could not post the rollback message; the sweep will");
+  }
+  const requesterIsApprover = await approvers.isApprover(p, args.requester).catch(() => false);
+  if (approvesOnRequest({ requesterIsApprover, policy: p })) {
     await approve(ctx, approvers, { requestId: request.id, actor: args.requester });
     request = (await ctx.store.getRequest(request.id)) ?? request;
   }

@@ -190,8 +190,12 @@ async function announceStaging(
     supersededBy: null,
     createdAt: ctx.clock.now(),
   };
-  // Stored before posting, so a crash in between re-posts this candidate instead of a second one.
-  if (!announced) await ctx.store.insertCandidate(candidate);
+  // Stored before posting, so a crash in between re-posts this candidate instead of a second one; the
+  // insert is also the claim when two deliveries for the same release are processed at once.
+  if (!announced && !(await ctx.store.insertCandidate(candidate))) {
+    log.info({ release: release.version }, "this release is being announced by another delivery");
+    return "duplicate-candidate";
+  }
   const posted = await ctx.chat.post(p.channel, stagingReadyMessage({ pipeline: view, candidate, targets, behind }));
   candidate.messageTs = posted.ts;
   await ctx.store.setCandidateMessage(candidate.id, posted.ts);

@@ -94,7 +94,7 @@ export class Worker {
     });
   }
 
-  /** Starts following a request that just moved to promoting (or any orphaned one when no id is given). */
+  /** Starts following a request that just moved to promoting. */
   followPromotion(requestId: string): void {
     this.track(`promotion:${requestId}`, async () => {
       const claimed = await this.ctx.store.claimPromotion(
@@ -120,31 +120,47 @@ export class Worker {
   }
 
   private async sweepOnce(): Promise<void> {
+    // Each step on its own: one failing (Slack down, a store blip) must not stop the others, and
+    // orphaned promotions come first (their takeover is the time-critical one).
+    const step = async (name: string, work: () => Promise<void>) => {
+      try {
+        await work();
+      } catch (error) {
+        if (!isStopping(error)) this.ctx.log.error({ err: error, step: name }, "a background sweep step failed");
+      }
+    };
+    await step("orphaned promotions", async () => {
+      for (let i = 0; i < 5; i++) {
+        const claimed = await this.ctx.store.claimPromotion(
+          this.ctx.instanceId,
+          this.ctx.clock.now(),
+          this.ctx.tuning.promotionLeaseMs,
+        );
+        if (!claimed || this.running.has(`promotion:${claimed.id}`)) break;
+        this.track(`promotion:${claimed.id}`, () => executePromotion(this.ctx, claimed));
+      }
+    });
     const now = this.ctx.clock.now();
-    for (const request of await this.ctx.store.expiredRequests(now)) {
-      await expireRequest(this.ctx, request);
-    }
-    for (const id of await this.ctx.store.unfinishedDeliveries(now, 20)) this.dispatchDelivery(id);
-    // Repairs after a crash: a request whose message was never posted, an approval that completed a
-    // request without moving it on.
-    for (const request of await this.ctx.store.requestsWithoutMessage(
-      new Date(now.getTime() - this.ctx.tuning.messageGraceMs),
-    )) {
-      await postMissingMessage(this.ctx, request);
-    }
-    for (const request of await this.ctx.store.fullyApprovedPending()) {
-      const count = (await this.ctx.store.approvals(request.id)).length;
-      if (await startPromoting(this.ctx, request, count)) this.followPromotion(request.id);
-    }
-    // Promotions whose follower died (or that this process was told about but missed).
-    for (let i = 0; i < 5; i++) {
-      const claimed = await this.ctx.store.claimPromotion(
-        this.ctx.instanceId,
-        this.ctx.clock.now(),
-        this.ctx.tuning.promotionLeaseMs,
-      );
-      if (!claimed || this.running.has(`promotion:${claimed.id}`)) break;
-      this.track(`promotion:${claimed.id}`, () => executePromotion(this.ctx, claimed));
-    }
+    await step("deliveries", async () => {
+      for (const id of await this.ctx.store.unfinishedDeliveries(now, 20)) this.dispatchDelivery(id);
+    });
+    await step("approved requests", async () => {
+      // An approval that completed a request without moving it on (a crash in between).
+      for (const request of await this.ctx.store.fullyApprovedPending()) {
+        const count = (await this.ctx.store.approvals(request.id)).length;
+        if (await startPromoting(this.ctx, request, count)) this.followPromotion(request.id);
+      }
+    });
+    await step("expiries", async () => {
+      for (const request of await this.ctx.store.expiredRequests(now)) await expireRequest(this.ctx, request);
+    });
+    await step("missing messages", async () => {
+      const before = new Date(now.getTime() - this.ctx.tuning.messageGraceMs);
+      for (const request of await this.ctx.store.requestsWithoutMessage(before)) {
+        await postMissingMessage(this.ctx, request).catch((error: unknown) =>
+          this.ctx.log.error({ err: error, requestId: request.id }, "could not post a missing request message"),
+        );
+      }
+    });
   }
 }

@@ -121,7 +121,7 @@ export interface AuditEntry {
 
 export type NewRequest = Omit<
   PromotionRequest,
-  "state" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome"
+  "state" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome" | "baseline"
 >;
 
 export type RequestPatch = Partial<
@@ -153,7 +153,8 @@ export interface Store {
   /** Ids of deliveries not yet processed (new, or with an expired lease). */
   unfinishedDeliveries(now: Date, limit: number): Promise<string[]>;
 
-  insertCandidate(candidate: Candidate): Promise<void>;
+  /** Stores a candidate; false when the pipeline already has one for that release. */
+  insertCandidate(candidate: Candidate): Promise<boolean>;
   getCandidate(id: string): Promise<Candidate | undefined>;
   /** Candidates of a pipeline whose message still offers a live button. */
   liveCandidates(pipeline: string): Promise<Candidate[]>;
@@ -195,6 +196,16 @@ export interface Store {
   /** Takes the lease of one promoting request whose lease is free or ran out (or that `owner` holds). */
   claimPromotion(owner: string, now: Date, leaseMs: number, requestId?: string): Promise<PromotionRequest | undefined>;
   renewPromotionLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
+  /**
+   * Records that `owner` is about to POST (time and target baseline), only while it holds the lease of
+   * a promoting request: a process that lost its lease cannot go on to POST.
+   */
+  markPromotionStarted(
+    id: string,
+    owner: string,
+    at: Date,
+    baseline: Record<string, number>,
+  ): Promise<PromotionRequest | undefined>;
   releasePromotionLease(id: string, owner: string): Promise<void>;
 
   /** The newest requests of a pipeline, newest first. */

@@ -81,6 +81,8 @@ export interface PromotionRequest {
   outcome: PromotionOutcome | null;
   /** Set when an approver overrode a lock or freeze window for this request. */
   overrideReason: string | null;
+  /** Each target's newest release version just before the POST (crash recovery compares against it). */
+  baseline: Record<string, number> | null;
 }
 
 export interface Approval {

@@ -367,8 +367,8 @@ export function decisionReply(request: PromotionRequest, actor: string, event: s
   return message(`${request.pipeline}: v${request.sourceReleaseVersion} ${event}`, [context(text)]);
 }
 
-export function notice(text: string): ChatMessage {
-  return { text: fallback(plain(text)), blocks: [section(text)] };
+export function notice(text: string, plainText = plain(text)): ChatMessage {
+  return { text: fallback(plainText), blocks: [section(text)] };
 }
 
 export function helpMessage(pipelines: string[]): ChatMessage {
@@ -394,8 +394,13 @@ export function helpMessage(pipelines: string[]): ChatMessage {
 }
 
 export function requestCreatedReply(request: PromotionRequest, pipeline: PipelineView): ChatMessage {
+  const what = `*${esc(request.pipeline)}* ${esc(pipeline.from)} v${request.sourceReleaseVersion} (${code(shortSha(request.commitSha))}) to ${esc(pipeline.to)}`;
+  if (request.state === "promoting") {
+    return notice(`Approved your own request (allowed for *${esc(request.pipeline)}*): promoting ${what} now.`);
+  }
   return notice(
-    `Requested the promotion of *${esc(request.pipeline)}* ${esc(pipeline.from)} v${request.sourceReleaseVersion} (${code(shortSha(request.commitSha))}) to ${esc(pipeline.to)}. It needs ${plural(request.requiredApprovals, "approval")} from ${approversText(pipeline)}.`,
+    `Requested the promotion of ${what}. It needs ${plural(request.requiredApprovals, "approval")} from ${approversText(pipeline)}.`,
+    `Requested the promotion of ${request.pipeline} v${request.sourceReleaseVersion} to ${pipeline.to}; it needs ${plural(request.requiredApprovals, "approval")}.`,
   );
 }
 

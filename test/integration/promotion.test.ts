@@ -397,3 +397,27 @@ describe.each(BACKENDS)("concurrency on $name", ({ create }) => {
     }
   });
 });
+
+describe("recognising an earlier POST", () => {
+  it("when the POST answers 503 and production ran the same build before, that old release is not taken for the promotion", async () => {
+    h = await startHarness();
+    const shipped = h.shipToStaging("Back and forth");
+    const staged = h.heroku.currentRelease(h.ids.staging)!;
+    // Production ran this build once, then went back to another one.
+    h.heroku.deploy(h.ids.production, shipped.sha, { slugId: staged.slug!.id });
+    h.heroku.deploy(h.ids.production, "b".repeat(40));
+    h.heroku.fault({
+      method: "POST",
+      path: "/pipeline-promotions",
+      times: 1,
+      response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
+    });
+    const message = await requestViaCommand();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /Promoted/);
+    // The 503 left nothing behind, so the bot posted again: exactly one promotion happened.
+    expect(promotionPosts()).toHaveLength(2);
+    expect(h.heroku.promotions).toHaveLength(1);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(staged.slug!.id);
+  });
+});

@@ -34,6 +34,7 @@ export const FAST_TUNING: Partial<Tuning> = {
   pollMaxMs: 60,
   followLimitMs: 20_000,
   promotionLeaseMs: 5_000,
+  promotionPostTimeoutMs: 300,
   deliveryLeaseMs: 10_000,
   sweepIntervalMs: 200,
   userGroupCacheMs: 60_000,

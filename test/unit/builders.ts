@@ -38,6 +38,7 @@ export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRe
     overrideReason: null,
     kind: "promotion",
     rollbackTo: null,
+    baseline: null,
     ...overrides,
   };
 }

@@ -193,7 +193,7 @@ export class HerokuAdapter implements HerokuPort {
     if (status === 404) {
       return new DomainError(
         "HEROKU_NOT_FOUND",
-        `Heroku has no ${what.replace(/^(reading|creating) /, "")} (404).`,
+        `Heroku found nothing while ${what} (404): check that the pipeline and its apps exist and that HEROKU_API_TOKEN's account can see them.`,
         details,
       );
     }

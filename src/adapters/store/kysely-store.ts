@@ -57,6 +57,7 @@ function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
     reason: row.reason,
     outcome: row.outcome ? (JSON.parse(row.outcome) as PromotionOutcome) : null,
     overrideReason: row.override_reason,
+    baseline: row.baseline ? (JSON.parse(row.baseline) as Record<string, number>) : null,
   };
 }
 
@@ -300,8 +301,8 @@ export class KyselyStore implements Store {
 
   // ------------------------------------------------------------ candidates
 
-  async insertCandidate(c: Candidate): Promise<void> {
-    await this.db
+  async insertCandidate(c: Candidate): Promise<boolean> {
+    const result = await this.db
       .insertInto("candidates")
       .values({
         id: c.id,
@@ -323,7 +324,9 @@ export class KyselyStore implements Store {
         superseded_by: c.supersededBy,
         created_at: iso(c.createdAt),
       })
-      .execute();
+      .onConflict((oc) => oc.columns(["pipeline", "release_id"]).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async getCandidate(id: string): Promise<Candidate | undefined> {
@@ -403,6 +406,7 @@ export class KyselyStore implements Store {
           updated_at: now,
           override_reason: r.overrideReason,
           kind: r.kind,
+          baseline: null,
           rollback_to: r.rollbackTo ? JSON.stringify(r.rollbackTo) : null,
         })
         .returningAll()
@@ -584,6 +588,23 @@ export class KyselyStore implements Store {
       .where("state", "=", "promoting")
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  async markPromotionStarted(
+    id: string,
+    owner: string,
+    at: Date,
+    baseline: Record<string, number>,
+  ): Promise<PromotionRequest | undefined> {
+    const row = await this.db
+      .updateTable("requests")
+      .set({ promotion_started_at: iso(at), baseline: JSON.stringify(baseline), updated_at: iso(new Date()) })
+      .where("id", "=", id)
+      .where("state", "=", "promoting")
+      .where("lease_owner", "=", owner)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
   }
 
   async releasePromotionLease(id: string, owner: string): Promise<void> {

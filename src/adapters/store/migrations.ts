@@ -146,6 +146,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("requests").addColumn("rollback_to", "text").execute();
       },
     },
+    "0004_baselines_and_unique_candidates": {
+      async up(db: Kysely<unknown>) {
+        // JSON {appId: version}: each target's newest release version just before the POST, so that a
+        // process recovering from a crash recognises only releases made after it.
+        await db.schema.alterTable("requests").addColumn("baseline", "text").execute();
+        // One announcement per release, even when two deliveries for it are processed at once.
+        await db.schema
+          .createIndex("candidates_one_per_release")
+          .on("candidates")
+          .columns(["pipeline", "release_id"])
+          .unique()
+          .execute();
+      },
+    },
   };
 }
 

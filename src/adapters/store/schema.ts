@@ -69,6 +69,8 @@ export interface RequestsTable {
   updated_at: string;
   override_reason: string | null;
   kind: string;
+  /** JSON {appId: version} taken just before the POST. */
+  baseline: string | null;
   /** JSON RollbackTarget[] for rollbacks. */
   rollback_to: string | null;
 }

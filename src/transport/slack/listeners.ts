@@ -155,7 +155,10 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
       (m) => reply(respond, m),
       async () => {
         if (!isOpaqueId(value))
-          throw new DomainError("BAD_INPUT", "This button is not one of mine; use `/promote &lt;pipeline&gt;`.");
+          throw new DomainError(
+            "BAD_INPUT",
+            "This button is not one of mine, so I did nothing. Use `/promote &lt;pipeline&gt;` instead.",
+          );
         const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
         const pipeline = bot.pipeline(request.pipeline);
         if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
@@ -172,7 +175,11 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
       l,
       (m) => reply(respond, m),
       async () => {
-        if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", "This button is not one of mine.");
+        if (!isOpaqueId(value))
+          throw new DomainError(
+            "BAD_INPUT",
+            "This button is not one of mine, so I did nothing. Use the buttons on my messages, or `/promote help`.",
+          );
         const request = await bot.rollbackPromotion(value, user);
         await reply(
           respond,
@@ -197,7 +204,11 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
       const fromHome = (body as { container?: { type?: string } }).container?.type === "view";
       const answer: Answer = fromHome ? (m) => bot.publishHome(user, firstText(m)) : (m) => reply(respond, m);
       await guarded(l, answer, async () => {
-        if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", "This button is not one of mine.");
+        if (!isOpaqueId(value))
+          throw new DomainError(
+            "BAD_INPUT",
+            "This button is not one of mine, so I did nothing. Use the buttons on my messages, or `/promote help`.",
+          );
         const result = await decision.run(value, user);
         if (result.kind === "approved" && !result.promoting) {
           await answer(notice(`Approved (${result.count} of ${result.required}).`));

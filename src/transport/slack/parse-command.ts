@@ -54,7 +54,8 @@ export function parsePromoteCommand(text: string): PromoteCommand {
   if (verb === "lock") {
     const pipeline = pipelineName(second, "/promote lock <pipeline> <reason>");
     if (typeof pipeline !== "string") return pipeline;
-    const reason = unquote(trimmed.slice(trimmed.indexOf(second as string) + (second as string).length));
+    // The reason is what follows the first two words (which may themselves appear inside it).
+    const reason = unquote(trimmed.replace(/^\S+\s+\S+/, ""));
     if (!reason) return { kind: "help", hint: "Usage: `/promote lock <pipeline> <reason>`: say why." };
     return { kind: "lock", pipeline, reason };
   }
