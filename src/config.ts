@@ -178,14 +178,6 @@ const pipelineSchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    if (p.strategy === "gitlab-job") {
-      // Playing a manual GitLab job (for container apps) is not built yet; refuse it clearly rather than half-work.
-      ctx.addIssue({
-        code: "custom",
-        path: ["strategy"],
-        message: "gitlab-job is not supported by this version of promote-bot yet; use heroku",
-      });
-    }
     if (p.strategy === "gitlab-job" && !p.production_job) {
       ctx.addIssue({ code: "custom", path: ["production_job"], message: "required when strategy is gitlab-job" });
     }

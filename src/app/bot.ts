@@ -39,7 +39,14 @@ export class PromoteBot {
 
   /** Whether a GitLab event needs processing: a finished pipeline of a configured project and branch. */
   needsProcessing(_event: HandledEvent, body: HandledBody): boolean {
-    if (body.object_kind !== "pipeline") return false; // job and deployment events are only recorded
+    if (body.object_kind === "build") {
+      // The end of a production job the bot may have played (strategy gitlab-job).
+      return (
+        ["success", "failed", "canceled"].includes(body.build_status) &&
+        this.ctx.pipelines.some((p) => p.strategy === "gitlab-job" && p.productionJob === body.build_name)
+      );
+    }
+    if (body.object_kind !== "pipeline") return false; // deployment events are only recorded
     const status = body.object_attributes.status;
     return (status === "success" || status === "failed") && concernedPipelines(this.ctx.pipelines, body).length > 0;
   }

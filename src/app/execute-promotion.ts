@@ -9,7 +9,7 @@
  * release of the approved slug made since then; if so it follows those releases instead of posting.
  */
 import { DomainError } from "../domain/errors.js";
-import type { PromotionTarget, Release } from "../domain/ports.js";
+import type { CiJob, PromotionTarget, Release } from "../domain/ports.js";
 import {
   type AppRef,
   outcomeState,
@@ -68,6 +68,10 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
   try {
     if (request.kind === "rollback") {
       await finish(ctx, request, await executeRollback(ctx, lease, request));
+      return;
+    }
+    if (request.gitlabJob) {
+      await finish(ctx, request, await executeJob(ctx, lease, request));
       return;
     }
     if (!request.promotionId) {
@@ -357,6 +361,92 @@ async function executeRollback(
       missingTarget(app, "not rolled back"),
   );
   return { targets: results, error: null };
+}
+
+const FINAL_JOB_STATUSES = ["success", "failed", "canceled", "skipped"];
+
+/**
+ * Strategy gitlab-job: plays the manual production job, once, then follows it to its end (Job Hook
+ * deliveries may finish the request first: the final transition is a compare-and-set either way).
+ * A job that is no longer `manual` when first looked at was played by someone else: nothing is done.
+ * A process recovering from a crash finds the job already played (by the process that died) and follows.
+ */
+async function executeJob(ctx: AppContext, lease: LeaseKeeper, request: PromotionRequest): Promise<PromotionOutcome> {
+  const ref = request.gitlabJob as NonNullable<PromotionRequest["gitlabJob"]>;
+  const p = ctx.pipelines.find((x) => x.name === request.pipeline);
+  if (!p) throw new DomainError("UNKNOWN_PIPELINE", `Pipeline ${request.pipeline} is no longer configured.`);
+  const recovering = request.promotionStartedAt !== null;
+  if (recovering && request.promotionStartedAt) {
+    const wait =
+      request.promotionStartedAt.getTime() + ctx.tuning.promotionPostTimeoutMs + 1_000 - ctx.clock.now().getTime();
+    if (wait > 0) await ctx.sleep(wait);
+  }
+  let job = await ctx.gitlab.job(p.gitlabProject, ref.id);
+  if (job.status === "manual") {
+    lease.check();
+    if (!(await ctx.store.markPromotionStarted(request.id, ctx.instanceId, ctx.clock.now(), {}))) throw new LeaseLost();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        job = await ctx.gitlab.playJob(p.gitlabProject, ref.id);
+        break;
+      } catch (error) {
+        // A retried play (gitbeaker repeats 502s) or a lost answer: what counts is whether it now runs.
+        job = await ctx.gitlab.job(p.gitlabProject, ref.id);
+        if (job.status !== "manual") break;
+        const retryable = error instanceof DomainError && error.details.retryable === true;
+        if (!retryable || attempt >= 3) throw error;
+        await ctx.sleep(Math.min(ctx.tuning.pollMaxMs, ctx.tuning.pollFirstMs * 2 ** attempt));
+        lease.check();
+      }
+    }
+    await auditRequest(ctx, request, "job_played", null, { job: ref.id }).catch(() => {});
+  } else if (!recovering) {
+    const why =
+      job.status === "canceled" || job.status === "skipped"
+        ? `the job was ${job.status}`
+        : `the job had already been played by someone in GitLab (it is ${job.status})`;
+    return { targets: [], error: `Nothing was deployed: ${why}. See ${job.webUrl}`, job: jobOutcome(job) };
+  }
+  const final = await pollUntil(ctx, lease, request.promotionStartedAt ?? ctx.clock.now(), async () => {
+    const current = await ctx.gitlab.job(p.gitlabProject, ref.id);
+    return FINAL_JOB_STATUSES.includes(current.status) ? current : undefined;
+  });
+  return jobResult(ctx, request, final);
+}
+
+export function jobOutcome(job: CiJob): NonNullable<PromotionOutcome["job"]> {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    webUrl: job.webUrl,
+    durationS: job.durationS,
+    failureReason: job.failureReason,
+  };
+}
+
+/** The outcome of a finished job: its status, and what each target app runs now (read from Heroku). */
+export async function jobResult(ctx: AppContext, request: PromotionRequest, job: CiJob): Promise<PromotionOutcome> {
+  const succeeded = job.status === "success";
+  const targets: TargetResult[] = [];
+  for (const app of request.targetApps) {
+    const current = await ctx.heroku.currentRelease(app.id).catch(() => undefined);
+    targets.push({
+      app,
+      status: succeeded ? "succeeded" : "failed",
+      releaseId: current?.id ?? null,
+      releaseVersion: current?.version ?? null,
+      errorMessage: succeeded ? null : `job ${job.status}${job.failureReason ? ` (${job.failureReason})` : ""}`,
+      outputTail: null,
+    });
+  }
+  return { targets, error: null, job: jobOutcome(job) };
+}
+
+/** A Job Hook delivery said the played job ended: finish the request now (if still promoting). */
+export async function finishJobFromHook(ctx: AppContext, request: PromotionRequest, job: CiJob): Promise<void> {
+  if (request.state !== "promoting" || !FINAL_JOB_STATUSES.includes(job.status)) return;
+  await finish(ctx, request, await jobResult(ctx, request, job));
 }
 
 function missingTarget(app: AppRef, errorMessage: string): TargetResult {

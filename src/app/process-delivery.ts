@@ -4,6 +4,7 @@ import { HANDLED_EVENTS, isHandledEvent, type PipelineEvent } from "../domain/gi
 import type { Delivery } from "../domain/records.js";
 import { processingFailedMessage } from "../views/messages.js";
 import type { AppContext } from "./context.js";
+import { finishJobFromHook } from "./execute-promotion.js";
 import { concernedPipelines, onPipelineEvent } from "./staging-ready.js";
 import { isStopping } from "./stopping.js";
 
@@ -20,8 +21,13 @@ export async function processDelivery(ctx: AppContext, delivery: Delivery): Prom
     return;
   }
   const body = parsed.data;
+  if (body.object_kind === "build") {
+    await onJobEvent(ctx, body.build_id);
+    await ctx.store.finishDelivery(delivery.id, "done");
+    return;
+  }
   if (body.object_kind !== "pipeline") {
-    // Job and deployment events are recorded for the gitlab-job strategy; nothing to do with them yet.
+    // Deployment events are only recorded.
     await ctx.store.finishDelivery(delivery.id, "done");
     return;
   }
@@ -50,6 +56,17 @@ export async function processDelivery(ctx: AppContext, delivery: Delivery): Prom
     "pipeline event processed",
   );
   await ctx.store.finishDelivery(delivery.id, "done");
+}
+
+/** A Job Hook: if it is the production job a request played, the request can be finished now. */
+async function onJobEvent(ctx: AppContext, jobId: number): Promise<void> {
+  for (const p of ctx.pipelines.filter((x) => x.strategy === "gitlab-job")) {
+    const active = await ctx.store.activeRequest(p.name);
+    if (active?.state !== "promoting" || active.gitlabJob?.id !== jobId) continue;
+    // The hook says the job ended; the job as GitLab shows it now gives the duration and URL.
+    const job = await ctx.gitlab.job(p.gitlabProject, jobId);
+    await finishJobFromHook(ctx, active, job);
+  }
 }
 
 async function reportFailure(ctx: AppContext, event: PipelineEvent, reason: string): Promise<void> {

@@ -17,6 +17,7 @@ import { auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { approve, refreshRequestMessage } from "./decide.js";
 import { findPipeline, type HerokuSide, herokuSide } from "./pipelines.js";
+import { requestJob } from "./request-job.js";
 import { commitsBehind } from "./staging-ready.js";
 
 export type RequestSource = { kind: "command"; pipeline: string } | { kind: "button"; candidateId: string };
@@ -174,21 +175,17 @@ export async function requestPromotion(
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);
 
-  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-  if (args.override !== undefined) {
-    if (!(await approvers.isApprover(p, args.requester))) {
-      throw new DomainError(
-        "NOT_APPROVER",
-        `Only the approvers of *${esc(p.name)}* can override a lock or freeze window.`,
-      );
-    }
-    if (!args.override.trim()) {
-      throw new DomainError("BAD_INPUT", `An override needs a reason: \`/promote ${esc(p.name)} --override "why"\`.`);
-    }
-  } else if (g.kind !== "open") {
-    throw closedError(g, p.name, esc);
+  const { gate: g, overrideReason } = await checkGate(ctx, approvers, p, args.requester, args.override);
+  if (p.strategy === "gitlab-job") {
+    return requestJob(ctx, approvers, {
+      p,
+      candidate,
+      requester: args.requester,
+      via: args.source.kind,
+      g,
+      overrideReason,
+    });
   }
-  const overrideReason = args.override !== undefined && g.kind !== "open" ? args.override.trim().slice(0, 500) : null;
 
   const side = await herokuSide(ctx, p);
   const release = await checkRelease(ctx, side, candidate);
@@ -248,9 +245,10 @@ export async function requestPromotion(
     overrideReason,
     kind: "promotion",
     rollbackTo: null,
+    gitlabJob: null,
   });
   if (!created.created) throw inProgress(created.existing);
-  let request = created.request;
+  const request = created.request;
   log.info({ requestId: request.id, release: release.version }, "promotion requested");
   await auditRequest(ctx, request, "requested", args.requester, {
     release: release.version,
@@ -258,9 +256,28 @@ export async function requestPromotion(
     commit,
     via: args.source.kind,
   });
-  if (overrideReason !== null && g.kind !== "open") {
-    await announceOverride(ctx, request, g, overrideReason, `v${release.version}`);
-  }
+  return completeRequest(ctx, approvers, { p, request, announced, g, overrideReason, what: `v${release.version}` });
+}
+
+/**
+ * What follows storing any new request: announce an override, turn the staging-ready message into the
+ * approval message (or post one), and approve at once when the policy lets the requester do so.
+ */
+export async function completeRequest(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: {
+    p: PipelineConfig;
+    request: PromotionRequest;
+    announced: Candidate | undefined;
+    g: Gate;
+    overrideReason: string | null;
+    what: string;
+  },
+): Promise<PromotionRequest> {
+  const { p, announced, g, overrideReason } = args;
+  let request = args.request;
+  if (overrideReason !== null && g.kind !== "open") await announceOverride(ctx, request, g, overrideReason, args.what);
 
   // The request exists from here on: Slack failing now must not tell the requester it failed (a retry
   // would be refused as "in progress"). A message that could not be posted is posted by the sweep.
@@ -273,12 +290,12 @@ export async function requestPromotion(
       request = await refreshRequestMessage(ctx, request);
     }
   } catch (error) {
-    log.error({ err: error, requestId: request.id }, "could not post the approval message; the sweep will");
+    ctx.log.error({ err: error, requestId: request.id }, "could not post the approval message; the sweep will");
   }
 
-  const requesterIsApprover = await approvers.isApprover(p, args.requester).catch(() => false);
+  const requesterIsApprover = await approvers.isApprover(p, request.requester).catch(() => false);
   if (approvesOnRequest({ requesterIsApprover, policy: p })) {
-    await approve(ctx, approvers, { requestId: request.id, actor: args.requester });
+    await approve(ctx, approvers, { requestId: request.id, actor: request.requester });
     request = (await ctx.store.getRequest(request.id)) ?? request;
   }
   return request;

@@ -68,6 +68,7 @@ export async function requestRollback(
     id: ctx.newId(),
     kind: "rollback",
     rollbackTo: targets,
+    gitlabJob: null,
     pipeline: p.name,
     herokuPipelineId: side.pipelineId,
     sourceApp: first.app,

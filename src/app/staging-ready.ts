@@ -29,6 +29,7 @@ export type PipelineEventOutcome =
   | "not-deployed"
   | "already-in-production"
   | "closed"
+  | "no-manual-job"
   | "ci-failed";
 
 /** Which configured pipelines an event concerns: the project and branch match, not a tag or MR pipeline. */
@@ -49,7 +50,8 @@ export async function onPipelineEvent(ctx: AppContext, event: PipelineEvent): Pr
   const outcomes: PipelineEventOutcome[] = [];
   for (const p of pipelines) {
     const status = event.object_attributes.status;
-    if (status === "success") outcomes.push(await announceStaging(ctx, p, event));
+    if (status === "success" && p.strategy === "gitlab-job") outcomes.push(await announceJob(ctx, p, event));
+    else if (status === "success") outcomes.push(await announceStaging(ctx, p, event));
     else if (status === "failed") {
       await announceFailure(ctx, p, event);
       outcomes.push("ci-failed");
@@ -189,6 +191,7 @@ async function announceStaging(
     state: "live",
     supersededBy: null,
     createdAt: ctx.clock.now(),
+    gitlabJob: null,
   };
   // Stored before posting, so a crash in between re-posts this candidate instead of a second one; the
   // insert is also the claim when two deliveries for the same release are processed at once.
@@ -211,13 +214,100 @@ async function announceStaging(
   return "ready";
 }
 
+/**
+ * Strategy gitlab-job: a successful pipeline whose production job waits in `manual` means staging was
+ * deployed from that commit (container releases carry no slug commit, so the commit is GitLab's).
+ */
+async function announceJob(ctx: AppContext, p: PipelineConfig, event: PipelineEvent): Promise<PipelineEventOutcome> {
+  const a = event.object_attributes;
+  const job = (event.builds ?? []).find((b) => b.name === p.productionJob && b.status === "manual");
+  if (!job) {
+    ctx.log.info(
+      { pipeline: p.name, ciPipeline: a.id, job: p.productionJob },
+      "no manual production job in this pipeline",
+    );
+    return "no-manual-job";
+  }
+  const releaseId = `job:${job.id}`;
+  const live = await ctx.store.liveCandidates(p.name);
+  const announced = live.find((c) => c.releaseId === releaseId);
+  if (announced?.messageTs) return "duplicate-candidate";
+  const side = await cachedHerokuSide(ctx, p);
+  const staging = await ctx.heroku.currentRelease(side.source.id);
+  const targets: TargetView[] = [];
+  for (const app of side.targets) {
+    const current = await ctx.heroku.currentRelease(app.id);
+    targets.push({ app, releaseVersion: current?.version ?? null, commit: null });
+  }
+  const view = pipelineView(p);
+  const title = event.commit?.title ?? null;
+  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  if (g.kind !== "open") {
+    await ctx.chat.post(
+      p.channel,
+      stagingClosedMessage({
+        pipeline: view,
+        sha: a.sha,
+        title,
+        releaseVersion: staging?.version ?? 0,
+        sourceApp: side.source.name,
+        why: describeGate(g, p.name, esc),
+      }),
+    );
+    return "closed";
+  }
+  const candidate: Candidate = announced ?? {
+    id: ctx.newId(),
+    pipeline: p.name,
+    herokuPipelineId: side.pipelineId,
+    sourceAppId: side.source.id,
+    sourceAppName: side.source.name,
+    releaseId,
+    releaseVersion: staging?.version ?? 0,
+    slugId: null,
+    commitSha: a.sha,
+    commitTitle: title,
+    commitAuthor: event.commit?.author?.name ?? null,
+    ciPipelineId: a.id,
+    ciPipelineUrl: a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`,
+    channel: p.channel,
+    messageTs: "",
+    state: "live",
+    supersededBy: null,
+    createdAt: ctx.clock.now(),
+    gitlabJob: { id: job.id, name: job.name, pipelineId: a.id },
+  };
+  if (!announced && !(await ctx.store.insertCandidate(candidate))) return "duplicate-candidate";
+  const posted = await ctx.chat.post(
+    p.channel,
+    stagingReadyMessage({ pipeline: view, candidate, targets, behind: null }),
+  );
+  candidate.messageTs = posted.ts;
+  await ctx.store.setCandidateMessage(candidate.id, posted.ts);
+  await ctx.store.audit({
+    requestId: null,
+    pipeline: p.name,
+    event: "staging_ready",
+    actor: null,
+    at: ctx.clock.now(),
+    detail: { commit: a.sha, ciPipeline: a.id, job: job.id },
+  });
+  await supersedeOlder(ctx, p, candidate);
+  return "ready";
+}
+
 /** Removes the button from every older live announcement of the pipeline. */
 async function supersedeOlder(ctx: AppContext, p: PipelineConfig, newest: Candidate): Promise<void> {
   const live = await ctx.store.liveCandidates(p.name);
   for (const old of live) {
     if (old.id === newest.id || !old.messageTs) continue;
-    // A candidate announced later for a newer release wins even if its event was processed first.
-    if (old.releaseVersion > newest.releaseVersion) {
+    // A candidate announced later for a newer release wins even if its event was processed first
+    // (for gitlab-job candidates, the newer pipeline).
+    const newer =
+      old.gitlabJob && newest.gitlabJob
+        ? old.ciPipelineId > newest.ciPipelineId
+        : old.releaseVersion > newest.releaseVersion;
+    if (newer) {
       const mine = await ctx.store.transitionCandidate(newest.id, ["live"], "superseded", {
         supersededBy: old.releaseVersion,
       });

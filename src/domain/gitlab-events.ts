@@ -24,6 +24,7 @@ export const pipelineEventSchema = z.object({
   }),
   merge_request: z.object({ iid: z.number().optional() }).passthrough().nullish(),
   project: projectRef,
+  builds: z.array(z.object({ id: z.number().int(), name: z.string(), status: z.string() }).passthrough()).nullish(),
   commit: z
     .object({
       id: z.string().optional(),

@@ -83,7 +83,23 @@ export interface CommitInfo {
   webUrl: string | null;
 }
 
+export interface CiJob {
+  id: number;
+  name: string;
+  status: string;
+  pipelineId: number;
+  webUrl: string;
+  durationS: number | null;
+  failureReason: string | null;
+}
+
 export interface GitLabPort {
+  /** Successful pipelines on a ref, newest first. */
+  successfulPipelines(project: string | number, ref: string, max: number): Promise<CiPipeline[]>;
+  pipelineJobs(project: string | number, pipelineId: number): Promise<CiJob[]>;
+  job(project: string | number, jobId: number): Promise<CiJob>;
+  /** Plays a manual job (once: the caller re-reads the job before ever playing again). */
+  playJob(project: string | number, jobId: number): Promise<CiJob>;
   project(ref: string | number): Promise<GitLabProjectInfo>;
   /** Pipelines for a commit on a ref, newest first. */
   pipelinesForCommit(project: string | number, sha: string, ref: string): Promise<CiPipeline[]>;

@@ -32,4 +32,6 @@ export interface Candidate {
   state: "live" | "superseded" | "requested";
   supersededBy: number | null;
   createdAt: Date;
+  /** For strategy gitlab-job: the manual production job this candidate would play. */
+  gitlabJob: { id: number; name: string; pipelineId: number } | null;
 }

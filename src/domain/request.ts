@@ -28,11 +28,30 @@ export interface TargetResult {
 
 export interface PromotionOutcome {
   targets: TargetResult[];
+  /** For strategy gitlab-job: the played job. */
+  job?: JobOutcome;
   /** Set when the promotion could not be run at all (Heroku refused or stayed unavailable). */
   error: string | null;
 }
 
 export type RequestKind = "promotion" | "rollback";
+
+/** The manual production job of a GitLab pipeline (strategy gitlab-job). */
+export interface GitLabJobRef {
+  id: number;
+  name: string;
+  pipelineId: number;
+}
+
+/** What a played job ended as. */
+export interface JobOutcome {
+  id: number;
+  name: string;
+  status: string;
+  webUrl: string;
+  durationS: number | null;
+  failureReason: string | null;
+}
 
 /** Where a rollback takes one target app: back to an earlier release (its build still kept by Heroku). */
 export interface RollbackTarget {
@@ -53,6 +72,8 @@ export interface PromotionRequest {
   kind: RequestKind;
   /** For rollbacks: the release each target goes back to. */
   rollbackTo: RollbackTarget[] | null;
+  /** For strategy gitlab-job: the job to play instead of a Heroku promotion. */
+  gitlabJob: GitLabJobRef | null;
   pipeline: string;
   herokuPipelineId: string;
   sourceApp: AppRef;
@@ -102,6 +123,7 @@ export function isExpired(request: Pick<PromotionRequest, "expiresAt" | "state">
 /** The final state a finished promotion lands in: any failed target fails the whole promotion. */
 export function outcomeState(outcome: PromotionOutcome): "succeeded" | "failed" {
   if (outcome.error) return "failed";
+  if (outcome.job) return outcome.job.status === "success" ? "succeeded" : "failed";
   if (outcome.targets.length === 0) return "failed";
   return outcome.targets.every((t) => t.status === "succeeded") ? "succeeded" : "failed";
 }

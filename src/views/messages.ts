@@ -2,6 +2,7 @@
  * Every message the bot posts, as pure functions of domain values returning `{ text, blocks }`.
  * `text` is the notification fallback; `blocks` the Block Kit layout.
  */
+import { formatDuration } from "../domain/duration.js";
 import type { ChatMessage, CommitInfo } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import { type AppRef, type Approval, type PromotionRequest, shortSha } from "../domain/request.js";
@@ -89,6 +90,11 @@ export function stagingReadyMessage(args: {
         `*${esc(pipeline.from)}:* ${esc(candidate.sourceAppName)} v${candidate.releaseVersion}`,
         `*Commit:* ${commitLine(candidate.commitSha, candidate.commitTitle, candidate.commitAuthor)}`,
         `*CI:* ${link(candidate.ciPipelineUrl, `pipeline #${candidate.ciPipelineId}`)} passed`,
+        ...(candidate.gitlabJob
+          ? [
+              `*Deploys with:* the manual job ${code(candidate.gitlabJob.name)} (#${candidate.gitlabJob.id}) of that pipeline`,
+            ]
+          : []),
         targetsLine(pipeline.to, targets),
       ].join("\n"),
     ),
@@ -221,6 +227,16 @@ function outcomeBlocks(request: PromotionRequest): Block[] {
   const blocks: Block[] = [];
   // The error is a DomainError message: mrkdwn written by the bot, external text already escaped.
   if (outcome.error) blocks.push(section(`*Reason:* ${outcome.error}`));
+  if (outcome.job) {
+    const j = outcome.job;
+    const took = j.durationS !== null ? ` in ${formatDuration(j.durationS * 1000)}` : "";
+    const reason = j.failureReason && j.status !== "success" ? ` (${esc(j.failureReason)})` : "";
+    blocks.push(
+      section(
+        `${j.status === "success" ? ":white_check_mark:" : ":x:"} Job ${code(j.name)} ${link(j.webUrl, `#${j.id}`)} ${esc(j.status)}${took}${reason}${j.status === "success" ? "" : ` — ${link(j.webUrl, "see its log")}`}`,
+      ),
+    );
+  }
   for (const t of outcome.targets) {
     if (t.status === "succeeded") {
       blocks.push(
@@ -265,6 +281,7 @@ export function requestMessage(args: {
         `*Release:* ${esc(r.sourceApp.name)} v${r.sourceReleaseVersion}`,
         `*Commit:* ${commitLine(r.commitSha, r.commitTitle, null)}`,
         `*Targets:* ${r.targetApps.map((a) => esc(a.name)).join(", ")}`,
+        ...(r.gitlabJob ? [`*Deploys with:* the manual job ${code(r.gitlabJob.name)} (#${r.gitlabJob.id})`] : []),
       ];
   if (r.commitsBehind !== null) details.push(`*${esc(pipeline.to)} is ${plural(r.commitsBehind, "commit")} behind*`);
   const blocks: Block[] = [section(headline), section(details.join("\n"))];

@@ -16,6 +16,7 @@ import {
   buttonValue,
   messageText,
   type PipelineOptions,
+  PROJECT_ID,
   REQUESTER,
   startWorld,
   type World,
@@ -180,6 +181,33 @@ describe.each(BACKENDS)("crash recovery on $name", { timeout: 90_000 }, ({ creat
     expect(posts()).toHaveLength(1);
     await until("the lease to be released", async () => (await requestRow())?.lease_owner === null);
     expect(b.output()).toContain("promotion finished");
+  });
+
+  it("gitlab-job: when killed between the approval and the job's play, the next process plays it at most once and reports it", async () => {
+    await start({ strategy: "gitlab-job" });
+    const commit = world.gitlab.commit(PROJECT_ID, "main", "Container change");
+    const pipeline = world.gitlab.addPipeline(PROJECT_ID, commit.id, {
+      ref: "main",
+      jobs: [
+        { name: "deploy_staging", status: "success" },
+        { name: "deploy_production", status: "manual", when: "manual" },
+      ],
+    });
+    const job = world.gitlab.jobs(PROJECT_ID, pipeline.id).find((j) => j.name === "deploy_production")!;
+    const a = await bot();
+    await world.slash(REQUESTER, "whitewave");
+    const message = await world.slack.waitFor(() => approvalMessage(), 30_000);
+    // GitLab takes 800 ms to answer the play; the process dies meanwhile, GitLab carries on.
+    world.gitlab.fault({ method: "POST", path: /\/jobs\/\d+\/play$/, delayMs: 800, times: 1 });
+    await world.click(APPROVER_A, message, ACTIONS.approve);
+    const plays = () => world.gitlab.callsTo("POST", /\/jobs\/\d+\/play$/);
+    await until("the play to reach GitLab", async () => plays().length === 1);
+    await a.kill("SIGKILL");
+    await until("GitLab to start the job", async () => world.gitlab.job(PROJECT_ID, job.id).status !== "manual");
+    await bot();
+    world.gitlab.setJobStatus(PROJECT_ID, job.id, "success");
+    await finalMessage(message.ts, /Promoted/);
+    expect(plays()).toHaveLength(1);
   });
 
   it("when sent SIGTERM while following, it exits 0 and releases its lease so the next process continues at once", async () => {

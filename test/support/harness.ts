@@ -49,6 +49,8 @@ export interface PipelineOptions {
   approvers?: string[];
   /** A YAML flow sequence for `freeze:`. */
   freeze?: string;
+  /** `gitlab-job`: play the manual `deploy_production` job instead of a Heroku promotion. */
+  strategy?: "heroku" | "gitlab-job";
 }
 
 export function pipelinesYaml(options: PipelineOptions = {}): string {
@@ -65,6 +67,7 @@ export function pipelinesYaml(options: PipelineOptions = {}): string {
     `    allow_self_approval: ${options.allowSelfApproval ?? false}`,
     `    request_ttl: ${options.requestTtl ?? "2h"}`,
     ...(options.freeze ? [`    freeze: ${options.freeze}`] : []),
+    ...(options.strategy === "gitlab-job" ? ["    strategy: gitlab-job", "    production_job: deploy_production"] : []),
   ].join("\n");
 }
 

@@ -39,6 +39,7 @@ export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRe
     kind: "promotion",
     rollbackTo: null,
     baseline: null,
+    gitlabJob: null,
     ...overrides,
   };
 }
@@ -79,6 +80,7 @@ export function aCandidate(overrides: Partial<Candidate> = {}): Candidate {
     state: "live",
     supersededBy: null,
     createdAt: CREATED_AT,
+    gitlabJob: null,
     ...overrides,
   };
 }

@@ -445,10 +445,11 @@ describe("parsePipelines", () => {
     ]);
   });
 
-  it("refuses the gitlab-job strategy, saying it is not supported yet", () => {
-    const problems = pipelineProblems(withFields("strategy: gitlab-job\nproduction_job: deploy_production"));
-    expect(problems).toEqual([
-      "pipelines.whitewave.strategy: gitlab-job is not supported by this version of promote-bot yet; use heroku",
+  it("reads the gitlab-job strategy with its production job, and requires the job", () => {
+    const p = onePipeline(withFields("strategy: gitlab-job\nproduction_job: deploy_production"));
+    expect(p).toMatchObject({ strategy: "gitlab-job", productionJob: "deploy_production" });
+    expect(pipelineProblems(withFields("strategy: gitlab-job"))).toEqual([
+      "pipelines.whitewave.production_job: required when strategy is gitlab-job",
     ]);
   });
 

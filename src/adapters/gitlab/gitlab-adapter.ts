@@ -8,7 +8,7 @@
 import { GitbeakerRequestError, GitbeakerRetryError, GitbeakerTimeoutError, Gitlab } from "@gitbeaker/rest";
 import { z } from "zod";
 import { DomainError } from "../../domain/errors.js";
-import type { CiPipeline, CommitInfo, GitLabPort, GitLabProjectInfo } from "../../domain/ports.js";
+import type { CiJob, CiPipeline, CommitInfo, GitLabPort, GitLabProjectInfo } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
 import { TtlCache } from "../../infra/ttl-cache.js";
@@ -33,6 +33,28 @@ const commitSchema = z.object({
   author_name: z.string().nullable().optional(),
   web_url: z.string().nullable().optional(),
 });
+const jobSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  status: z.string(),
+  pipeline: z.object({ id: z.number() }),
+  web_url: z.string(),
+  duration: z.number().nullable().optional(),
+  failure_reason: z.string().nullable().optional(),
+});
+
+function toJob(j: z.infer<typeof jobSchema>): CiJob {
+  return {
+    id: j.id,
+    name: j.name,
+    status: j.status,
+    pipelineId: j.pipeline.id,
+    webUrl: j.web_url,
+    durationS: j.duration ?? null,
+    failureReason: j.failure_reason ?? null,
+  };
+}
+
 const compareSchema = z.object({
   commits: z.array(commitSchema),
   web_url: z.string().nullable().optional(),
@@ -160,6 +182,48 @@ export class GitLabAdapter implements GitLabPort {
       () => this.api.Pipelines.all(project, { sha, ref, orderBy: "id", sort: "desc", perPage: 20, maxPages: 1 }),
     );
     return list.map((p) => ({ id: p.id, status: p.status, ref: p.ref, sha: p.sha, webUrl: p.web_url }));
+  }
+
+  async successfulPipelines(project: string | number, ref: string, max: number): Promise<CiPipeline[]> {
+    const list = await this.call(`reading successful pipelines of ${project} on ${ref}`, z.array(pipelineSchema), () =>
+      this.api.Pipelines.all(project, {
+        ref,
+        status: "success",
+        orderBy: "id",
+        sort: "desc",
+        perPage: max,
+        maxPages: 1,
+      }),
+    );
+    return list.map((p) => ({ id: p.id, status: p.status, ref: p.ref, sha: p.sha, webUrl: p.web_url }));
+  }
+
+  async pipelineJobs(project: string | number, pipelineId: number): Promise<CiJob[]> {
+    const list = await this.call(`reading the jobs of pipeline #${pipelineId}`, z.array(jobSchema), () =>
+      this.api.Jobs.all(project, { pipelineId, perPage: 100, maxPages: 5 }),
+    );
+    return list.map(toJob);
+  }
+
+  async job(project: string | number, jobId: number): Promise<CiJob> {
+    return toJob(await this.call(`reading job #${jobId}`, jobSchema, () => this.api.Jobs.show(project, jobId)));
+  }
+
+  async playJob(project: string | number, jobId: number): Promise<CiJob> {
+    // Not retried here (gitbeaker itself repeats a 429/502): the caller re-reads the job before any
+    // second attempt, since playing a finished manual job would deploy again.
+    this.calls += 1;
+    let raw: unknown;
+    try {
+      raw = await this.api.Jobs.play(project, jobId);
+    } catch (error) {
+      throw this.translate(error, `playing job #${jobId}`);
+    }
+    const parsed = jobSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new DomainError("GITLAB_UNAVAILABLE", `GitLab answered playing job #${jobId} with an unexpected body.`);
+    }
+    return toJob(parsed.data);
   }
 
   async compare(

@@ -13,6 +13,7 @@ import type { AuditEntry, NewRequest, RequestPatch, Store } from "../../domain/p
 import type { Candidate, Delivery } from "../../domain/records.js";
 import type {
   Approval,
+  GitLabJobRef,
   PromotionOutcome,
   PromotionRequest,
   RequestState,
@@ -58,6 +59,7 @@ function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
     outcome: row.outcome ? (JSON.parse(row.outcome) as PromotionOutcome) : null,
     overrideReason: row.override_reason,
     baseline: row.baseline ? (JSON.parse(row.baseline) as Record<string, number>) : null,
+    gitlabJob: row.gitlab_job ? (JSON.parse(row.gitlab_job) as GitLabJobRef) : null,
   };
 }
 
@@ -94,6 +96,7 @@ function toCandidate(row: Selectable<CandidatesTable>): Candidate {
     state: row.state as Candidate["state"],
     supersededBy: row.superseded_by === null ? null : Number(row.superseded_by),
     createdAt: date(row.created_at),
+    gitlabJob: row.gitlab_job ? (JSON.parse(row.gitlab_job) as GitLabJobRef) : null,
   };
 }
 
@@ -323,6 +326,7 @@ export class KyselyStore implements Store {
         state: c.state,
         superseded_by: c.supersededBy,
         created_at: iso(c.createdAt),
+        gitlab_job: c.gitlabJob ? JSON.stringify(c.gitlabJob) : null,
       })
       .onConflict((oc) => oc.columns(["pipeline", "release_id"]).doNothing())
       .executeTakeFirst();
@@ -407,6 +411,7 @@ export class KyselyStore implements Store {
           override_reason: r.overrideReason,
           kind: r.kind,
           baseline: null,
+          gitlab_job: r.gitlabJob ? JSON.stringify(r.gitlabJob) : null,
           rollback_to: r.rollbackTo ? JSON.stringify(r.rollbackTo) : null,
         })
         .returningAll()

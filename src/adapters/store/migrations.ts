@@ -160,6 +160,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    "0005_gitlab_jobs": {
+      async up(db: Kysely<unknown>) {
+        // For strategy gitlab-job: the manual production job (JSON {id, name, pipelineId}) a candidate
+        // announces and a request plays.
+        await db.schema.alterTable("requests").addColumn("gitlab_job", "text").execute();
+        await db.schema.alterTable("candidates").addColumn("gitlab_job", "text").execute();
+      },
+    },
   };
 }
 

@@ -33,6 +33,8 @@ export interface CandidatesTable {
   state: string;
   superseded_by: number | null;
   created_at: string;
+  /** JSON GitLabJobRef for strategy gitlab-job. */
+  gitlab_job: string | null;
 }
 
 export interface RequestsTable {
@@ -69,6 +71,8 @@ export interface RequestsTable {
   updated_at: string;
   override_reason: string | null;
   kind: string;
+  /** JSON GitLabJobRef for strategy gitlab-job. */
+  gitlab_job: string | null;
   /** JSON {appId: version} taken just before the POST. */
   baseline: string | null;
   /** JSON RollbackTarget[] for rollbacks. */

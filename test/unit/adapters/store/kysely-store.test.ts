@@ -29,6 +29,7 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
     overrideReason: null,
     kind: "promotion",
     rollbackTo: null,
+    gitlabJob: null,
     ...overrides,
   };
 }
@@ -196,6 +197,7 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
       state: "live",
       supersededBy: null,
       createdAt: new Date(),
+      gitlabJob: null,
     };
     await store.insertCandidate(candidate);
     expect(await store.getCandidate(candidate.id)).toEqual(candidate);

@@ -1,0 +1,140 @@
+/**
+ * Strategy gitlab-job (container apps): a request names the manual production job of a successful
+ * GitLab pipeline on the branch; approval plays it instead of a Heroku pipeline promotion.
+ */
+import type { PipelineConfig } from "../config.js";
+import { DomainError } from "../domain/errors.js";
+import type { Gate } from "../domain/gate.js";
+import type { CiJob, CiPipeline } from "../domain/ports.js";
+import type { Candidate } from "../domain/records.js";
+import type { PromotionRequest } from "../domain/request.js";
+import { code, esc, link } from "../views/mrkdwn.js";
+import type { ApproverDirectory } from "./approvers.js";
+import { auditRequest } from "./audit.js";
+import type { AppContext } from "./context.js";
+import { herokuSide } from "./pipelines.js";
+import { completeRequest, inProgress } from "./request-promotion.js";
+
+/** How many recent successful pipelines are searched for a manual production job. */
+const SEARCHED_PIPELINES = 10;
+
+/** The newest successful pipeline on the branch whose production job still waits in `manual`. */
+export async function newestPlayable(
+  ctx: AppContext,
+  p: PipelineConfig,
+  branch: string,
+): Promise<{ pipeline: CiPipeline; job: CiJob } | undefined> {
+  for (const pipeline of await ctx.gitlab.successfulPipelines(p.gitlabProject, branch, SEARCHED_PIPELINES)) {
+    const job = (await ctx.gitlab.pipelineJobs(p.gitlabProject, pipeline.id)).find((j) => j.name === p.productionJob);
+    if (job?.status === "manual") return { pipeline, job };
+  }
+  return undefined;
+}
+
+export function notPlayable(job: CiJob, p: PipelineConfig): DomainError {
+  const why =
+    job.status === "canceled" || job.status === "skipped"
+      ? `was ${job.status}`
+      : job.status === "created"
+        ? "is not ready to be played (an earlier stage has not finished)"
+        : `has already been played (it is ${job.status})`;
+  return new DomainError(
+    "RELEASE_UNAVAILABLE",
+    `The job ${code(job.name)} ${link(job.webUrl, `#${job.id}`)} ${why}, so there is nothing to promote from it. See \`/promote status ${esc(p.name)}\`.`,
+  );
+}
+
+export async function requestJob(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: {
+    p: PipelineConfig;
+    candidate: Candidate | undefined;
+    requester: string;
+    via: string;
+    g: Gate;
+    overrideReason: string | null;
+  },
+): Promise<PromotionRequest> {
+  const { p, candidate } = args;
+  const branch = p.branch ?? (await ctx.gitlab.project(p.gitlabProject)).defaultBranch;
+  const newest = await newestPlayable(ctx, p, branch);
+  let job: CiJob;
+  let pipelineSha: string;
+  if (candidate?.gitlabJob) {
+    job = await ctx.gitlab.job(p.gitlabProject, candidate.gitlabJob.id).catch((error: unknown) => {
+      if (error instanceof DomainError && error.code === "GITLAB_NOT_FOUND") {
+        throw new DomainError("RELEASE_UNAVAILABLE", `The job #${candidate.gitlabJob?.id} no longer exists in GitLab.`);
+      }
+      throw error;
+    });
+    if (job.status !== "manual") throw notPlayable(job, p);
+    if (newest && newest.pipeline.id !== job.pipelineId) {
+      throw new DomainError(
+        "RELEASE_UNAVAILABLE",
+        `A newer pipeline (${link(newest.pipeline.webUrl, `#${newest.pipeline.id}`)}) is ready; promote that one instead, from its message or with \`/promote ${esc(p.name)}\`.`,
+      );
+    }
+    pipelineSha = candidate.commitSha;
+  } else {
+    if (!newest) {
+      throw new DomainError(
+        "CI_NOT_PASSED",
+        `No successful pipeline on ${code(branch)} has its ${code(p.productionJob ?? "")} job waiting to be played (among the last ${SEARCHED_PIPELINES}). Let CI deploy staging first.`,
+      );
+    }
+    job = newest.job;
+    pipelineSha = newest.pipeline.sha;
+  }
+
+  const side = await herokuSide(ctx, p);
+  const staging = await ctx.heroku.currentRelease(side.source.id);
+  const title =
+    candidate?.commitTitle ??
+    (await ctx.gitlab.commit(p.gitlabProject, pipelineSha).then(
+      (c) => c.title,
+      () => null,
+    ));
+  const now = ctx.clock.now();
+  const created = await ctx.store.createRequest({
+    id: ctx.newId(),
+    kind: "promotion",
+    rollbackTo: null,
+    gitlabJob: { id: job.id, name: job.name, pipelineId: job.pipelineId },
+    pipeline: p.name,
+    herokuPipelineId: side.pipelineId,
+    sourceApp: side.source,
+    sourceReleaseId: `job:${job.id}`,
+    sourceReleaseVersion: staging?.version ?? 0,
+    slugId: null,
+    commitSha: pipelineSha,
+    commitTitle: title,
+    commitsBehind: null,
+    targetApps: side.targets,
+    requester: args.requester,
+    requiredApprovals: p.requiredApprovals,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
+    channel: p.channel,
+    messageTs: null,
+    candidateId: candidate?.id ?? null,
+    overrideReason: args.overrideReason,
+  });
+  if (!created.created) throw inProgress(created.existing);
+  await auditRequest(ctx, created.request, "requested", args.requester, {
+    job: job.id,
+    ciPipeline: job.pipelineId,
+    commit: pipelineSha,
+    via: args.via,
+  });
+  const announced =
+    candidate ?? (await ctx.store.liveCandidates(p.name)).find((c) => c.gitlabJob?.id === job.id && c.messageTs);
+  return completeRequest(ctx, approvers, {
+    p,
+    request: created.request,
+    announced,
+    g: args.g,
+    overrideReason: args.overrideReason,
+    what: `job #${job.id}`,
+  });
+}

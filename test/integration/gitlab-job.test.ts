@@ -1,0 +1,131 @@
+/** Strategy gitlab-job: container apps promoted by playing the manual production job in GitLab. */
+import { afterEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/views/action-ids.js";
+import {
+  APPROVER_A,
+  buttonValue,
+  type Harness,
+  messageText,
+  PROJECT_ID,
+  REQUESTER,
+  startHarness,
+} from "../support/harness.js";
+import type { SlackMessage } from "../support/stand-ins/slack.js";
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const JOBS = [
+  { name: "test", stage: "test", status: "success" },
+  { name: "deploy_staging", stage: "staging", status: "success" },
+  { name: "deploy_production", stage: "production", status: "manual", when: "manual" },
+];
+
+/** A commit whose pipeline passed, deployed staging (a container release) and waits on deploy_production. */
+function ship(title: string) {
+  const commit = h.gitlab.commit(PROJECT_ID, "main", title, { authorName: "Ada Lovelace" });
+  const pipeline = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", jobs: JOBS });
+  h.heroku.deploy(h.ids.staging, commit.id, { container: true });
+  const job = h.gitlab.jobs(PROJECT_ID, pipeline.id).find((j) => j.name === "deploy_production")!;
+  return { commit, pipeline, job };
+}
+
+const plays = () => h.gitlab.callsTo("POST", /\/jobs\/\d+\/play$/);
+const settled = (ts: string, pattern: RegExp) =>
+  h.slack.waitFor(() => {
+    const m = h.slack.messages.find((x) => x.ts === ts);
+    return m && pattern.test(messageText(m)) ? m : undefined;
+  }, 10_000);
+
+async function announceAndApprove(): Promise<{ message: SlackMessage; jobId: number }> {
+  const { pipeline, job } = ship("Container feature");
+  expect(pipeline.status).toBe("success");
+  await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
+  const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
+  expect(messageText(ready)).toContain("deploy_production");
+  await h.click(REQUESTER, ready, ACTIONS.promote);
+  const message = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve)), 10_000);
+  await h.click(APPROVER_A, message, ACTIONS.approve);
+  await h.slack.waitFor(() => plays().length === 1, 10_000);
+  return { message, jobId: job.id };
+}
+
+describe("strategy gitlab-job", () => {
+  it("announces a pipeline whose production job waits in manual, plays it once on approval, and finishes from the Job Hook", async () => {
+    // Polling a minute apart: only the Job Hook can finish the request within the test.
+    h = await startHarness({
+      pipeline: { strategy: "gitlab-job" },
+      tuning: { pollFirstMs: 60_000, pollMaxMs: 60_000 },
+    });
+    const { message, jobId } = await announceAndApprove();
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
+    // The job deploys production (a new container release on Heroku), then GitLab sends its Job Hook.
+    h.heroku.deploy(h.ids.production, h.gitlab.job(PROJECT_ID, jobId).sha ?? "c".repeat(40));
+    h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
+    await h.sendGitLab(h.gitlab.jobEvent(PROJECT_ID, jobId));
+    const done = await settled(message.ts, /Promoted/);
+    const text = messageText(done);
+    expect(text).toContain(`#${jobId}`);
+    expect(text).toMatch(/whitewave-prod now runs v\d+/);
+    expect(plays()).toHaveLength(1);
+  });
+
+  it("finishes by polling when no Job Hook arrives", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    const { message, jobId } = await announceAndApprove();
+    h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
+    await settled(message.ts, /Promoted/);
+    expect(plays()).toHaveLength(1);
+  });
+
+  it("reports a failed job with its failure reason and a link to its log", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    const { message, jobId } = await announceAndApprove();
+    h.gitlab.setJobStatus(PROJECT_ID, jobId, "failed", { failureReason: "script_failure" });
+    const done = await settled(message.ts, /Promotion failed/);
+    expect(messageText(done)).toContain("script_failure");
+    expect(messageText(done)).toContain("see its log");
+  });
+
+  it("refuses a request when the job was already played by someone in GitLab", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    const { pipeline, job } = ship("Played by hand");
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
+    const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
+    h.gitlab.setJobStatus(PROJECT_ID, job.id, "running");
+    await h.click(REQUESTER, ready, ACTIONS.promote);
+    await h.slack.waitFor(() => h.answersFor(REQUESTER).find((a) => a.includes("has already been played")), 10_000);
+    expect(plays()).toHaveLength(0);
+  });
+
+  it("ends the request with an explanation when the job was played in GitLab during the approval", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    const { pipeline, job } = ship("Played meanwhile");
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
+    const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
+    await h.click(REQUESTER, ready, ACTIONS.promote);
+    const message = await h.slack.waitFor(
+      () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve)),
+      10_000,
+    );
+    h.gitlab.setJobStatus(PROJECT_ID, job.id, "success");
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await settled(message.ts, /Promotion failed/);
+    expect(messageText(done)).toContain("already been played by someone in GitLab");
+    expect(plays()).toHaveLength(0);
+  });
+
+  it("/promote targets the newest successful pipeline whose production job is still manual", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    ship("Older");
+    const newer = ship("Newer");
+    await h.slash(REQUESTER, "whitewave");
+    const message = await h.slack.waitFor(
+      () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve)),
+      10_000,
+    );
+    expect(messageText(message)).toContain(`#${newer.job.id}`);
+  });
+});
