@@ -3,16 +3,14 @@
  * `/promote rollback <pipeline>` or the Rollback button of a promotion's success message. The same
  * approval check as a promotion applies; what is stored is exactly which release each app goes back to.
  */
-import { approvesOnRequest } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
 import type { PromotionRequest, RollbackTarget } from "../domain/request.js";
 import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { approve, refreshRequestMessage } from "./decide.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
-import { announceOverride, checkGate, inProgress } from "./request-promotion.js";
+import { checkGate, completeRequest, inProgress } from "./request-promotion.js";
 
 export async function requestRollback(
   ctx: AppContext,
@@ -89,23 +87,15 @@ export async function requestRollback(
     overrideReason,
   });
   if (!created.created) throw inProgress(created.existing);
-  let request = created.request;
-  await auditRequest(ctx, request, "requested", args.requester, {
+  await auditRequest(ctx, created.request, "requested", args.requester, {
     rollback: targets.map((t) => ({ app: t.app.name, from: t.fromVersion, to: t.version })),
-    ...(overrideReason ? { override: overrideReason } : {}),
   });
-  if (overrideReason !== null && g.kind !== "open") {
-    await announceOverride(ctx, request, g, overrideReason, `a rollback to v${first.version}`);
-  }
-  try {
-    request = await refreshRequestMessage(ctx, request);
-  } catch (error) {
-    ctx.log.error({ err: error, requestId: request.id }, "could not post the rollback message; the sweep will");
-  }
-  const requesterIsApprover = await approvers.isApprover(p, args.requester).catch(() => false);
-  if (approvesOnRequest({ requesterIsApprover, policy: p })) {
-    await approve(ctx, approvers, { requestId: request.id, actor: args.requester });
-    request = (await ctx.store.getRequest(request.id)) ?? request;
-  }
-  return request;
+  return completeRequest(ctx, approvers, {
+    p,
+    request: created.request,
+    announced: undefined,
+    g,
+    overrideReason,
+    what: `a rollback to v${first.version}`,
+  });
 }

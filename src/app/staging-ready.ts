@@ -6,7 +6,7 @@ import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import { describeGate, gate } from "../domain/gate.js";
 import type { PipelineEvent } from "../domain/gitlab-events.js";
-import type { Release } from "../domain/ports.js";
+import type { ChatMessage, Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import {
   alreadyInProductionMessage,
@@ -199,7 +199,24 @@ async function announceStaging(
     log.info({ release: release.version }, "this release is being announced by another delivery");
     return "duplicate-candidate";
   }
-  const posted = await ctx.chat.post(p.channel, stagingReadyMessage({ pipeline: view, candidate, targets, behind }));
+  await postCandidate(ctx, p, candidate, stagingReadyMessage({ pipeline: view, candidate, targets, behind }), {
+    release: release.version,
+    releaseId: release.id,
+    commit: a.sha,
+    ciPipeline: a.id,
+  });
+  return "ready";
+}
+
+/** Posts a stored candidate's staging-ready message, records its ts, audits it, and supersedes older ones. */
+async function postCandidate(
+  ctx: AppContext,
+  p: PipelineConfig,
+  candidate: Candidate,
+  message: ChatMessage,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  const posted = await ctx.chat.post(p.channel, message);
   candidate.messageTs = posted.ts;
   await ctx.store.setCandidateMessage(candidate.id, posted.ts);
   await ctx.store.audit({
@@ -208,10 +225,9 @@ async function announceStaging(
     event: "staging_ready",
     actor: null,
     at: ctx.clock.now(),
-    detail: { release: release.version, releaseId: release.id, commit: a.sha, ciPipeline: a.id },
+    detail,
   });
   await supersedeOlder(ctx, p, candidate);
-  return "ready";
 }
 
 /**
@@ -278,21 +294,11 @@ async function announceJob(ctx: AppContext, p: PipelineConfig, event: PipelineEv
     gitlabJob: { id: job.id, name: job.name, pipelineId: a.id },
   };
   if (!announced && !(await ctx.store.insertCandidate(candidate))) return "duplicate-candidate";
-  const posted = await ctx.chat.post(
-    p.channel,
-    stagingReadyMessage({ pipeline: view, candidate, targets, behind: null }),
-  );
-  candidate.messageTs = posted.ts;
-  await ctx.store.setCandidateMessage(candidate.id, posted.ts);
-  await ctx.store.audit({
-    requestId: null,
-    pipeline: p.name,
-    event: "staging_ready",
-    actor: null,
-    at: ctx.clock.now(),
-    detail: { commit: a.sha, ciPipeline: a.id, job: job.id },
+  await postCandidate(ctx, p, candidate, stagingReadyMessage({ pipeline: view, candidate, targets, behind: null }), {
+    commit: a.sha,
+    ciPipeline: a.id,
+    job: job.id,
   });
-  await supersedeOlder(ctx, p, candidate);
   return "ready";
 }
 
