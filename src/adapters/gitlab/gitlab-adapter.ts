@@ -184,6 +184,28 @@ export class GitLabAdapter implements GitLabPort {
     return list.map((p) => ({ id: p.id, status: p.status, ref: p.ref, sha: p.sha, webUrl: p.web_url }));
   }
 
+  /** The project's webhooks (doctor): URL and which events each sends. */
+  async projectHooks(
+    project: string | number,
+  ): Promise<Array<{ url: string; pipelineEvents: boolean; jobEvents: boolean; enabled: boolean }>> {
+    const hookSchema = z.object({
+      url: z.string(),
+      pipeline_events: z.boolean().optional(),
+      job_events: z.boolean().optional(),
+      disabled_until: z.string().nullable().optional(),
+      alert_status: z.string().nullable().optional(),
+    });
+    const hooks = await this.call(`reading the webhooks of ${project}`, z.array(hookSchema), () =>
+      this.api.ProjectHooks.all(project),
+    );
+    return hooks.map((h) => ({
+      url: h.url,
+      pipelineEvents: h.pipeline_events === true,
+      jobEvents: h.job_events === true,
+      enabled: !h.disabled_until && h.alert_status !== "disabled",
+    }));
+  }
+
   async successfulPipelines(project: string | number, ref: string, max: number): Promise<CiPipeline[]> {
     const list = await this.call(`reading successful pipelines of ${project} on ${ref}`, z.array(pipelineSchema), () =>
       this.api.Pipelines.all(project, {

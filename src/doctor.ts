@@ -1,0 +1,113 @@
+/**
+ * `npm run doctor`: checks, with the bot's own configuration, everything that must be true for it to
+ * work, and prints one pass/fail line each (never a secret): the Slack token and the bot's access to
+ * each channel and approver group; the Heroku token and each pipeline's apps by stage; the GitLab token,
+ * each project, and a webhook pointing at this bot with the events it needs.
+ */
+import { WebClient } from "@slack/web-api";
+import { GitLabAdapter } from "./adapters/gitlab/gitlab-adapter.js";
+import { HerokuAdapter } from "./adapters/heroku/heroku-adapter.js";
+import type { Config } from "./config.js";
+import { DomainError } from "./domain/errors.js";
+import type { Logger } from "./infra/logger.js";
+
+export interface DoctorResult {
+  ok: boolean;
+  lines: string[];
+}
+
+function reason(error: unknown): string {
+  if (error instanceof DomainError) return error.message.replaceAll(/[*`]/g, "");
+  const e = error as { data?: { error?: string }; message?: string };
+  return e?.data?.error ?? e?.message ?? String(error);
+}
+
+export async function runDoctor(config: Config, log: Logger): Promise<DoctorResult> {
+  const lines: string[] = [];
+  let ok = true;
+  const check = async (what: string, probe: () => Promise<string | undefined>): Promise<boolean> => {
+    try {
+      const detail = await probe();
+      lines.push(`PASS  ${what}${detail ? ` — ${detail}` : ""}`);
+      return true;
+    } catch (error) {
+      ok = false;
+      lines.push(`FAIL  ${what} — ${reason(error)}`);
+      return false;
+    }
+  };
+  const fast = { attempts: 2, baseMs: 200, maxMs: 1_000 };
+
+  // Slack
+  const slack = new WebClient(config.slack.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    retryConfig: { retries: 1, minTimeout: 200, maxTimeout: 1_000 },
+  });
+  let scopes: string[] = [];
+  const slackOk = await check("Slack token (auth.test)", async () => {
+    const result = await slack.auth.test();
+    scopes = result.response_metadata?.scopes ?? [];
+    return `bot ${result.user ?? "?"} in ${result.team ?? "?"}`;
+  });
+  if (slackOk) {
+    for (const channel of [...new Set(config.pipelines.map((p) => p.channel))]) {
+      await check(`Slack channel ${channel}`, async () => {
+        const info = await slack.conversations.info({ channel });
+        const name = info.channel?.name ?? channel;
+        if (info.channel?.is_member) return `#${name}, the bot is a member`;
+        if (!info.channel?.is_private && scopes.includes("chat:write.public")) {
+          return `#${name}, not a member but chat:write.public lets it post`;
+        }
+        throw new Error(`#${name}: the bot is not a member; invite it with /invite @${"promote-bot"}`);
+      });
+    }
+    for (const group of [...new Set(config.pipelines.flatMap((p) => p.approverGroups))]) {
+      await check(`Slack user group ${group}`, async () => {
+        const result = await slack.usergroups.users.list({ usergroup: group });
+        return `${result.users?.length ?? 0} members`;
+      });
+    }
+  }
+
+  // Heroku
+  const heroku = new HerokuAdapter({ token: config.heroku.apiToken, apiUrl: config.heroku.apiUrl, log, retry: fast });
+  for (const p of config.pipelines) {
+    await check(`Heroku pipeline ${p.herokuPipeline} (${p.name})`, async () => {
+      const pipeline = await heroku.pipeline(p.herokuPipeline);
+      const couplings = await heroku.couplings(pipeline.id);
+      const sources = couplings.filter((c) => c.stage === p.from).map((c) => c.app.name);
+      const targets = couplings.filter((c) => c.stage === p.to).map((c) => c.app.name);
+      if (sources.length !== 1) throw new Error(`expected one app in the ${p.from} stage, found ${sources.length}`);
+      if (targets.length === 0) throw new Error(`no app in the ${p.to} stage`);
+      return `${p.from}: ${sources[0]}; ${p.to}: ${targets.join(", ")}`;
+    });
+  }
+
+  // GitLab
+  const gitlab = new GitLabAdapter({ token: config.gitlab.token, url: config.gitlab.url, log, retry: fast });
+  for (const p of config.pipelines) {
+    const reachable = await check(`GitLab project ${p.gitlabProject} (${p.name})`, async () => {
+      const project = await gitlab.project(p.gitlabProject);
+      return `${project.pathWithNamespace}, branch ${p.branch ?? project.defaultBranch}`;
+    });
+    if (!reachable) continue;
+    await check(`GitLab webhook to this bot on ${p.gitlabProject}`, async () => {
+      const hooks = (await gitlab.projectHooks(p.gitlabProject)).filter((h) => /\/gitlab\/webhook\/?$/.test(h.url));
+      if (hooks.length === 0) {
+        throw new Error(
+          "no webhook to https://<this bot>/gitlab/webhook; add one with the secret token and Pipeline events",
+        );
+      }
+      const good = hooks.find((h) => h.pipelineEvents && (p.strategy !== "gitlab-job" || h.jobEvents));
+      if (!good) {
+        throw new Error(
+          `the webhook to ${hooks[0]?.url} lacks ${p.strategy === "gitlab-job" ? "Pipeline and Job events" : "Pipeline events"}`,
+        );
+      }
+      if (!good.enabled) throw new Error(`GitLab has disabled the webhook to ${good.url} after failures; re-enable it`);
+      return good.url;
+    });
+  }
+  lines.push(ok ? "All checks passed." : "Some checks failed: fix the lines marked FAIL and run the doctor again.");
+  return { ok, lines };
+}
