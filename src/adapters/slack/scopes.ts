@@ -10,6 +10,9 @@ export const WEB_API_SCOPES: Record<string, string | null> = {
   "usergroups.users.list": "usergroups:read",
   // App Home views need no scope of their own.
   "views.publish": null,
+  // Used by `npm run doctor` only.
+  "auth.test": null,
+  "conversations.info": "channels:read",
 };
 
 /** Scopes needed by features rather than by a method call. */
