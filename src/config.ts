@@ -46,6 +46,8 @@ export interface Config {
   pipelines: PipelineConfig[];
   port: number;
   logLevel: LogLevel;
+  /** Run every flow but, instead of promoting, playing a job or rolling back, say what would happen. */
+  dryRun: boolean;
   /** Every secret value, for log redaction. */
   secrets: string[];
 }
@@ -101,6 +103,12 @@ const envSchema = z.object({
       .transform(Number)
       .pipe(z.number().int().min(0).max(65535, { error: "expected a port number (0-65535)" }))
       .default(3000),
+  ),
+  DRY_RUN: optionalString.pipe(
+    z
+      .enum(["true", "false", "1", "0"], { error: "expected true or false" })
+      .transform((v) => v === "true" || v === "1")
+      .default(false),
   ),
   LOG_LEVEL: optionalString.pipe(
     z
@@ -329,6 +337,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pipelines,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    dryRun: e.DRY_RUN,
     secrets: SECRET_VARS.map((name) => env[name]).filter((v): v is string => typeof v === "string" && v.length > 0),
   };
 }

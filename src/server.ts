@@ -109,7 +109,13 @@ export async function startBot(options: {
     tuning,
     instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     sideCache: new TtlCache(60_000, 500),
+    dryRun: config.dryRun,
   };
+  if (config.dryRun) {
+    log.warn(
+      "DRY RUN: DRY_RUN is set, so approved requests will NOT promote, play jobs or roll back; they say in Slack what they would have done",
+    );
+  }
   const bot = new PromoteBot(ctx);
   registerListeners(app, bot, log);
   app.error(async (error) => {

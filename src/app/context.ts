@@ -63,6 +63,8 @@ export interface AppContext {
   tuning: Tuning;
   /** This process, as lease owner. */
   instanceId: string;
+  /** DRY_RUN: approved requests say what they would do instead of doing it. */
+  dryRun: boolean;
   /** Heroku pipelines' apps by stage, for read-only views (requests always read them fresh). */
   sideCache: TtlCache<{ pipelineId: string; source: AppRef; targets: AppRef[] }>;
 }

@@ -66,6 +66,10 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
   const lease = new LeaseKeeper(ctx, claimed.id);
   let request = claimed;
   try {
+    if (ctx.dryRun) {
+      await finish(ctx, request, { targets: [], error: null, dryRun: whatWouldHappen(request) });
+      return;
+    }
     if (request.kind === "rollback") {
       await finish(ctx, request, await executeRollback(ctx, lease, request));
       return;
@@ -108,6 +112,17 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
   } finally {
     await lease.stop(true);
   }
+}
+
+/** DRY_RUN: the call that approval would have made, in words. */
+function whatWouldHappen(request: PromotionRequest): string {
+  if (request.kind === "rollback") {
+    return (request.rollbackTo ?? [])
+      .map((t) => `POST /apps/${t.app.name}/releases {release: v${t.version}} (back from v${t.fromVersion})`)
+      .join("; ");
+  }
+  if (request.gitlabJob) return `POST /projects/:id/jobs/${request.gitlabJob.id}/play (${request.gitlabJob.name})`;
+  return `POST /pipeline-promotions promoting ${request.sourceApp.name} v${request.sourceReleaseVersion} (release ${request.sourceReleaseId}) to ${request.targetApps.map((a) => a.name).join(", ")}`;
 }
 
 /**

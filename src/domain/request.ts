@@ -30,6 +30,8 @@ export interface PromotionOutcome {
   targets: TargetResult[];
   /** For strategy gitlab-job: the played job. */
   job?: JobOutcome;
+  /** DRY_RUN: what would have been done (nothing was). */
+  dryRun?: string;
   /** Set when the promotion could not be run at all (Heroku refused or stayed unavailable). */
   error: string | null;
 }
@@ -122,6 +124,7 @@ export function isExpired(request: Pick<PromotionRequest, "expiresAt" | "state">
 
 /** The final state a finished promotion lands in: any failed target fails the whole promotion. */
 export function outcomeState(outcome: PromotionOutcome): "succeeded" | "failed" {
+  if (outcome.dryRun) return "succeeded";
   if (outcome.error) return "failed";
   if (outcome.job) return outcome.job.status === "success" ? "succeeded" : "failed";
   if (outcome.targets.length === 0) return "failed";

@@ -225,6 +225,11 @@ function outcomeBlocks(request: PromotionRequest): Block[] {
   const outcome = request.outcome;
   if (!outcome) return [];
   const blocks: Block[] = [];
+  if (outcome.dryRun) {
+    blocks.push(
+      section(`:test_tube: *Dry run: nothing was changed.* Approval would have made: ${code(outcome.dryRun)}`),
+    );
+  }
   // The error is a DomainError message: mrkdwn written by the bot, external text already escaped.
   if (outcome.error) blocks.push(section(`*Reason:* ${outcome.error}`));
   if (outcome.job) {
@@ -267,9 +272,11 @@ export function requestMessage(args: {
   const partial =
     r.state === "failed" && failedTargets.length > 0 && failedTargets.length < (r.outcome?.targets.length ?? 0);
   const rollback = r.kind === "rollback";
-  const headline = rollback
-    ? `${partial ? ":rotating_light: Rollback partly failed" : STATE_HEADLINE[r.state].replace(/Promot(ion|ing|ed)/, (m) => ({ Promotion: "Rollback", Promoting: "Rolling back", Promoted: "Rolled back" })[m] ?? m)}: *${esc(r.pipeline)}* ${esc(pipeline.to)} back to v${r.sourceReleaseVersion}`
-    : `${partial ? ":rotating_light: Promotion partly failed" : STATE_HEADLINE[r.state]}: *${esc(r.pipeline)}* ${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`;
+  const headline = r.outcome?.dryRun
+    ? `:test_tube: Approved (dry run, nothing changed): *${esc(r.pipeline)}* ${rollback ? `${esc(pipeline.to)} back to v${r.sourceReleaseVersion}` : `${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`}`
+    : rollback
+      ? `${partial ? ":rotating_light: Rollback partly failed" : STATE_HEADLINE[r.state].replace(/Promot(ion|ing|ed)/, (m) => ({ Promotion: "Rollback", Promoting: "Rolling back", Promoted: "Rolled back" })[m] ?? m)}: *${esc(r.pipeline)}* ${esc(pipeline.to)} back to v${r.sourceReleaseVersion}`
+      : `${partial ? ":rotating_light: Promotion partly failed" : STATE_HEADLINE[r.state]}: *${esc(r.pipeline)}* ${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`;
   const details = rollback
     ? [
         `*Requested by* ${user(r.requester)} ${when(r.createdAt)}`,
@@ -331,7 +338,7 @@ export function requestMessage(args: {
       blocks.push(context(`Finished ${when(r.finishedAt)} after ${seconds} s`));
     }
     // Every successful promotion offers the way back (under the same approval check).
-    if (r.state === "succeeded" && !rollback) {
+    if (r.state === "succeeded" && !rollback && !r.outcome?.dryRun) {
       blocks.push(
         actions("done", [
           button({
@@ -363,7 +370,9 @@ export function outcomeReply(request: PromotionRequest): ChatMessage {
   const failed = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
   let text: string;
   const what = r.kind === "rollback" ? "rollback" : "promotion";
-  if (r.state === "succeeded" && r.outcome) {
+  if (r.outcome?.dryRun) {
+    text = `${user(r.requester)} your ${what} of v${r.sourceReleaseVersion} was approved; this is a dry run, so nothing was changed.`;
+  } else if (r.state === "succeeded" && r.outcome) {
     const versions = r.outcome.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
     text =
       r.kind === "rollback"

@@ -421,3 +421,18 @@ describe("recognising an earlier POST", () => {
     expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(staged.slug!.id);
   });
 });
+
+describe("DRY_RUN", () => {
+  it("runs the whole flow but, once approved, says what it would have done instead of promoting", async () => {
+    h = await startHarness({ env: { DRY_RUN: "true" } });
+    h.shipToStaging("Try me");
+    expect(h.logs.text).toContain("DRY RUN");
+    const message = await requestViaCommand();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /dry run, nothing changed/);
+    expect(messageText(done)).toContain("POST /pipeline-promotions promoting whitewave-staging");
+    expect(buttonValue(done, ACTIONS.rollback)).toBeUndefined();
+    expect(promotionPosts()).toHaveLength(0);
+    expect(h.heroku.promotions).toHaveLength(0);
+  });
+});
