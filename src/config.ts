@@ -157,7 +157,7 @@ const freezeSchema = z
 
 const slackId = (prefix: RegExp, what: string) => z.string().regex(prefix, { error: `expected ${what}` });
 
-const pipelineSchema = z
+const pipelineFields = z
   .object({
     heroku_pipeline: z.string().min(1).optional(),
     gitlab_project: z.union([
@@ -184,24 +184,28 @@ const pipelineSchema = z
     request_ttl: durationSchema.default(parseDuration("2h") as Duration),
     freeze: z.array(freezeSchema).default([]),
   })
-  .strict()
-  .superRefine((p, ctx) => {
-    if (p.strategy === "gitlab-job" && !p.production_job) {
-      ctx.addIssue({ code: "custom", path: ["production_job"], message: "required when strategy is gitlab-job" });
-    }
-    const groups = p.approvers.filter((a) => a.startsWith("S")).length;
-    const users = p.approvers.length - groups;
-    if (groups === 0 && users > 0 && p.required_approvals > users) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["required_approvals"],
-        message: `expected at most ${users}, the number of approvers listed (no request could ever be approved)`,
-      });
-    }
-    if (p.from === p.to) {
-      ctx.addIssue({ code: "custom", path: ["to"], message: "expected a stage different from `from`" });
-    }
-  });
+  .strict();
+
+/** Every key a pipeline may have (docs/configuration.md is checked against this list). */
+export const PIPELINE_KEYS = Object.keys(pipelineFields.shape);
+
+const pipelineSchema = pipelineFields.superRefine((p, ctx) => {
+  if (p.strategy === "gitlab-job" && !p.production_job) {
+    ctx.addIssue({ code: "custom", path: ["production_job"], message: "required when strategy is gitlab-job" });
+  }
+  const groups = p.approvers.filter((a) => a.startsWith("S")).length;
+  const users = p.approvers.length - groups;
+  if (groups === 0 && users > 0 && p.required_approvals > users) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["required_approvals"],
+      message: `expected at most ${users}, the number of approvers listed (no request could ever be approved)`,
+    });
+  }
+  if (p.from === p.to) {
+    ctx.addIssue({ code: "custom", path: ["to"], message: "expected a stage different from `from`" });
+  }
+});
 
 const PIPELINE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
