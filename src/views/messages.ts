@@ -290,7 +290,10 @@ export function requestMessage(args: {
         `*Targets:* ${r.targetApps.map((a) => esc(a.name)).join(", ")}`,
         ...(r.gitlabJob ? [`*Deploys with:* the manual job ${code(r.gitlabJob.name)} (#${r.gitlabJob.id})`] : []),
       ];
-  if (r.commitsBehind !== null) details.push(`*${esc(pipeline.to)} is ${plural(r.commitsBehind, "commit")} behind*`);
+  if (r.commitsBehind !== null) {
+    const verb = r.state === "pending" ? "is" : "was";
+    details.push(`*${esc(pipeline.to)} ${verb} ${plural(r.commitsBehind, "commit")} behind*`);
+  }
   const blocks: Block[] = [section(headline), section(details.join("\n"))];
 
   const approvedBy = approvals.map((a) => user(a.approver)).join(", ");
