@@ -193,7 +193,8 @@ async function startPromotion(ctx: AppContext, lease: LeaseKeeper, request: Prom
       return { earlier };
     }
   }
-  const baseline = await baselineOf(ctx, current);
+  // Taken when the request was made, in the same read that checked what production runs.
+  const baseline = current.baseline ?? (await baselineOf(ctx, current));
   for (let attempt = 1; ; attempt++) {
     lease.check();
     // Fenced on the lease: a process that lost it (another follows now) cannot go on to POST.

@@ -198,7 +198,13 @@ export async function requestPromotion(
   }
   await checkCi(ctx, p, commit);
 
-  const targetCurrent = await Promise.all(side.targets.map((t) => ctx.heroku.currentRelease(t.id)));
+  // One read per target gives both what it runs and its newest version (failed releases included): the
+  // baseline that tells a later crash recovery which releases came after this request.
+  const targetReleases = await Promise.all(side.targets.map((t) => ctx.heroku.recentReleases(t.id, 20)));
+  const targetCurrent = targetReleases.map((list) => list.find((r) => r.current));
+  const baseline = Object.fromEntries(
+    side.targets.map((t, i) => [t.id, Math.max(0, ...(targetReleases[i] ?? []).map((r) => r.version))]),
+  );
   if (targetCurrent.every((r) => r?.slugId === release.slugId)) {
     throw new DomainError(
       "ALREADY_IN_PRODUCTION",
@@ -246,6 +252,7 @@ export async function requestPromotion(
     kind: "promotion",
     rollbackTo: null,
     gitlabJob: null,
+    baseline,
   });
   if (!created.created) throw inProgress(created.existing);
   const request = created.request;

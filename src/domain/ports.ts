@@ -138,7 +138,10 @@ export interface AuditEntry {
 export type NewRequest = Omit<
   PromotionRequest,
   "state" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome" | "baseline"
->;
+> & {
+  /** Each target's newest release version when the request was made (see PromotionRequest.baseline). */
+  baseline?: Record<string, number> | null;
+};
 
 export type RequestPatch = Partial<
   Pick<

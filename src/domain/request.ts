@@ -104,7 +104,7 @@ export interface PromotionRequest {
   outcome: PromotionOutcome | null;
   /** Set when an approver overrode a lock or freeze window for this request. */
   overrideReason: string | null;
-  /** Each target's newest release version just before the POST (crash recovery compares against it). */
+  /** Each target's newest release version before the POST (crash recovery only accepts newer releases). */
   baseline: Record<string, number> | null;
 }
 

@@ -410,7 +410,7 @@ export class KyselyStore implements Store {
           updated_at: now,
           override_reason: r.overrideReason,
           kind: r.kind,
-          baseline: null,
+          baseline: r.baseline ? JSON.stringify(r.baseline) : null,
           gitlab_job: r.gitlabJob ? JSON.stringify(r.gitlabJob) : null,
           rollback_to: r.rollbackTo ? JSON.stringify(r.rollbackTo) : null,
         })
