@@ -118,7 +118,6 @@ export interface ChatMessage {
 export interface ChatPort {
   post(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }>;
   update(channel: string, ts: string, message: ChatMessage): Promise<void>;
-  ephemeral(channel: string, user: string, message: ChatMessage): Promise<void>;
   userGroupMembers(groupId: string): Promise<string[]>;
   /** Publishes a user's App Home tab. */
   publishHome(user: string, blocks: unknown[]): Promise<void>;

@@ -6,7 +6,6 @@
 export const WEB_API_SCOPES: Record<string, string | null> = {
   "chat.postMessage": "chat:write",
   "chat.update": "chat:write",
-  "chat.postEphemeral": "chat:write",
   "usergroups.users.list": "usergroups:read",
   // App Home views need no scope of their own.
   "views.publish": null,

@@ -30,11 +30,6 @@ export class SlackChat implements ChatPort {
     await this.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as Blocks });
   }
 
-  async ephemeral(channel: string, user: string, message: ChatMessage): Promise<void> {
-    this.calls += 1;
-    await this.client.chat.postEphemeral({ channel, user, text: message.text, blocks: message.blocks as Blocks });
-  }
-
   async publishHome(user: string, blocks: unknown[]): Promise<void> {
     this.calls += 1;
     await this.client.views.publish({ user_id: user, view: { type: "home", blocks: blocks as Blocks } });
