@@ -145,48 +145,43 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     );
   });
 
-  app.action(ACTIONS.promote, async ({ ack, body, action, respond }) => {
-    await ack();
-    const user = body.user.id;
-    const value = action.type === "button" ? action.value : undefined;
-    const l = log.child({ slackUser: user, action: ACTIONS.promote });
-    await guarded(
-      l,
-      (m) => reply(respond, m),
-      async () => {
-        if (!isOpaqueId(value))
-          throw new DomainError(
-            "BAD_INPUT",
-            "This button is not one of mine, so I did nothing. Use `/promote &lt;pipeline&gt;` instead.",
-          );
-        const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
-        const pipeline = bot.pipeline(request.pipeline);
-        if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
-      },
-    );
-  });
-
-  app.action(ACTIONS.rollback, async ({ ack, body, action, respond }) => {
-    await ack();
-    const user = body.user.id;
-    const value = action.type === "button" ? action.value : undefined;
-    const l = log.child({ slackUser: user, action: ACTIONS.rollback });
-    await guarded(
-      l,
-      (m) => reply(respond, m),
-      async () => {
-        if (!isOpaqueId(value))
+  /**
+   * Every button: acknowledge, check that the value is one of the bot's ids, then run the use case with
+   * an answer that reaches the clicker (the response_url in channels, the refreshed tab in App Home,
+   * where clicks carry no response_url).
+   */
+  const onButton = (
+    actionId: string,
+    run: (args: { value: string; user: string; answer: Answer; fromHome: boolean }) => Promise<void>,
+  ) => {
+    app.action(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const user = body.user.id;
+      const value = action.type === "button" ? action.value : undefined;
+      const l = log.child({ slackUser: user, action: actionId, id: isOpaqueId(value) ? value : undefined });
+      const fromHome = (body as { container?: { type?: string } }).container?.type === "view";
+      const answer: Answer = fromHome ? (m) => bot.publishHome(user, firstText(m)) : (m) => reply(respond, m);
+      await guarded(l, answer, async () => {
+        if (!isOpaqueId(value)) {
           throw new DomainError(
             "BAD_INPUT",
             "This button is not one of mine, so I did nothing. Use the buttons on my messages, or `/promote help`.",
           );
-        const request = await bot.rollbackPromotion(value, user);
-        await reply(
-          respond,
-          notice(`Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}.`),
-        );
-      },
-    );
+        }
+        await run({ value, user, answer, fromHome });
+      });
+    });
+  };
+
+  onButton(ACTIONS.promote, async ({ value, user, answer }) => {
+    const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
+    const pipeline = bot.pipeline(request.pipeline);
+    if (pipeline) await answer(requestCreatedReply(request, pipeline));
+  });
+
+  onButton(ACTIONS.rollback, async ({ value, user, answer }) => {
+    const request = await bot.rollbackPromotion(value, user);
+    await answer(notice(`Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}.`));
   });
 
   const decisions = [
@@ -195,30 +190,16 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     { id: ACTIONS.cancel, run: (requestId: string, user: string) => bot.end(requestId, user, "cancel") },
   ];
   for (const decision of decisions) {
-    app.action(decision.id, async ({ ack, body, action, respond }) => {
-      await ack();
-      const user = body.user.id;
-      const value = action.type === "button" ? action.value : undefined;
-      const l = log.child({ slackUser: user, action: decision.id, requestId: value });
-      // Clicks in the App Home tab have no response_url: the answer is the refreshed tab itself.
-      const fromHome = (body as { container?: { type?: string } }).container?.type === "view";
-      const answer: Answer = fromHome ? (m) => bot.publishHome(user, firstText(m)) : (m) => reply(respond, m);
-      await guarded(l, answer, async () => {
-        if (!isOpaqueId(value))
-          throw new DomainError(
-            "BAD_INPUT",
-            "This button is not one of mine, so I did nothing. Use the buttons on my messages, or `/promote help`.",
-          );
-        const result = await decision.run(value, user);
-        if (result.kind === "approved" && !result.promoting) {
-          await answer(notice(`Approved (${result.count} of ${result.required}).`));
-        } else if (fromHome) {
-          await bot.publishHome(
-            user,
-            result.kind === "approved" ? "Approved; promoting now." : `Request ${result.state}.`,
-          );
-        }
-      });
+    onButton(decision.id, async ({ value, user, answer, fromHome }) => {
+      const result = await decision.run(value, user);
+      if (result.kind === "approved" && !result.promoting) {
+        await answer(notice(`Approved (${result.count} of ${result.required}).`));
+      } else if (fromHome) {
+        await bot.publishHome(
+          user,
+          result.kind === "approved" ? "Approved; promoting now." : `Request ${result.state}.`,
+        );
+      }
     });
   }
 
