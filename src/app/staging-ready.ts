@@ -69,7 +69,7 @@ async function announceFailure(ctx: AppContext, p: PipelineConfig, event: Pipeli
       sha: a.sha,
       title: event.commit?.title ?? null,
       author: event.commit?.author?.name ?? null,
-      ciUrl: a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`,
+      ciUrl: ciUrl(event),
       branch: a.ref,
     }),
   );
@@ -172,27 +172,14 @@ async function announceStaging(
   }
 
   const behind = await commitsBehind(ctx, p, targets[0]?.commit ?? null, a.sha);
-  const candidate: Candidate = announced ?? {
-    id: ctx.newId(),
-    pipeline: p.name,
-    herokuPipelineId: side.pipelineId,
-    sourceAppId: side.source.id,
-    sourceAppName: side.source.name,
-    releaseId: release.id,
-    releaseVersion: release.version,
-    slugId: release.slugId,
-    commitSha: a.sha,
-    commitTitle: title,
-    commitAuthor: event.commit?.author?.name ?? null,
-    ciPipelineId: a.id,
-    ciPipelineUrl: a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`,
-    channel: p.channel,
-    messageTs: "",
-    state: "live",
-    supersededBy: null,
-    createdAt: ctx.clock.now(),
-    gitlabJob: null,
-  };
+  const candidate =
+    announced ??
+    newCandidate(ctx, p, event, side, {
+      releaseId: release.id,
+      releaseVersion: release.version,
+      slugId: release.slugId,
+      gitlabJob: null,
+    });
   // Stored before posting, so a crash in between re-posts this candidate instead of a second one; the
   // insert is also the claim when two deliveries for the same release are processed at once.
   if (!announced && !(await ctx.store.insertCandidate(candidate))) {
@@ -206,6 +193,39 @@ async function announceStaging(
     ciPipeline: a.id,
   });
   return "ready";
+}
+
+function ciUrl(event: PipelineEvent): string {
+  const a = event.object_attributes;
+  return a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`;
+}
+
+/** A new live candidate for what a pipeline event announces (not stored yet). */
+function newCandidate(
+  ctx: AppContext,
+  p: PipelineConfig,
+  event: PipelineEvent,
+  side: { pipelineId: string; source: { id: string; name: string } },
+  build: Pick<Candidate, "releaseId" | "releaseVersion" | "slugId" | "gitlabJob">,
+): Candidate {
+  return {
+    id: ctx.newId(),
+    pipeline: p.name,
+    herokuPipelineId: side.pipelineId,
+    sourceAppId: side.source.id,
+    sourceAppName: side.source.name,
+    ...build,
+    commitSha: event.object_attributes.sha,
+    commitTitle: event.commit?.title ?? null,
+    commitAuthor: event.commit?.author?.name ?? null,
+    ciPipelineId: event.object_attributes.id,
+    ciPipelineUrl: ciUrl(event),
+    channel: p.channel,
+    messageTs: "",
+    state: "live",
+    supersededBy: null,
+    createdAt: ctx.clock.now(),
+  };
 }
 
 /** Posts a stored candidate's staging-ready message, records its ts, audits it, and supersedes older ones. */
@@ -272,27 +292,14 @@ async function announceJob(ctx: AppContext, p: PipelineConfig, event: PipelineEv
     );
     return "closed";
   }
-  const candidate: Candidate = announced ?? {
-    id: ctx.newId(),
-    pipeline: p.name,
-    herokuPipelineId: side.pipelineId,
-    sourceAppId: side.source.id,
-    sourceAppName: side.source.name,
-    releaseId,
-    releaseVersion: staging?.version ?? 0,
-    slugId: null,
-    commitSha: a.sha,
-    commitTitle: title,
-    commitAuthor: event.commit?.author?.name ?? null,
-    ciPipelineId: a.id,
-    ciPipelineUrl: a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`,
-    channel: p.channel,
-    messageTs: "",
-    state: "live",
-    supersededBy: null,
-    createdAt: ctx.clock.now(),
-    gitlabJob: { id: job.id, name: job.name, pipelineId: a.id },
-  };
+  const candidate =
+    announced ??
+    newCandidate(ctx, p, event, side, {
+      releaseId,
+      releaseVersion: staging?.version ?? 0,
+      slugId: null,
+      gitlabJob: { id: job.id, name: job.name, pipelineId: a.id },
+    });
   if (!announced && !(await ctx.store.insertCandidate(candidate))) return "duplicate-candidate";
   await postCandidate(ctx, p, candidate, stagingReadyMessage({ pipeline: view, candidate, targets, behind: null }), {
     commit: a.sha,
