@@ -345,3 +345,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secrets: SECRET_VARS.map((name) => env[name]).filter((v): v is string => typeof v === "string" && v.length > 0),
   };
 }
+
+/** For the entry points: the configuration, or `report` of every problem and exit code 1. */
+export function loadConfigOrExit(report: (problems: string[]) => void, env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    report(error.problems);
+    process.exit(1);
+  }
+}

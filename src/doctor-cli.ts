@@ -1,20 +1,13 @@
 /** `npm run doctor` (on Heroku: `heroku run npm run doctor`). Exit 0 when every check passes, 1 otherwise. */
-import { ConfigError, loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { runDoctor } from "./doctor.js";
 import { createLogger } from "./infra/logger.js";
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stdout.write("FAIL  configuration\n");
-      for (const problem of error.problems) process.stdout.write(`      ${problem}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit((problems) => {
+    process.stdout.write("FAIL  configuration\n");
+    for (const problem of problems) process.stdout.write(`      ${problem}\n`);
+  });
   const log = createLogger({ level: "silent", secrets: config.secrets });
   const result = await runDoctor(config, log);
   let out = result.lines.join("\n");

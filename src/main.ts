@@ -2,22 +2,15 @@
  * Composition root: loadConfig -> startBot -> serve until SIGTERM/SIGINT, then drain.
  * A bad configuration stops the process before it listens, exit code 1, one line per problem.
  */
-import { ConfigError, loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { createLogger } from "./infra/logger.js";
 import { startBot } from "./server.js";
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write("promote-bot cannot start: the configuration has problems:\n");
-      for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit((problems) => {
+    process.stderr.write("promote-bot cannot start: the configuration has problems:\n");
+    for (const problem of problems) process.stderr.write(`  ${problem}\n`);
+  });
   const log = createLogger({ level: config.logLevel, secrets: config.secrets });
   const running = await startBot({ config, log });
   let stopping = false;
