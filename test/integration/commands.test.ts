@@ -5,7 +5,6 @@ import {
   APPROVER_A,
   APPROVER_B,
   BYSTANDER,
-  buttonValue,
   type Harness,
   messageText,
   REQUESTER,
@@ -17,9 +16,8 @@ afterEach(async () => {
   await h?.close();
 });
 
-const answer = (user: string, pattern: RegExp) =>
-  h.slack.waitFor(() => h.answersFor(user).find((a) => pattern.test(a)), 10_000);
-const approvalMessage = () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+const answer = (user: string, pattern: RegExp) => h.answer(user, pattern);
+const approvalMessage = () => h.approvalMessage();
 
 describe("everyday commands", () => {
   it("lists every pipeline with what staging and production run and how far behind", async () => {

@@ -62,14 +62,10 @@ describe.each(BACKENDS)("crash recovery on $name", { timeout: 90_000 }, ({ creat
     await db?.drop();
   });
 
-  const approvalMessage = () => world.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+  const approvalMessage = () => world.approvalMessage();
   const posts = () => world.heroku.callsTo("POST", "/pipeline-promotions");
   const requestRow = async () => (await store.db.selectFrom("requests").selectAll().execute())[0];
-  const finalMessage = (ts: string, pattern: RegExp) =>
-    world.slack.waitFor(() => {
-      const m = world.slack.messages.find((x) => x.ts === ts);
-      return m && pattern.test(messageText(m)) ? m : undefined;
-    }, 30_000);
+  const finalMessage = (ts: string, pattern: RegExp) => world.messageMatching(ts, pattern, 30_000);
 
   it("when killed after the request is stored but before its message is posted, the next process posts it once", async () => {
     await start();

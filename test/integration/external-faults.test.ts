@@ -6,16 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import { postgresDatabase, TEST_DATABASE_URL } from "../support/databases.js";
-import {
-  APPROVER_A,
-  assertNoSecrets,
-  buttonValue,
-  type Harness,
-  messageText,
-  PROJECT_ID,
-  REQUESTER,
-  startHarness,
-} from "../support/harness.js";
+import { APPROVER_A, assertNoSecrets, type Harness, PROJECT_ID, REQUESTER, startHarness } from "../support/harness.js";
 import type { Fault } from "../support/stand-ins/http-stand-in.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 
@@ -24,12 +15,8 @@ afterEach(async () => {
   await h?.close();
 });
 
-const approvalMessage = () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
-const finalMessage = (ts: string, pattern: RegExp) =>
-  h.slack.waitFor(() => {
-    const m = h.slack.messages.find((x) => x.ts === ts);
-    return m && pattern.test(messageText(m)) ? m : undefined;
-  }, 10_000);
+const approvalMessage = () => h.approvalMessage();
+const finalMessage = (ts: string, pattern: RegExp) => h.messageMatching(ts, pattern, 10_000);
 
 type FaultKind = { name: string; fault: Omit<Fault, "path" | "method"> };
 

@@ -33,11 +33,7 @@ function ship(title: string) {
 }
 
 const plays = () => h.gitlab.callsTo("POST", /\/jobs\/\d+\/play$/);
-const settled = (ts: string, pattern: RegExp) =>
-  h.slack.waitFor(() => {
-    const m = h.slack.messages.find((x) => x.ts === ts);
-    return m && pattern.test(messageText(m)) ? m : undefined;
-  }, 10_000);
+const settled = (ts: string, pattern: RegExp) => h.messageMatching(ts, pattern, 10_000);
 
 async function announceAndApprove(): Promise<{ message: SlackMessage; jobId: number }> {
   const { pipeline, job } = ship("Container feature");

@@ -12,7 +12,6 @@ import { postgresDatabase, TEST_DATABASE_URL, type TestDatabase } from "../suppo
 import {
   APPROVER_A,
   APPROVER_B,
-  buttonValue,
   GROUP_APPROVER,
   messageText,
   PROJECT_ID,
@@ -53,7 +52,7 @@ describe.skipIf(!TEST_DATABASE_URL)("two bot processes on one PostgreSQL", { tim
     await db?.drop();
   });
 
-  const approvalMessage = () => world.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+  const approvalMessage = () => world.approvalMessage();
   const posts = () => world.heroku.callsTo("POST", "/pipeline-promotions");
 
   it("when the same GitLab delivery reaches both, then one staging-ready message is posted", async () => {

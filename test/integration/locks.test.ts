@@ -19,9 +19,8 @@ afterEach(async () => {
   await h?.close();
 });
 
-const answer = (user: string, pattern: RegExp) =>
-  h.slack.waitFor(() => h.answersFor(user).find((a) => pattern.test(a)), 10_000);
-const approvalMessage = () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
+const answer = (user: string, pattern: RegExp) => h.answer(user, pattern);
+const approvalMessage = () => h.approvalMessage();
 const channelText = () => h.channelMessages().map(messageText).join("\n");
 const ALWAYS =
   '[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "00:00", timezone: Europe/Paris, reason: "release train maintenance" }]';

@@ -35,9 +35,7 @@ async function setup(
 }
 
 /** The channel message carrying the request's Approve button. */
-function approvalMessage(): SlackMessage | undefined {
-  return h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
-}
+const approvalMessage = () => h.approvalMessage();
 
 async function requestViaCommand(user = REQUESTER): Promise<SlackMessage> {
   const response = await h.slash(user, "whitewave");
@@ -49,16 +47,9 @@ function promotionPosts() {
   return h.heroku.callsTo("POST", "/pipeline-promotions");
 }
 
-async function finalMessage(ts: string, pattern: RegExp): Promise<SlackMessage> {
-  return h.slack.waitFor(() => {
-    const m = h.slack.messages.find((x) => x.ts === ts);
-    return m && pattern.test(messageText(m)) ? m : undefined;
-  });
-}
+const finalMessage = (ts: string, pattern: RegExp) => h.messageMatching(ts, pattern, 5_000);
 
-async function answer(user: string, pattern: RegExp): Promise<string> {
-  return h.slack.waitFor(() => h.answersFor(user).find((a) => pattern.test(a)));
-}
+const answer = (user: string, pattern: RegExp) => h.answer(user, pattern, 5_000);
 
 describe("requesting a promotion", () => {
   it("when /promote whitewave is typed, then a request is stored and the approval message names who asked, what, and who can approve", async () => {

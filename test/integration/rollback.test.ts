@@ -18,14 +18,9 @@ afterEach(async () => {
   await h?.close();
 });
 
-const answer = (user: string, pattern: RegExp) =>
-  h.slack.waitFor(() => h.answersFor(user).find((a) => pattern.test(a)), 10_000);
-const pending = () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve));
-const settled = (ts: string, pattern: RegExp) =>
-  h.slack.waitFor(() => {
-    const m = h.slack.messages.find((x) => x.ts === ts);
-    return m && pattern.test(messageText(m)) ? m : undefined;
-  }, 10_000);
+const answer = (user: string, pattern: RegExp) => h.answer(user, pattern);
+const pending = () => h.approvalMessage();
+const settled = (ts: string, pattern: RegExp) => h.messageMatching(ts, pattern, 10_000);
 const rollbackPosts = () => h.heroku.callsTo("POST", /^\/apps\/[^/]+\/releases$/);
 
 /** Ships a release and promotes it; returns the success message. */

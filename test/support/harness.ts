@@ -8,6 +8,7 @@ import type { Tuning } from "../../src/app/context.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/infra/logger.js";
 import { type RunningBot, startBot } from "../../src/server.js";
+import { ACTIONS } from "../../src/views/action-ids.js";
 import { sqliteDatabase, type TestDatabase } from "./databases.js";
 import { DEFAULT_WEBHOOK_SECRET, type GitLabDelivery } from "./gitlab-events.js";
 import { blockActionBody, postSlack, slashCommandBody } from "./slack-requests.js";
@@ -101,6 +102,12 @@ export interface World {
   clickValue(user: string, message: SlackMessage, actionId: string, value: string, url?: string): Promise<Response>;
   /** Ephemeral answers the user got, newest last. */
   answersFor(user: string): string[];
+  /** Waits for an answer to the user that matches. */
+  answer(user: string, pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** The channel message that carries a request's Approve button, if any. */
+  approvalMessage(): SlackMessage | undefined;
+  /** Waits until the message with this ts matches (as it is updated in place). */
+  messageMatching(ts: string, pattern: RegExp, timeoutMs?: number): Promise<SlackMessage>;
   channelMessages(): SlackMessage[];
   close(): Promise<void>;
 }
@@ -234,6 +241,18 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     },
     channelMessages() {
       return slack.topLevel(CHANNEL);
+    },
+    answer(user, pattern, timeoutMs = 10_000) {
+      return slack.waitFor(() => world.answersFor(user).find((a) => pattern.test(a)), timeoutMs);
+    },
+    approvalMessage() {
+      return slack.topLevel(CHANNEL).find((m) => buttonValue(m, ACTIONS.approve));
+    },
+    messageMatching(ts, pattern, timeoutMs = 10_000) {
+      return slack.waitFor(() => {
+        const m = slack.messages.find((x) => x.ts === ts);
+        return m && pattern.test(messageText(m)) ? m : undefined;
+      }, timeoutMs);
     },
     async close() {
       await Promise.all([slack.close(), heroku.close(), gitlab.close()]);
