@@ -68,7 +68,10 @@ async function refreshQuietly(ctx: AppContext, request: PromotionRequest): Promi
 async function load(ctx: AppContext, requestId: string): Promise<PromotionRequest> {
   const request = await ctx.store.getRequest(requestId);
   if (!request) {
-    throw new DomainError("REQUEST_NOT_FOUND", "I have no such promotion request. Ask with `/promote <pipeline>`.");
+    throw new DomainError(
+      "REQUEST_NOT_FOUND",
+      "I have no such promotion request. Ask with `/promote &lt;pipeline&gt;`.",
+    );
   }
   if (isExpired(request, ctx.clock.now())) {
     const expired = await expireRequest(ctx, request);

@@ -17,7 +17,7 @@ export async function lockPipeline(
     throw new DomainError("NOT_APPROVER", `Only the approvers of *${esc(p.name)}* can lock it.`);
   }
   const reason = args.reason.trim().slice(0, 500);
-  if (!reason) throw new DomainError("BAD_INPUT", `Say why: \`/promote lock ${esc(p.name)} <reason>\`.`);
+  if (!reason) throw new DomainError("BAD_INPUT", `Say why: \`/promote lock ${esc(p.name)} &lt;reason&gt;\`.`);
   const result = await ctx.store.lock({ pipeline: p.name, reason, lockedBy: args.actor, lockedAt: ctx.clock.now() });
   if (!result.created) {
     throw new DomainError(

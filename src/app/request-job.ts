@@ -13,7 +13,7 @@ import type { ApproverDirectory } from "./approvers.js";
 import { auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { herokuSide } from "./pipelines.js";
-import { completeRequest, inProgress } from "./request-promotion.js";
+import { completeRequest, inProgress, requestBasics } from "./request-promotion.js";
 
 /** How many recent successful pipelines are searched for a manual production job. */
 const SEARCHED_PIPELINES = 10;
@@ -95,13 +95,11 @@ export async function requestJob(
       (c) => c.title,
       () => null,
     ));
-  const now = ctx.clock.now();
   const created = await ctx.store.createRequest({
-    id: ctx.newId(),
+    ...requestBasics(ctx, p, args.requester),
     kind: "promotion",
     rollbackTo: null,
     gitlabJob: { id: job.id, name: job.name, pipelineId: job.pipelineId },
-    pipeline: p.name,
     herokuPipelineId: side.pipelineId,
     sourceApp: side.source,
     sourceReleaseId: `job:${job.id}`,
@@ -111,12 +109,6 @@ export async function requestJob(
     commitTitle: title,
     commitsBehind: null,
     targetApps: side.targets,
-    requester: args.requester,
-    requiredApprovals: p.requiredApprovals,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
-    channel: p.channel,
-    messageTs: null,
     candidateId: candidate?.id ?? null,
     overrideReason: args.overrideReason,
   });

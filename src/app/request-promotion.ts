@@ -69,6 +69,21 @@ export async function checkGate(
   };
 }
 
+/** The fields every new request shares: who asked, where it is shown, how many approvals, when it expires. */
+export function requestBasics(ctx: AppContext, p: PipelineConfig, requester: string) {
+  const now = ctx.clock.now();
+  return {
+    id: ctx.newId(),
+    pipeline: p.name,
+    requester,
+    requiredApprovals: p.requiredApprovals,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
+    channel: p.channel,
+    messageTs: null,
+  };
+}
+
 export function inProgress(existing: PromotionRequest): DomainError {
   const promoting = existing.state === "promoting";
   const what = promoting
@@ -97,7 +112,7 @@ async function resolveSource(
   if (!candidate || !pipeline) {
     throw new DomainError(
       "REQUEST_NOT_FOUND",
-      "I do not know this staging release (the message may be from an older set-up). Use `/promote <pipeline>` instead.",
+      "I do not know this staging release (the message may be from an older set-up). Use `/promote &lt;pipeline&gt;` instead.",
     );
   }
   if (candidate.state === "superseded") {
@@ -228,10 +243,8 @@ export async function requestPromotion(
     (await ctx.store.liveCandidates(p.name)).find(
       (c) => c.releaseId === release.id && c.channel === p.channel && c.messageTs,
     );
-  const now = ctx.clock.now();
   const created = await ctx.store.createRequest({
-    id: ctx.newId(),
-    pipeline: p.name,
+    ...requestBasics(ctx, p, args.requester),
     herokuPipelineId: side.pipelineId,
     sourceApp: side.source,
     sourceReleaseId: release.id,
@@ -241,12 +254,6 @@ export async function requestPromotion(
     commitTitle: title,
     commitsBehind: behind?.count ?? null,
     targetApps: side.targets,
-    requester: args.requester,
-    requiredApprovals: p.requiredApprovals,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
-    channel: p.channel,
-    messageTs: null,
     candidateId: announced?.id ?? null,
     overrideReason,
     kind: "promotion",

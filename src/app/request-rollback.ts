@@ -10,7 +10,7 @@ import type { ApproverDirectory } from "./approvers.js";
 import { auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
-import { checkGate, completeRequest, inProgress } from "./request-promotion.js";
+import { checkGate, completeRequest, inProgress, requestBasics } from "./request-promotion.js";
 
 export async function requestRollback(
   ctx: AppContext,
@@ -61,13 +61,11 @@ export async function requestRollback(
   }
   const first = targets[0] as RollbackTarget;
   const commit = first.slugId ? await ctx.heroku.slugCommit(first.app.id, first.slugId) : null;
-  const now = ctx.clock.now();
   const created = await ctx.store.createRequest({
-    id: ctx.newId(),
+    ...requestBasics(ctx, p, args.requester),
     kind: "rollback",
     rollbackTo: targets,
     gitlabJob: null,
-    pipeline: p.name,
     herokuPipelineId: side.pipelineId,
     sourceApp: first.app,
     sourceReleaseId: first.releaseId,
@@ -77,12 +75,6 @@ export async function requestRollback(
     commitTitle: null,
     commitsBehind: null,
     targetApps: side.targets,
-    requester: args.requester,
-    requiredApprovals: p.requiredApprovals,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
-    channel: p.channel,
-    messageTs: null,
     candidateId: null,
     overrideReason,
   });

@@ -155,21 +155,7 @@ async function announceStaging(
   }
 
   // Locked or frozen: say so instead of offering a live button.
-  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-  if (g.kind !== "open") {
-    await ctx.chat.post(
-      p.channel,
-      stagingClosedMessage({
-        pipeline: view,
-        sha: a.sha,
-        title,
-        releaseVersion: release.version,
-        sourceApp: side.source.name,
-        why: describeGate(g, p.name, esc),
-      }),
-    );
-    return "closed";
-  }
+  if (await announcedClosed(ctx, p, event, side.source.name, release.version)) return "closed";
 
   const behind = await commitsBehind(ctx, p, targets[0]?.commit ?? null, a.sha);
   const candidate =
@@ -193,6 +179,30 @@ async function announceStaging(
     ciPipeline: a.id,
   });
   return "ready";
+}
+
+/** When the pipeline is locked or in a freeze window, posts why there is no Promote button; true then. */
+async function announcedClosed(
+  ctx: AppContext,
+  p: PipelineConfig,
+  event: PipelineEvent,
+  sourceApp: string,
+  releaseVersion: number,
+): Promise<boolean> {
+  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  if (g.kind === "open") return false;
+  await ctx.chat.post(
+    p.channel,
+    stagingClosedMessage({
+      pipeline: pipelineView(p),
+      sha: event.object_attributes.sha,
+      title: event.commit?.title ?? null,
+      releaseVersion,
+      sourceApp,
+      why: describeGate(g, p.name, esc),
+    }),
+  );
+  return true;
 }
 
 function ciUrl(event: PipelineEvent): string {
@@ -276,22 +286,8 @@ async function announceJob(ctx: AppContext, p: PipelineConfig, event: PipelineEv
     targets.push({ app, releaseVersion: current?.version ?? null, commit: null });
   }
   const view = pipelineView(p);
-  const title = event.commit?.title ?? null;
-  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-  if (g.kind !== "open") {
-    await ctx.chat.post(
-      p.channel,
-      stagingClosedMessage({
-        pipeline: view,
-        sha: a.sha,
-        title,
-        releaseVersion: staging?.version ?? 0,
-        sourceApp: side.source.name,
-        why: describeGate(g, p.name, esc),
-      }),
-    );
-    return "closed";
-  }
+  // Locked or frozen: say so instead of offering a live button.
+  if (await announcedClosed(ctx, p, event, side.source.name, staging?.version ?? 0)) return "closed";
   const candidate =
     announced ??
     newCandidate(ctx, p, event, side, {
