@@ -42,19 +42,44 @@ export async function postMissingMessage(ctx: AppContext, request: PromotionRequ
   await refreshRequestMessage(ctx, claimed);
 }
 
-/** Posts the request's message, or brings the existing one up to date with the stored state. */
+/**
+ * Posts the request's message, or brings the existing one up to date with the stored state.
+ *
+ * Slack keeps whichever update arrives last, and several renders of one request can be in flight at
+ * once (a denied click showing "promoting" while the follower shows "succeeded", possibly from
+ * another process). So after each update the request is read again and, if the stored state now
+ * renders differently from what was sent, sent again. Every state change is followed by a render by
+ * the process that made it, so the last update Slack receives shows the latest state.
+ */
 export async function refreshRequestMessage(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest> {
   const p = ctx.pipelines.find((x) => x.name === request.pipeline);
   if (!p) return request;
-  const approvals = await ctx.store.approvals(request.id);
-  const message = requestMessage({ request, approvals, pipeline: pipelineView(p), now: ctx.clock.now() });
-  if (request.messageTs) {
-    await ctx.chat.update(request.channel, request.messageTs, message);
-    return request;
+  const view = pipelineView(p);
+  const now = ctx.clock.now();
+  const render = async (r: PromotionRequest) =>
+    requestMessage({ request: r, approvals: await ctx.store.approvals(r.id), pipeline: view, now });
+  let shown = request;
+  let message = await render(shown);
+  if (!shown.messageTs) {
+    const posted = await ctx.chat.post(shown.channel, message);
+    shown = (await ctx.store.updateRequest(shown.id, { messageTs: posted.ts })) ?? { ...shown, messageTs: posted.ts };
+  } else {
+    await ctx.chat.update(shown.channel, shown.messageTs, message);
   }
-  const posted = await ctx.chat.post(request.channel, message);
-  return (await ctx.store.updateRequest(request.id, { messageTs: posted.ts })) ?? request;
+  for (let attempt = 0; attempt < MAX_RERENDERS; attempt++) {
+    const latest = await ctx.store.getRequest(shown.id);
+    if (!latest?.messageTs) return shown;
+    const again = await render(latest);
+    if (JSON.stringify(again) === JSON.stringify(message)) return latest;
+    await ctx.chat.update(latest.channel, latest.messageTs, again);
+    shown = latest;
+    message = again;
+  }
+  return shown;
 }
+
+/** Bounds the re-renders of one refresh; a request changes state a handful of times in its life. */
+const MAX_RERENDERS = 3;
 
 /** Message updates are best effort after the state is stored: the state is the truth, the message follows. */
 async function refreshQuietly(ctx: AppContext, request: PromotionRequest): Promise<void> {

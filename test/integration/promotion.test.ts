@@ -18,6 +18,7 @@ import {
   REQUESTER,
   startHarness,
 } from "../support/harness.js";
+import { until } from "../support/processes.js";
 import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 let h: Harness;
@@ -304,6 +305,32 @@ describe("ending a request", () => {
 });
 
 describe("promotion outcomes and Heroku errors", () => {
+  it("when an out-of-date update of the message reaches Slack after the outcome, then the message is brought back to the outcome", async () => {
+    await setup();
+    h.heroku.promotionBehaviour.pollsUntilDone = 1_000_000;
+    const message = await requestViaCommand();
+    const requestId = buttonValue(message, ACTIONS.approve) as string;
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /promoting/);
+    const promotionId = await until("the promotion POST is recorded", async () => {
+      const row = await h.bot.store.db.selectFrom("requests").select("promotion_id").executeTakeFirst();
+      return row?.promotion_id;
+    });
+    // A late click re-renders "promoting"; Slack receives that update only after the outcome's.
+    const updates = () => h.slack.callsTo("POST", "/api/chat.update").length;
+    const before = updates();
+    h.slack.fault({ method: "POST", path: "/api/chat.update", delayMs: 1_500 });
+    await h.clickValue(APPROVER_B, message, ACTIONS.approve, requestId);
+    await h.slack.waitFor(() => updates() > before);
+    h.heroku.completePromotion(promotionId);
+    await h.messageMatching(message.ts, /Promoted/, 5_000);
+    await answer(APPROVER_B, /already being promoted/);
+    await h.bot.bot.worker.idle();
+    await new Promise((r) => setTimeout(r, 1_700));
+    const shown = h.slack.messages.find((m) => m.ts === message.ts);
+    expect(messageText(shown as SlackMessage)).toMatch(/Promoted/);
+  });
+
   it("when the release phase fails on the target, then the message says failed with Heroku's reason and the output tail", async () => {
     await setup();
     h.heroku.promotionBehaviour.failTargets = {
