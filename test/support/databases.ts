@@ -12,10 +12,12 @@ import type { DatabaseConfig } from "../../src/config.js";
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
 
-if (process.env.CI === "true" && !TEST_DATABASE_URL) {
+// Checked in test runs only: the sandbox (sandbox/) uses the same world without PostgreSQL.
+const inTestRun = process.env.VITEST !== undefined;
+if (inTestRun && process.env.CI === "true" && !TEST_DATABASE_URL) {
   throw new Error("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL store tests are mandatory in CI");
 }
-if (!TEST_DATABASE_URL && !(globalThis as { __pgNote?: boolean }).__pgNote) {
+if (inTestRun && !TEST_DATABASE_URL && !(globalThis as { __pgNote?: boolean }).__pgNote) {
   (globalThis as { __pgNote?: boolean }).__pgNote = true;
   console.warn("NOTE: TEST_DATABASE_URL is not set; PostgreSQL store tests are skipped (SQLite only).");
 }

@@ -23,6 +23,16 @@ export const APPROVER_B = "U0APPROVERB";
 export const GROUP_APPROVER = "U0GROUPAPPR";
 export const BYSTANDER = "U0BYSTANDER";
 export const APPROVER_GROUP = "S0RELEASERS";
+export const CHANNEL_NAME = "whitewave-releases";
+export const APPROVER_GROUP_HANDLE = "releasers";
+/** The people of the world, with the part each plays in the default pipeline. */
+export const PEOPLE = [
+  { id: REQUESTER, name: "rita", role: "requester" },
+  { id: APPROVER_A, name: "alice", role: "approver" },
+  { id: APPROVER_B, name: "bob", role: "approver" },
+  { id: GROUP_APPROVER, name: "gina", role: "approver via @releasers" },
+  { id: BYSTANDER, name: "sam", role: "bystander" },
+] as const;
 export const SIGNING_SECRET = "test-signing-secret-0123456789";
 export const PROJECT = "acme/whitewave";
 export const PROJECT_ID = 4242;
@@ -145,17 +155,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const gitlab = new GitLabStandIn();
   await Promise.all([slack.start(), heroku.start(), gitlab.start()]);
 
-  slack.addChannel(CHANNEL, { name: "whitewave-releases", isMember: true });
-  for (const [id, name] of [
-    [REQUESTER, "rita"],
-    [APPROVER_A, "alice"],
-    [APPROVER_B, "bob"],
-    [GROUP_APPROVER, "gina"],
-    [BYSTANDER, "bystander"],
-  ] as const) {
-    slack.addUser(id, name);
-  }
-  slack.addUserGroup(APPROVER_GROUP, "releasers", [GROUP_APPROVER]);
+  slack.addChannel(CHANNEL, { name: CHANNEL_NAME, isMember: true });
+  for (const user of PEOPLE) slack.addUser(user.id, user.name);
+  slack.addUserGroup(APPROVER_GROUP, APPROVER_GROUP_HANDLE, [GROUP_APPROVER]);
 
   const pipeline = heroku.addPipeline("whitewave");
   const staging = heroku.addApp("whitewave-staging", pipeline.id, "staging");
@@ -182,7 +184,6 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...options.env,
   };
 
-  const ackAnswers: Array<{ user: string; text: string }> = [];
   const world: World = {
     slack,
     heroku,
@@ -208,10 +209,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         responseUrl: slack.responseUrl({ channel: CHANNEL, user }),
       });
       const r = await postSlack(url, SIGNING_SECRET, body);
-      // An answer carried in the acknowledgement itself is shown to the user like a response_url one.
+      // An answer carried in the acknowledgement itself is shown as Slack shows it.
       if (r.status === 200 && r.body.trim().startsWith("{")) {
-        const answer = JSON.parse(r.body) as { text?: string; blocks?: unknown[] };
-        if (answer.text) ackAnswers.push({ user, text: JSON.stringify(answer.blocks ?? []) + answer.text });
+        slack.acknowledgement({ channel: CHANNEL, user }, JSON.parse(r.body) as Record<string, unknown>);
       }
       return new Response(r.body, { status: r.status });
     },
@@ -234,10 +234,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       return new Response(r.body, { status: r.status });
     },
     answersFor(user) {
-      return [
-        ...ackAnswers.filter((a) => a.user === user).map((a) => a.text),
-        ...slack.ephemerals.filter((e) => e.user === user).map((e) => JSON.stringify(e.blocks ?? []) + e.text),
-      ];
+      return slack.ephemerals.filter((e) => e.user === user).map((e) => JSON.stringify(e.blocks ?? []) + e.text);
     },
     channelMessages() {
       return slack.topLevel(CHANNEL);

@@ -115,9 +115,13 @@ export class HerokuAdapter implements HerokuPort {
         });
         const parsed = schema.safeParse(raw);
         if (!parsed.success) {
-          throw new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${what} with an unexpected body.`, {
-            issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`),
-          });
+          throw new DomainError(
+            "HEROKU_UNAVAILABLE",
+            `Heroku's answer was not the shape the bot expects while ${what}.`,
+            {
+              issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`),
+            },
+          );
         }
         return parsed.data;
       } catch (error) {
@@ -198,11 +202,15 @@ export class HerokuAdapter implements HerokuPort {
       );
     }
     if (status === 429) {
-      return new DomainError("HEROKU_UNAVAILABLE", `Heroku's rate limit was reached while ${what}.`, {
-        ...details,
-        retryable: true,
-        retryAfterMs: meta.retryAfterMs,
-      });
+      return new DomainError(
+        "HEROKU_UNAVAILABLE",
+        `Heroku's rate limit was reached while ${what}. Heroku allows about 4,500 calls an hour per token; try again in a few minutes.`,
+        {
+          ...details,
+          retryable: true,
+          retryAfterMs: meta.retryAfterMs,
+        },
+      );
     }
     if (status >= 500) {
       return new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${status} while ${what}.`, {
@@ -213,19 +221,24 @@ export class HerokuAdapter implements HerokuPort {
     }
     return new DomainError(
       "HEROKU_REJECTED",
-      `Heroku refused ${what} (${status}): ${herokuMessage ?? "no reason given"}`,
+      `Heroku refused the call while ${what} (${status}): ${herokuMessage ?? "no reason given"}`,
       details,
     );
   }
 
   async pipeline(idOrName: string): Promise<{ id: string; name: string }> {
-    return this.call("get", `/pipelines/${encodeURIComponent(idOrName)}`, pipelineSchema, `pipeline ${idOrName}`);
+    return this.call(
+      "get",
+      `/pipelines/${encodeURIComponent(idOrName)}`,
+      pipelineSchema,
+      `reading pipeline ${idOrName}`,
+    );
   }
 
   async appName(appId: string): Promise<string> {
     const cached = this.appNames.get(appId);
     if (cached) return cached;
-    const app = await this.call("get", `/apps/${encodeURIComponent(appId)}`, appSchema, `app ${appId}`);
+    const app = await this.call("get", `/apps/${encodeURIComponent(appId)}`, appSchema, `reading app ${appId}`);
     this.appNames.set(app.id, app.name);
     return app.name;
   }
@@ -235,7 +248,7 @@ export class HerokuAdapter implements HerokuPort {
       "get",
       `/pipelines/${encodeURIComponent(pipelineId)}/pipeline-couplings`,
       z.array(couplingSchema),
-      `couplings of pipeline ${pipelineId}`,
+      `reading couplings of pipeline ${pipelineId}`,
     );
     return Promise.all(
       list.map(async (c) => ({ app: { id: c.app.id, name: await this.appName(c.app.id) }, stage: c.stage })),
@@ -248,7 +261,7 @@ export class HerokuAdapter implements HerokuPort {
       "get",
       `/apps/${encodeURIComponent(appId)}/releases`,
       z.array(releaseSchema),
-      `releases of app ${appId}`,
+      `reading releases of app ${appId}`,
       { headers: { Range: `version ..; order=desc, max=${Math.max(1, Math.min(max, 1000))}` }, partial: true },
     );
     return releases.map(toRelease);
@@ -264,7 +277,7 @@ export class HerokuAdapter implements HerokuPort {
       "get",
       `/apps/${encodeURIComponent(appId)}/releases/${encodeURIComponent(String(releaseIdOrVersion))}`,
       releaseSchema,
-      `release ${releaseIdOrVersion} of app ${appId}`,
+      `reading release ${releaseIdOrVersion} of app ${appId}`,
     );
     return toRelease(r);
   }
@@ -275,7 +288,7 @@ export class HerokuAdapter implements HerokuPort {
         "get",
         `/apps/${encodeURIComponent(appId)}/slugs/${encodeURIComponent(slugId)}`,
         slugSchema,
-        `slug ${slugId} of app ${appId}`,
+        `reading slug ${slugId} of app ${appId}`,
       );
       return { commit: slug.commit ?? null };
     });
@@ -362,7 +375,10 @@ export class HerokuAdapter implements HerokuPort {
         }
         const parsed = schema.safeParse(parsedBody);
         if (!parsed.success)
-          throw new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${what} with an unexpected body.`);
+          throw new DomainError(
+            "HEROKU_UNAVAILABLE",
+            `Heroku's answer was not the shape the bot expects while ${what}.`,
+          );
         return parsed.data;
       },
       (error) => {
@@ -381,7 +397,7 @@ export class HerokuAdapter implements HerokuPort {
       "get",
       `/pipeline-promotions/${encodeURIComponent(promotionId)}/promotion-targets`,
       z.array(targetSchema),
-      `targets of promotion ${promotionId}`,
+      `reading targets of promotion ${promotionId}`,
     );
     return list.map((t) => ({
       appId: t.app.id,

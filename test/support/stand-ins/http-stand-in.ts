@@ -88,6 +88,7 @@ export class HttpStandIn {
   /** Added before every answer, to simulate a remote service. */
   latencyMs = 0;
   private readonly routes: Route[] = [];
+  private readonly listeners: Array<(call: RecordedCall, status: number) => void> = [];
   private readonly faults: Array<Fault & { remaining: number }> = [];
   private server: Server | undefined;
   private baseUrl = "";
@@ -102,6 +103,11 @@ export class HttpStandIn {
   route(method: string, path: string, handler: RouteHandler): void {
     const { pattern, keys } = compile(path);
     this.routes.push({ method: method.toUpperCase(), pattern, keys, handler });
+  }
+
+  /** Calls `listener` after every answered call, with the status sent (the sandbox watches the world with it). */
+  onCall(listener: (call: RecordedCall, status: number) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Injects a fault for the next `times` matching calls. */
@@ -158,6 +164,11 @@ export class HttpStandIn {
       at: Date.now(),
     };
     this.calls.push(call);
+    if (this.listeners.length > 0) {
+      res.once("close", () => {
+        for (const listener of this.listeners) listener(call, res.statusCode);
+      });
+    }
     if (this.latencyMs > 0) await sleep(this.latencyMs);
 
     const fault = this.faults.find(

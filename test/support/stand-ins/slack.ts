@@ -487,22 +487,41 @@ export class SlackStandIn extends HttpStandIn {
 
     const body = parseResponseBody(req);
     if (!body) return textResponse(400, "invalid_payload");
+    const result = this.respondWith(record.context, body, record.url);
+    if (typeof result === "string") return textResponse(400, result);
+    record.uses += 1;
+    return { status: 200, body: { ok: true } };
+  }
+
+  /**
+   * A message in the body of the HTTP answer to a slash command (Bolt's `ack(message)`): Slack
+   * treats it as a response_url use, ephemeral to the user unless `response_type` is `in_channel`.
+   * Returns the recorded entry, or the error Slack would show.
+   */
+  acknowledgement(context: ResponseUrlContext, body: Record<string, unknown>): EphemeralResponse | string {
+    return this.respondWith(context, body);
+  }
+
+  private respondWith(
+    context: ResponseUrlContext,
+    body: Record<string, unknown>,
+    url?: string,
+  ): EphemeralResponse | string {
     const deleteOriginal = body.delete_original === true || body.delete_original === "true";
     const replaceOriginal = body.replace_original === true || body.replace_original === "true";
     const bodyText = typeof body.text === "string" ? body.text : undefined;
     let blocks: unknown[] | undefined;
     if (body.blocks !== undefined) {
       const parsed = parseJsonArray(body.blocks);
-      if (!parsed) return textResponse(400, "invalid_blocks_format");
+      if (!parsed) return "invalid_blocks_format";
       const problems = validateBlocks(parsed);
-      if (problems.length > 0) return textResponse(400, "invalid_blocks");
+      if (problems.length > 0) return "invalid_blocks";
       blocks = parsed;
     }
-    if (!deleteOriginal && !bodyText && !blocks?.length && !body.attachments) return textResponse(400, "no_text");
+    if (!deleteOriginal && !bodyText && !blocks?.length && !body.attachments) return "no_text";
 
-    record.uses += 1;
-    const { context } = record;
-    const entry: EphemeralResponse = { via: "response_url", text: bodyText ?? "", url: record.url, at: this.now() };
+    const entry: EphemeralResponse = { via: "response_url", text: bodyText ?? "", at: this.now() };
+    if (url) entry.url = url;
     if (context.user) entry.user = context.user;
     if (context.channel) entry.channel = context.channel;
     if (blocks) entry.blocks = this.withGeneratedIds(blocks);
@@ -512,7 +531,7 @@ export class SlackStandIn extends HttpStandIn {
     if (typeof body.thread_ts === "string") entry.thread_ts = body.thread_ts;
     this.ephemerals.push(entry);
     this.applyResponseSideEffects(context, entry);
-    return { status: 200, body: { ok: true } };
+    return entry;
   }
 
   /** What Slack does to the conversation when a response_url is used. */
