@@ -5,12 +5,12 @@
 import type { PipelineConfig } from "../config.js";
 import { checkCanEnd, checkDecidable, evaluateApproval } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, gate } from "../domain/gate.js";
+import { closedError, gate, gatePasses } from "../domain/gate.js";
 import { isExpired, type PromotionRequest } from "../domain/request.js";
 import { decisionReply, requestMessage } from "../views/messages.js";
 import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
-import { auditRequest } from "./audit.js";
+import { auditNote, auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { pipelineView } from "./pipelines.js";
 
@@ -107,13 +107,15 @@ async function load(ctx: AppContext, requestId: string): Promise<PromotionReques
 
 /** Moves a pending request past its expiry to expired (once), and shows it. */
 export async function expireRequest(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest | undefined> {
-  const expired = await ctx.store.transitionRequest(request.id, ["pending"], "expired", {
-    finishedAt: ctx.clock.now(),
-    decidedBy: null,
-  });
+  const expired = await ctx.store.transitionRequest(
+    request.id,
+    ["pending"],
+    "expired",
+    { finishedAt: ctx.clock.now(), decidedBy: null },
+    auditNote(ctx, request, "expired", null, { expiresAt: request.expiresAt.toISOString() }),
+  );
   if (!expired) return undefined;
   ctx.log.info({ requestId: request.id, pipeline: request.pipeline }, "request expired");
-  await auditRequest(ctx, expired, "expired", null, { expiresAt: request.expiresAt.toISOString() });
   await refreshQuietly(ctx, expired);
   return expired;
 }
@@ -140,7 +142,7 @@ export async function approve(
   if (actorIsApprover) {
     // A lock or freeze window stops approvals too, unless an approver overrode it for this request.
     const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-    if (g.kind !== "open" && !request.overrideReason)
+    if (g.kind !== "open" && !gatePasses(g, request))
       return deny(ctx, request, args.actor, closedError(g, p.name, esc));
   }
   const approvals = actorIsApprover ? await ctx.store.approvals(request.id) : [];
@@ -154,7 +156,10 @@ export async function approve(
   });
   if (decision.kind === "deny") return deny(ctx, request, args.actor, decision.error);
 
-  const added = await ctx.store.addApproval({ requestId: request.id, approver: args.actor, at: ctx.clock.now() });
+  const added = await ctx.store.addApproval(
+    { requestId: request.id, approver: args.actor, at: ctx.clock.now() },
+    auditNote(ctx, request, "approved", args.actor),
+  );
   if (!added) {
     return deny(
       ctx,
@@ -163,7 +168,6 @@ export async function approve(
       new DomainError("ALREADY_APPROVED", "You already approved this request; it needs another approver."),
     );
   }
-  await auditRequest(ctx, request, "approved", args.actor);
   // Counted after the insert committed: of several simultaneous approvers, at least the last sees them all.
   const count = (await ctx.store.approvals(request.id)).length;
   if (count < request.requiredApprovals) {
@@ -195,10 +199,15 @@ export async function startPromoting(
   request: PromotionRequest,
   approvals: number,
 ): Promise<PromotionRequest | undefined> {
-  const promoting = await ctx.store.transitionRequest(request.id, ["pending"], "promoting");
+  const promoting = await ctx.store.transitionRequest(
+    request.id,
+    ["pending"],
+    "promoting",
+    {},
+    auditNote(ctx, request, "promoting", null, { approvals }),
+  );
   if (!promoting) return undefined;
   ctx.log.info({ requestId: request.id, pipeline: request.pipeline, approvals }, "request approved; promoting");
-  await auditRequest(ctx, promoting, "promoting", null, { approvals });
   await refreshQuietly(ctx, promoting);
   return promoting;
 }
@@ -222,11 +231,13 @@ export async function endRequest(
   });
   if (refused) return deny(ctx, request, args.actor, refused);
   const to = args.action === "reject" ? "rejected" : "cancelled";
-  const ended = await ctx.store.transitionRequest(request.id, ["pending"], to, {
-    decidedBy: args.actor,
-    reason: args.reason ?? null,
-    finishedAt: ctx.clock.now(),
-  });
+  const ended = await ctx.store.transitionRequest(
+    request.id,
+    ["pending"],
+    to,
+    { decidedBy: args.actor, reason: args.reason ?? null, finishedAt: ctx.clock.now() },
+    auditNote(ctx, request, to, args.actor, args.reason ? { reason: args.reason } : {}),
+  );
   if (!ended) {
     const current = (await ctx.store.getRequest(request.id)) ?? request;
     const error =
@@ -234,7 +245,6 @@ export async function endRequest(
       new DomainError("ALREADY_DECIDED", "This request was decided meanwhile.");
     return deny(ctx, current, args.actor, error);
   }
-  await auditRequest(ctx, ended, to, args.actor, args.reason ? { reason: args.reason } : {});
   await refreshQuietly(ctx, ended);
   if (ended.messageTs) {
     try {

@@ -18,7 +18,7 @@ import {
   type TargetResult,
 } from "../domain/request.js";
 import { outcomeReply } from "../views/messages.js";
-import { auditRequest } from "./audit.js";
+import { auditNote, auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { refreshRequestMessage } from "./decide.js";
 import { isStopping } from "./stopping.js";
@@ -510,10 +510,21 @@ async function describeTarget(ctx: AppContext, app: AppRef, t: PromotionTarget):
 
 async function finish(ctx: AppContext, request: PromotionRequest, outcome: PromotionOutcome): Promise<void> {
   const state = outcomeState(outcome);
-  const done = await ctx.store.transitionRequest(request.id, ["promoting"], state, {
-    outcome,
-    finishedAt: ctx.clock.now(),
-  });
+  const done = await ctx.store.transitionRequest(
+    request.id,
+    ["promoting"],
+    state,
+    { outcome, finishedAt: ctx.clock.now() },
+    auditNote(ctx, request, state, null, {
+      targets: outcome.targets.map((t) => ({
+        app: t.app.name,
+        status: t.status,
+        version: t.releaseVersion,
+        error: t.errorMessage,
+      })),
+      ...(outcome.error ? { error: outcome.error } : {}),
+    }),
+  );
   if (!done) return;
   ctx.log.info(
     {
@@ -524,15 +535,6 @@ async function finish(ctx: AppContext, request: PromotionRequest, outcome: Promo
     },
     "promotion finished",
   );
-  await auditRequest(ctx, done, state, null, {
-    targets: outcome.targets.map((t) => ({
-      app: t.app.name,
-      status: t.status,
-      version: t.releaseVersion,
-      error: t.errorMessage,
-    })),
-    ...(outcome.error ? { error: outcome.error } : {}),
-  }).catch((error: unknown) => ctx.log.error({ err: error, requestId: done.id }, "could not audit the outcome"));
   try {
     await refreshRequestMessage(ctx, done);
     if (done.messageTs) await ctx.chat.post(done.channel, outcomeReply(done), done.messageTs);

@@ -10,10 +10,10 @@ import type { Candidate } from "../domain/records.js";
 import type { PromotionRequest } from "../domain/request.js";
 import { code, esc, link } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
-import { auditRequest } from "./audit.js";
+import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { herokuSide } from "./pipelines.js";
-import { completeRequest, inProgress, requestBasics } from "./request-promotion.js";
+import { completeRequest, inProgress, overrideGateOf, requestBasics } from "./request-promotion.js";
 
 /** How many recent successful pipelines are searched for a manual production job. */
 const SEARCHED_PIPELINES = 10;
@@ -95,30 +95,34 @@ export async function requestJob(
       (c) => c.title,
       () => null,
     ));
-  const created = await ctx.store.createRequest({
-    ...requestBasics(ctx, p, args.requester),
-    kind: "promotion",
-    rollbackTo: null,
-    gitlabJob: { id: job.id, name: job.name, pipelineId: job.pipelineId },
-    herokuPipelineId: side.pipelineId,
-    sourceApp: side.source,
-    sourceReleaseId: `job:${job.id}`,
-    sourceReleaseVersion: staging?.version ?? 0,
-    slugId: null,
-    commitSha: pipelineSha,
-    commitTitle: title,
-    commitsBehind: null,
-    targetApps: side.targets,
-    candidateId: candidate?.id ?? null,
-    overrideReason: args.overrideReason,
-  });
+  const basics = requestBasics(ctx, p, args.requester);
+  const created = await ctx.store.createRequest(
+    {
+      ...basics,
+      kind: "promotion",
+      rollbackTo: null,
+      gitlabJob: { id: job.id, name: job.name, pipelineId: job.pipelineId },
+      herokuPipelineId: side.pipelineId,
+      sourceApp: side.source,
+      sourceReleaseId: `job:${job.id}`,
+      sourceReleaseVersion: staging?.version ?? 0,
+      slugId: null,
+      commitSha: pipelineSha,
+      commitTitle: title,
+      commitsBehind: null,
+      targetApps: side.targets,
+      candidateId: candidate?.id ?? null,
+      overrideReason: args.overrideReason,
+      overrideGate: overrideGateOf(args.g, args.overrideReason),
+    },
+    auditNote(ctx, basics, "requested", args.requester, {
+      job: job.id,
+      ciPipeline: job.pipelineId,
+      commit: pipelineSha,
+      via: args.via,
+    }),
+  );
   if (!created.created) throw inProgress(created.existing);
-  await auditRequest(ctx, created.request, "requested", args.requester, {
-    job: job.id,
-    ciPipeline: job.pipelineId,
-    commit: pipelineSha,
-    via: args.via,
-  });
   const announced =
     candidate ?? (await ctx.store.liveCandidates(p.name)).find((c) => c.gitlabJob?.id === job.id && c.messageTs);
   return completeRequest(ctx, approvers, {

@@ -6,14 +6,14 @@
 import type { PipelineConfig } from "../config.js";
 import { approvesOnRequest } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, type Gate, gate } from "../domain/gate.js";
+import { closedError, type Gate, gate, gateKey } from "../domain/gate.js";
 import type { Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import { type PromotionRequest, shortSha } from "../domain/request.js";
 import { notice } from "../views/messages.js";
 import { code, esc, link, user, when } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
-import { auditRequest } from "./audit.js";
+import { auditNote, auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { approve, refreshRequestMessage } from "./decide.js";
 import { findPipeline, type HerokuSide, herokuSide } from "./pipelines.js";
@@ -67,6 +67,11 @@ export async function checkGate(
     gate: g,
     overrideReason: override !== undefined && g.kind !== "open" ? override.trim().slice(0, 500) : null,
   };
+}
+
+/** The gate an override is given for (stored with the request, see `gatePasses`). */
+export function overrideGateOf(g: Gate, overrideReason: string | null): string | null {
+  return overrideReason !== null && g.kind !== "open" ? gateKey(g) : null;
 }
 
 /** The fields every new request shares: who asked, where it is shown, how many approvals, when it expires. */
@@ -243,33 +248,37 @@ export async function requestPromotion(
     (await ctx.store.liveCandidates(p.name)).find(
       (c) => c.releaseId === release.id && c.channel === p.channel && c.messageTs,
     );
-  const created = await ctx.store.createRequest({
-    ...requestBasics(ctx, p, args.requester),
-    herokuPipelineId: side.pipelineId,
-    sourceApp: side.source,
-    sourceReleaseId: release.id,
-    sourceReleaseVersion: release.version,
-    slugId: release.slugId,
-    commitSha: commit,
-    commitTitle: title,
-    commitsBehind: behind?.count ?? null,
-    targetApps: side.targets,
-    candidateId: announced?.id ?? null,
-    overrideReason,
-    kind: "promotion",
-    rollbackTo: null,
-    gitlabJob: null,
-    baseline,
-  });
+  const basics = requestBasics(ctx, p, args.requester);
+  const created = await ctx.store.createRequest(
+    {
+      ...basics,
+      herokuPipelineId: side.pipelineId,
+      sourceApp: side.source,
+      sourceReleaseId: release.id,
+      sourceReleaseVersion: release.version,
+      slugId: release.slugId,
+      commitSha: commit,
+      commitTitle: title,
+      commitsBehind: behind?.count ?? null,
+      targetApps: side.targets,
+      candidateId: announced?.id ?? null,
+      overrideReason,
+      overrideGate: overrideGateOf(g, overrideReason),
+      kind: "promotion",
+      rollbackTo: null,
+      gitlabJob: null,
+      baseline,
+    },
+    auditNote(ctx, basics, "requested", args.requester, {
+      release: release.version,
+      releaseId: release.id,
+      commit,
+      via: args.source.kind,
+    }),
+  );
   if (!created.created) throw inProgress(created.existing);
   const request = created.request;
   log.info({ requestId: request.id, release: release.version }, "promotion requested");
-  await auditRequest(ctx, request, "requested", args.requester, {
-    release: release.version,
-    releaseId: release.id,
-    commit,
-    via: args.source.kind,
-  });
   return completeRequest(ctx, approvers, { p, request, announced, g, overrideReason, what: `v${release.version}` });
 }
 

@@ -7,10 +7,10 @@ import { DomainError } from "../domain/errors.js";
 import type { PromotionRequest, RollbackTarget } from "../domain/request.js";
 import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
-import { auditRequest } from "./audit.js";
+import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
-import { checkGate, completeRequest, inProgress, requestBasics } from "./request-promotion.js";
+import { checkGate, completeRequest, inProgress, overrideGateOf, requestBasics } from "./request-promotion.js";
 
 export async function requestRollback(
   ctx: AppContext,
@@ -61,27 +61,31 @@ export async function requestRollback(
   }
   const first = targets[0] as RollbackTarget;
   const commit = first.slugId ? await ctx.heroku.slugCommit(first.app.id, first.slugId) : null;
-  const created = await ctx.store.createRequest({
-    ...requestBasics(ctx, p, args.requester),
-    kind: "rollback",
-    rollbackTo: targets,
-    gitlabJob: null,
-    herokuPipelineId: side.pipelineId,
-    sourceApp: first.app,
-    sourceReleaseId: first.releaseId,
-    sourceReleaseVersion: first.version,
-    slugId: first.slugId,
-    commitSha: commit ?? "",
-    commitTitle: null,
-    commitsBehind: null,
-    targetApps: side.targets,
-    candidateId: null,
-    overrideReason,
-  });
+  const basics = requestBasics(ctx, p, args.requester);
+  const created = await ctx.store.createRequest(
+    {
+      ...basics,
+      kind: "rollback",
+      rollbackTo: targets,
+      gitlabJob: null,
+      herokuPipelineId: side.pipelineId,
+      sourceApp: first.app,
+      sourceReleaseId: first.releaseId,
+      sourceReleaseVersion: first.version,
+      slugId: first.slugId,
+      commitSha: commit ?? "",
+      commitTitle: null,
+      commitsBehind: null,
+      targetApps: side.targets,
+      candidateId: null,
+      overrideReason,
+      overrideGate: overrideGateOf(g, overrideReason),
+    },
+    auditNote(ctx, basics, "requested", args.requester, {
+      rollback: targets.map((t) => ({ app: t.app.name, from: t.fromVersion, to: t.version })),
+    }),
+  );
   if (!created.created) throw inProgress(created.existing);
-  await auditRequest(ctx, created.request, "requested", args.requester, {
-    rollback: targets.map((t) => ({ app: t.app.name, from: t.fromVersion, to: t.version })),
-  });
   return completeRequest(ctx, approvers, {
     p,
     request: created.request,

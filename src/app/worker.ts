@@ -4,6 +4,7 @@
  * On stop it stops waiting, releases its leases and lets the in-flight work wind down.
  */
 import { DomainError } from "../domain/errors.js";
+import { gate, gatePasses } from "../domain/gate.js";
 import type { AppContext } from "./context.js";
 import { expireRequest, postMissingMessage, startPromoting } from "./decide.js";
 import { executePromotion } from "./execute-promotion.js";
@@ -145,8 +146,17 @@ export class Worker {
       for (const id of await this.ctx.store.unfinishedDeliveries(now, 20)) this.dispatchDelivery(id);
     });
     await step("approved requests", async () => {
-      // An approval that completed a request without moving it on (a crash in between).
+      // An approval that completed a request without moving it on (a crash in between). A lock or
+      // freeze window that closed the pipeline since holds it, as it would hold an approval now,
+      // until it opens again or the request expires.
       for (const request of await this.ctx.store.fullyApprovedPending()) {
+        const p = this.ctx.pipelines.find((x) => x.name === request.pipeline);
+        if (!p) continue;
+        const g = gate(await this.ctx.store.getLock(p.name), p.freeze, this.ctx.clock.now());
+        if (!gatePasses(g, request)) {
+          this.ctx.log.debug({ requestId: request.id, gate: g.kind }, "approved request held: the pipeline is closed");
+          continue;
+        }
         const count = (await this.ctx.store.approvals(request.id)).length;
         if (await startPromoting(this.ctx, request, count)) this.followPromotion(request.id);
       }

@@ -20,6 +20,27 @@ export function gate(lock: Lock | undefined, freeze: readonly FreezeWindow[], no
   return window ? { kind: "frozen", window } : { kind: "open" };
 }
 
+/**
+ * Names a closed gate: an override is given for one lock (who locked it, when) or one freeze window,
+ * and covers no other that closes the pipeline later.
+ */
+export function gateKey(g: Exclude<Gate, { kind: "open" }>): string {
+  if (g.kind === "locked") return `lock:${g.lock.lockedBy}:${g.lock.lockedAt.toISOString()}`;
+  const w = g.window;
+  return `freeze:${JSON.stringify([w.days, w.from, w.to, w.timezone, w.reason])}`;
+}
+
+/**
+ * Whether a request may be approved or promoted with the gate as it is: open, or closed by the very
+ * lock or window the request's override was given for. (A request stored before overrides named
+ * their gate has only a reason; it keeps the old meaning: any gate.)
+ */
+export function gatePasses(g: Gate, request: { overrideReason: string | null; overrideGate: string | null }): boolean {
+  if (g.kind === "open") return true;
+  if (!request.overrideReason) return false;
+  return request.overrideGate === null || request.overrideGate === gateKey(g);
+}
+
 /** What a closed gate says, in mrkdwn; user-controlled parts are escaped by `esc`. */
 export function describeGate(g: Exclude<Gate, { kind: "open" }>, pipeline: string, esc: (s: string) => string): string {
   if (g.kind === "locked") {

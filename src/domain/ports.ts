@@ -134,6 +134,16 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
+/** The audit row of a change, written in the same transaction as the change itself. */
+export interface AuditNote {
+  requestId: string;
+  pipeline: string;
+  event: string;
+  actor: string | null;
+  at: Date;
+  detail?: Record<string, unknown>;
+}
+
 export type NewRequest = Omit<
   PromotionRequest,
   "state" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome" | "baseline"
@@ -186,22 +196,27 @@ export interface Store {
     patch?: Partial<Pick<Candidate, "supersededBy">>,
   ): Promise<Candidate | undefined>;
 
-  /** Creates the request unless one for the pipeline is active; then returns that one instead. */
+  /** Creates the request unless one for the pipeline is active; then returns that one instead. With `note`, audited atomically. */
   createRequest(
     request: NewRequest,
+    note?: AuditNote,
   ): Promise<{ created: true; request: PromotionRequest } | { created: false; existing: PromotionRequest }>;
   getRequest(id: string): Promise<PromotionRequest | undefined>;
   activeRequest(pipeline: string): Promise<PromotionRequest | undefined>;
-  /** Compare-and-set: moves the request to `to` only if its state is one of `from`. */
+  /**
+   * Compare-and-set: moves the request to `to` only if its state is one of `from`. With `note`, the
+   * audit row of the move is written in the same transaction (only when the move happened).
+   */
   transitionRequest(
     id: string,
     from: RequestState[],
     to: RequestState,
     patch?: RequestPatch,
+    note?: AuditNote,
   ): Promise<PromotionRequest | undefined>;
   updateRequest(id: string, patch: RequestPatch): Promise<PromotionRequest | undefined>;
   /** Records one approval per person; false when that person had approved already. */
-  addApproval(approval: Approval): Promise<boolean>;
+  addApproval(approval: Approval, note?: AuditNote): Promise<boolean>;
   approvals(requestId: string): Promise<Approval[]>;
   /** Active requests created before `before` whose message was never posted (a crash), or whose posting stalled. */
   requestsWithoutMessage(before: Date): Promise<PromotionRequest[]>;

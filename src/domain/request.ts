@@ -104,6 +104,8 @@ export interface PromotionRequest {
   outcome: PromotionOutcome | null;
   /** Set when an approver overrode a lock or freeze window for this request. */
   overrideReason: string | null;
+  /** The lock or freeze window (`gateKey`) the override was given for. */
+  overrideGate: string | null;
   /** Each target's newest release version before the POST (crash recovery only accepts newer releases). */
   baseline: Record<string, number> | null;
 }

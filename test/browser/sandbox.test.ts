@@ -14,6 +14,19 @@ import { type Sandbox, startSandbox } from "../../sandbox/server.js";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import { APPROVER_A, REQUESTER } from "../support/harness.js";
 
+// The page's globals that the evaluations below use (the project compiles without the DOM's types).
+interface PageElement {
+  innerHTML: string;
+  textContent: string | null;
+  tagName: string;
+  attributes: Iterable<{ name: string; value: string }>;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+}
+declare const document: { createElement(tag: string): PageElement };
+declare const window: { sandboxMrkdwn(text: string): string };
+
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === "true") {
@@ -52,7 +65,7 @@ describe.skipIf(!haveChromium)("the sandbox in a browser", () => {
     await expect.poll(() => page.inputValue("#user")).toBe(user);
   }
 
-  it("pushes a commit, requests as the requester, is refused self-approval, and an approver's click promotes", async () => {
+  it("pushes a commit, requests as the requester, is refused approving, and an approver's click promotes", async () => {
     await page.goto(sandbox.url);
     await page.locator("#bot-status", { hasText: /running/i }).waitFor({ timeout: 15_000 });
 
@@ -92,4 +105,58 @@ describe.skipIf(!haveChromium)("the sandbox in a browser", () => {
       .waitFor();
     await page.locator("#channel").screenshot({ path: SCREENSHOT });
   }, 90_000);
+
+  it("renders Slack's mrkdwn as Slack does, and never lets message text become markup", async () => {
+    await page.goto(sandbox.url);
+    const render = (text: string) => page.evaluate((t) => window.sandboxMrkdwn(t), text);
+    const html = await render("*bold* _it_ ~gone~ `a*b*c` <https://example.com/x?a=1&amp;b=2|the link> <@U0APPROVERA>");
+    const dom = await page.evaluate((h) => {
+      const div = document.createElement("div");
+      div.innerHTML = h;
+      return {
+        bold: div.querySelector("b, strong")?.textContent,
+        italic: div.querySelector("i, em")?.textContent,
+        strike: div.querySelector("s, del, strike")?.textContent,
+        code: div.querySelector("code")?.textContent,
+        href: div.querySelector("a")?.getAttribute("href"),
+        linkText: div.querySelector("a")?.textContent,
+        text: div.textContent,
+      };
+    }, html);
+    expect(dom).toMatchObject({
+      bold: "bold",
+      italic: "it",
+      strike: "gone",
+      code: "a*b*c",
+      href: "https://example.com/x?a=1&b=2",
+      linkText: "the link",
+    });
+    expect(dom.text).toContain("@alice");
+    for (const hostile of [
+      "<img src=x onerror=alert(1)>",
+      "&lt;script&gt;alert(1)&lt;/script&gt;",
+      "<javascript:alert(1)|click me>",
+      '*"><svg onload=alert(1)>*',
+    ]) {
+      const out = await page.evaluate(
+        (h) => {
+          const div = document.createElement("div");
+          div.innerHTML = h;
+          return {
+            elements: [...div.querySelectorAll("*")].map((e) => e.tagName.toLowerCase()),
+            handlers: [...div.querySelectorAll("*")].flatMap((e) =>
+              [...e.attributes]
+                .filter((a) => a.name.startsWith("on") || /javascript:/i.test(a.value))
+                .map((a) => a.name),
+            ),
+          };
+        },
+        await render(hostile),
+      );
+      expect(out.elements).not.toContain("script");
+      expect(out.elements).not.toContain("img");
+      expect(out.elements).not.toContain("svg");
+      expect(out.handlers).toEqual([]);
+    }
+  });
 });

@@ -54,6 +54,24 @@ describe("locks", () => {
     expect(events).toEqual(expect.arrayContaining(["locked", "unlocked", "denied"]));
   });
 
+  it("a request fully approved before a crash is not promoted by the recovery sweep while the pipeline is locked; it is once unlocked", async () => {
+    h = await startHarness();
+    h.shipToStaging("Approved, then locked");
+    await h.slash(REQUESTER, "whitewave");
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    const requestId = buttonValue(message, ACTIONS.approve) as string;
+    // As a crash leaves it: the completing approval stored, the move to promoting never made.
+    await h.bot.store.lock({ pipeline: "whitewave", reason: "incident", lockedBy: APPROVER_B, lockedAt: new Date() });
+    await h.bot.store.addApproval({ requestId, approver: APPROVER_A, at: new Date() });
+    await new Promise((r) => setTimeout(r, 1_000)); // five sweeps at the test's 200 ms
+    expect((await h.bot.store.getRequest(requestId))?.state).toBe("pending");
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
+
+    await h.slash(APPROVER_B, "unlock whitewave");
+    await h.messageMatching(message.ts, /Promoted/);
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(1);
+  });
+
   it("while locked, a new request is refused, and a staging-ready message says so without a button", async () => {
     h = await startHarness();
     await h.slash(APPROVER_A, "lock whitewave deploys paused");
@@ -99,5 +117,23 @@ describe("freeze windows", () => {
     await h.slack.waitFor(() => approvalMessage(), 10_000);
     expect(channelText()).toContain("overrode the freeze window");
     expect(h.channelMessages().some((m) => m.channel === CHANNEL)).toBe(true);
+  });
+
+  it("an override given for a freeze window does not cover a lock set afterwards; once unlocked it goes through", async () => {
+    h = await startHarness({ pipeline: { freeze: ALWAYS } });
+    h.shipToStaging("Through the freeze");
+    await h.slash(APPROVER_A, 'whitewave --override "security fix"');
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    await h.slash(APPROVER_A, 'lock whitewave "database incident"');
+    await answer(APPROVER_A, /Locked/);
+
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await answer(APPROVER_B, /is locked by.*database incident/);
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
+
+    await h.slash(APPROVER_A, "unlock whitewave");
+    await answer(APPROVER_A, /Unlocked/);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await h.messageMatching(message.ts, /Promoted/);
   });
 });

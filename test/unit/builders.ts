@@ -36,6 +36,7 @@ export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRe
     reason: null,
     outcome: null,
     overrideReason: null,
+    overrideGate: null,
     kind: "promotion",
     rollbackTo: null,
     baseline: null,

@@ -9,7 +9,7 @@ import { Kysely, PostgresDialect, type Selectable, type SqliteDatabase, SqliteDi
 import pg from "pg";
 import type { DatabaseConfig } from "../../config.js";
 import type { Lock } from "../../domain/gate.js";
-import type { AuditEntry, NewRequest, RequestPatch, Store } from "../../domain/ports.js";
+import type { AuditEntry, AuditNote, NewRequest, RequestPatch, Store } from "../../domain/ports.js";
 import type { Candidate, Delivery } from "../../domain/records.js";
 import type {
   Approval,
@@ -58,6 +58,7 @@ function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
     reason: row.reason,
     outcome: row.outcome ? (JSON.parse(row.outcome) as PromotionOutcome) : null,
     overrideReason: row.override_reason,
+    overrideGate: row.override_gate,
     baseline: row.baseline ? (JSON.parse(row.baseline) as Record<string, number>) : null,
     gitlabJob: row.gitlab_job ? (JSON.parse(row.gitlab_job) as GitLabJobRef) : null,
   };
@@ -373,49 +374,54 @@ export class KyselyStore implements Store {
 
   async createRequest(
     r: NewRequest,
+    note?: AuditNote,
   ): Promise<{ created: true; request: PromotionRequest } | { created: false; existing: PromotionRequest }> {
     const now = iso(r.createdAt);
     try {
-      const row = await this.db
-        .insertInto("requests")
-        .values({
-          id: r.id,
-          pipeline: r.pipeline,
-          heroku_pipeline_id: r.herokuPipelineId,
-          source_app_id: r.sourceApp.id,
-          source_app_name: r.sourceApp.name,
-          source_release_id: r.sourceReleaseId,
-          source_release_version: r.sourceReleaseVersion,
-          slug_id: r.slugId,
-          commit_sha: r.commitSha,
-          commit_title: r.commitTitle,
-          commits_behind: r.commitsBehind,
-          target_apps: JSON.stringify(r.targetApps),
-          requester: r.requester,
-          required_approvals: r.requiredApprovals,
-          created_at: now,
-          expires_at: iso(r.expiresAt),
-          state: "pending",
-          channel: r.channel,
-          message_ts: r.messageTs,
-          candidate_id: r.candidateId,
-          promotion_id: null,
-          promotion_started_at: null,
-          finished_at: null,
-          decided_by: null,
-          reason: null,
-          outcome: null,
-          lease_owner: null,
-          lease_until: null,
-          updated_at: now,
-          override_reason: r.overrideReason,
-          kind: r.kind,
-          baseline: r.baseline ? JSON.stringify(r.baseline) : null,
-          gitlab_job: r.gitlabJob ? JSON.stringify(r.gitlabJob) : null,
-          rollback_to: r.rollbackTo ? JSON.stringify(r.rollbackTo) : null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const row = await this.atomically(note, async (db) =>
+        db
+          .insertInto("requests")
+          .values({
+            id: r.id,
+            pipeline: r.pipeline,
+            heroku_pipeline_id: r.herokuPipelineId,
+            source_app_id: r.sourceApp.id,
+            source_app_name: r.sourceApp.name,
+            source_release_id: r.sourceReleaseId,
+            source_release_version: r.sourceReleaseVersion,
+            slug_id: r.slugId,
+            commit_sha: r.commitSha,
+            commit_title: r.commitTitle,
+            commits_behind: r.commitsBehind,
+            target_apps: JSON.stringify(r.targetApps),
+            requester: r.requester,
+            required_approvals: r.requiredApprovals,
+            created_at: now,
+            expires_at: iso(r.expiresAt),
+            state: "pending",
+            channel: r.channel,
+            message_ts: r.messageTs,
+            candidate_id: r.candidateId,
+            promotion_id: null,
+            promotion_started_at: null,
+            finished_at: null,
+            decided_by: null,
+            reason: null,
+            outcome: null,
+            lease_owner: null,
+            lease_until: null,
+            updated_at: now,
+            override_reason: r.overrideReason,
+            override_gate: r.overrideGate,
+            kind: r.kind,
+            baseline: r.baseline ? JSON.stringify(r.baseline) : null,
+            gitlab_job: r.gitlabJob ? JSON.stringify(r.gitlabJob) : null,
+            rollback_to: r.rollbackTo ? JSON.stringify(r.rollbackTo) : null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow(),
+      );
+      if (!row) throw new Error("the new request was not returned");
       return { created: true, request: toRequest(row) };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
@@ -445,14 +451,17 @@ export class KyselyStore implements Store {
     from: RequestState[],
     to: RequestState,
     patch: RequestPatch = {},
+    note?: AuditNote,
   ): Promise<PromotionRequest | undefined> {
-    const row = await this.db
-      .updateTable("requests")
-      .set({ ...patchColumns(patch), state: to, updated_at: iso(new Date()) })
-      .where("id", "=", id)
-      .where("state", "in", from)
-      .returningAll()
-      .executeTakeFirst();
+    const row = await this.atomically(note, (db) =>
+      db
+        .updateTable("requests")
+        .set({ ...patchColumns(patch), state: to, updated_at: iso(new Date()) })
+        .where("id", "=", id)
+        .where("state", "in", from)
+        .returningAll()
+        .executeTakeFirst(),
+    );
     return row ? toRequest(row) : undefined;
   }
 
@@ -466,13 +475,17 @@ export class KyselyStore implements Store {
     return row ? toRequest(row) : undefined;
   }
 
-  async addApproval(a: Approval): Promise<boolean> {
-    const result = await this.db
-      .insertInto("approvals")
-      .values({ request_id: a.requestId, approver: a.approver, at: iso(a.at) })
-      .onConflict((oc) => oc.columns(["request_id", "approver"]).doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  async addApproval(a: Approval, note?: AuditNote): Promise<boolean> {
+    const added = await this.atomically(note, async (db) => {
+      const row = await db
+        .insertInto("approvals")
+        .values({ request_id: a.requestId, approver: a.approver, at: iso(a.at) })
+        .onConflict((oc) => oc.columns(["request_id", "approver"]).doNothing())
+        .returning("request_id")
+        .executeTakeFirst();
+      return row ? { request_id: a.requestId } : undefined;
+    });
+    return added !== undefined;
   }
 
   async approvals(requestId: string): Promise<Approval[]> {
@@ -672,18 +685,33 @@ export class KyselyStore implements Store {
 
   // ------------------------------------------------------------ audit
 
+  /**
+   * Runs `write` and, when it changed a request (returned its row), writes the audit row of that
+   * change in the same transaction: a crash keeps both or neither.
+   */
+  private async atomically<T>(
+    note: AuditNote | undefined,
+    write: (db: Kysely<Database>) => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    if (!note) return write(this.db);
+    return this.db.transaction().execute(async (trx) => {
+      const row = await write(trx);
+      if (row) {
+        await insertAudit(trx, {
+          requestId: note.requestId,
+          pipeline: note.pipeline,
+          event: note.event,
+          actor: note.actor,
+          at: note.at,
+          detail: note.detail ?? {},
+        });
+      }
+      return row;
+    });
+  }
+
   async audit(entry: AuditEntry): Promise<void> {
-    await this.db
-      .insertInto("audit")
-      .values({
-        request_id: entry.requestId,
-        pipeline: entry.pipeline,
-        event: entry.event,
-        actor: entry.actor,
-        at: iso(entry.at),
-        detail: JSON.stringify(entry.detail),
-      })
-      .execute();
+    await insertAudit(this.db, entry);
   }
 
   async auditFor(requestId: string): Promise<AuditEntry[]> {
@@ -702,4 +730,18 @@ export class KyselyStore implements Store {
       detail: JSON.parse(r.detail) as Record<string, unknown>,
     }));
   }
+}
+
+async function insertAudit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  await db
+    .insertInto("audit")
+    .values({
+      request_id: entry.requestId,
+      pipeline: entry.pipeline,
+      event: entry.event,
+      actor: entry.actor,
+      at: iso(entry.at),
+      detail: JSON.stringify(entry.detail),
+    })
+    .execute();
 }

@@ -168,6 +168,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("candidates").addColumn("gitlab_job", "text").execute();
       },
     },
+    "0006_override_gates": {
+      async up(db: Kysely<unknown>) {
+        // Which lock or freeze window an override was given for (gateKey), so it covers no later one.
+        await db.schema.alterTable("requests").addColumn("override_gate", "text").execute();
+      },
+    },
   };
 }
 

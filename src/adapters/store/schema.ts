@@ -70,6 +70,7 @@ export interface RequestsTable {
   lease_until: string | null;
   updated_at: string;
   override_reason: string | null;
+  override_gate: string | null;
   kind: string;
   /** JSON GitLabJobRef for strategy gitlab-job. */
   gitlab_job: string | null;

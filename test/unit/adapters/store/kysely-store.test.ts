@@ -27,6 +27,7 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
     messageTs: null,
     candidateId: null,
     overrideReason: null,
+    overrideGate: null,
     kind: "promotion",
     rollbackTo: null,
     gitlabJob: null,
@@ -234,6 +235,35 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect(claims.find(Boolean)?.messageTs).toBeNull();
     await store.updateRequest(full.id, { messageTs: "1.2" });
     expect((await store.requestsWithoutMessage(later)).map((r) => r.id)).not.toContain(full.id);
+  });
+
+  it("writes a change and its audit row together: both when the change happens, neither when it does not or the audit fails", async () => {
+    const r = newRequest();
+    const note = (event: string, detail: Record<string, unknown> = {}) => ({
+      requestId: r.id,
+      pipeline: r.pipeline,
+      event,
+      actor: "U0A",
+      at: new Date(),
+      detail,
+    });
+    const created = await store.createRequest(r, note("requested"));
+    expect(created.created).toBe(true);
+    // A second request for the pipeline is refused, and audits nothing.
+    expect((await store.createRequest(newRequest({ pipeline: r.pipeline }), note("requested"))).created).toBe(false);
+
+    expect(await store.addApproval({ requestId: r.id, approver: "U0A", at: new Date() }, note("approved"))).toBe(true);
+    expect(await store.addApproval({ requestId: r.id, approver: "U0A", at: new Date() }, note("approved"))).toBe(false);
+
+    // An audit row that cannot be written (its detail does not serialise) undoes the move.
+    await expect(
+      store.transitionRequest(r.id, ["pending"], "promoting", {}, note("promoting", { n: 1n })),
+    ).rejects.toThrow();
+    expect((await store.getRequest(r.id))?.state).toBe("pending");
+
+    expect(await store.transitionRequest(r.id, ["pending"], "promoting", {}, note("promoting"))).toBeDefined();
+    expect(await store.transitionRequest(r.id, ["pending"], "promoting", {}, note("promoting"))).toBeUndefined();
+    expect((await store.auditFor(r.id)).map((e) => e.event)).toEqual(["requested", "approved", "promoting"]);
   });
 
   it("keeps an ordered audit trail", async () => {
