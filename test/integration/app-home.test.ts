@@ -10,43 +10,15 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from "../support/harness.js";
-import { postSlack } from "../support/slack-requests.js";
-import { SLACK_APP_ID, SLACK_TEAM_ID } from "../support/stand-ins/slack.js";
+import { homeClickBody, homeOpenedBody, postSlack } from "../support/slack-requests.js";
 
 let h: Harness;
 afterEach(async () => {
   await h?.close();
 });
 
-/** What Slack sends when a user opens the bot's Home tab (Events API, JSON). */
-function homeOpened(user: string): string {
-  return JSON.stringify({
-    token: "verification-token",
-    team_id: SLACK_TEAM_ID,
-    api_app_id: SLACK_APP_ID,
-    event: { type: "app_home_opened", user, channel: "D0HOME0001", tab: "home", event_ts: `${Date.now() / 1000}` },
-    type: "event_callback",
-    event_id: `Ev${Date.now()}`,
-    event_time: Math.floor(Date.now() / 1000),
-  });
-}
-
-/** A button click inside the Home tab: the container is the view, and there is no response_url. */
-function homeClick(user: string, actionId: string, value: string): string {
-  const payload = {
-    type: "block_actions",
-    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: SLACK_TEAM_ID },
-    api_app_id: SLACK_APP_ID,
-    token: "verification-token",
-    container: { type: "view", view_id: "V1" },
-    trigger_id: "1.2.3",
-    team: { id: SLACK_TEAM_ID, domain: "promote-test" },
-    is_enterprise_install: false,
-    view: { id: "V1", type: "home", blocks: [] },
-    actions: [{ action_id: actionId, block_id: "home", value, type: "button", action_ts: `${Date.now() / 1000}` }],
-  };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-}
+const homeOpened = (user: string) => homeOpenedBody(user);
+const homeClick = (user: string, actionId: string, value: string) => homeClickBody({ userId: user, actionId, value });
 
 function homeText(user: string): string {
   return JSON.stringify(h.slack.homeOf(user)?.blocks ?? []);

@@ -132,6 +132,50 @@ export function blockActionBody(args: BlockActionArgs): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
+/**
+ * What Slack sends when a user opens the app's Home tab: an Events API `event_callback` (JSON)
+ * with an `app_home_opened` event (https://docs.slack.dev/reference/events/app_home_opened).
+ */
+export function homeOpenedBody(userId: string, teamId = SLACK_TEAM_ID): string {
+  const now = Date.now();
+  return JSON.stringify({
+    token: VERIFICATION_TOKEN,
+    team_id: teamId,
+    api_app_id: SLACK_APP_ID,
+    event: { type: "app_home_opened", user: userId, channel: "D0HOME0001", tab: "home", event_ts: `${now / 1000}` },
+    type: "event_callback",
+    event_id: `Ev${now}${randomBytes(3).toString("hex").toUpperCase()}`,
+    event_time: Math.floor(now / 1000),
+  });
+}
+
+/** A button click inside the Home tab: the container is the view, and Slack sends no response_url. */
+export function homeClickBody(args: {
+  userId: string;
+  userName?: string;
+  actionId: string;
+  value: string;
+  view?: { id: string; blocks: unknown[] };
+  teamId?: string;
+}): string {
+  const teamId = args.teamId ?? SLACK_TEAM_ID;
+  const userName = args.userName ?? defaultUserName(args.userId);
+  const view = args.view ?? { id: "V1", blocks: [] };
+  const payload = {
+    type: "block_actions",
+    user: { id: args.userId, username: userName, name: userName, team_id: teamId },
+    api_app_id: SLACK_APP_ID,
+    token: VERIFICATION_TOKEN,
+    container: { type: "view", view_id: view.id },
+    trigger_id: triggerId(),
+    team: { id: teamId, domain: SLACK_TEAM_DOMAIN },
+    is_enterprise_install: false,
+    view: { id: view.id, type: "home", blocks: view.blocks },
+    actions: [{ action_id: args.actionId, block_id: "home", value: args.value, type: "button", action_ts: actionTs() }],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
 /** POSTs a signed request to `${baseUrl}/slack/events`, as Slack would. */
 export async function postSlack(
   baseUrl: string,

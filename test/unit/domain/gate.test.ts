@@ -3,11 +3,12 @@ import type { FreezeWindow } from "../../../src/domain/freeze.js";
 import { type Gate, gateKey, gatePasses } from "../../../src/domain/gate.js";
 
 const window: FreezeWindow = { days: ["fri"], from: "16:00", to: "08:00", timezone: "Europe/Paris", reason: "weekend" };
-const lockAt = (iso: string): Gate => ({
+type Closed = Exclude<Gate, { kind: "open" }>;
+const lockAt = (iso: string): Closed => ({
   kind: "locked",
   lock: { pipeline: "whitewave", reason: "incident", lockedBy: "U0A", lockedAt: new Date(iso) },
 });
-const frozen: Gate = { kind: "frozen", window };
+const frozen: Closed = { kind: "frozen", window };
 
 describe("gatePasses", () => {
   it("lets every request through an open gate, and none without an override through a closed one", () => {
