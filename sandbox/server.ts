@@ -25,7 +25,13 @@ import {
   startWorld,
   type World,
 } from "../test/support/harness.js";
-import { blockActionBody, signSlackRequest, slashCommandBody } from "../test/support/slack-requests.js";
+import {
+  blockActionBody,
+  homeClickBody,
+  homeOpenedBody,
+  signSlackRequest,
+  slashCommandBody,
+} from "../test/support/slack-requests.js";
 import type { RecordedCall } from "../test/support/stand-ins/http-stand-in.js";
 import type { SlackMessage } from "../test/support/stand-ins/slack.js";
 import { BotSupervisor } from "./bot-supervisor.js";
@@ -261,11 +267,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return { ok: true };
   }
 
+  /** The user opened the app's Home tab: Slack sends `app_home_opened`, and the bot publishes the view. */
+  async function openHome(user: string): Promise<Result> {
+    note("sandbox", `${nameOf(user)} opened the app's Home tab`);
+    const sent = await toBot(homeOpenedBody(user));
+    return sent.ok ? { ok: true } : { ok: false, error: `The app's Home could not be loaded (${sent.error}).` };
+  }
+
   async function click(user: string, body: Record<string, unknown>): Promise<Result> {
     const { actionId, value } = body;
     if (typeof actionId !== "string" || typeof value !== "string") return { ok: false, error: "no such button" };
     let payload: string;
-    if (typeof body.ts === "string") {
+    if (body.view === "home") {
+      const view = world.slack.homeOf(user);
+      if (!view) return { ok: false, error: "Open the Home tab first." };
+      payload = homeClickBody({
+        userId: user,
+        userName: nameOf(user),
+        actionId,
+        value,
+        view: { id: "VHOME", blocks: view.blocks },
+      });
+    } else if (typeof body.ts === "string") {
       const message = world.slack.messages.find((m) => m.channel === CHANNEL && m.ts === body.ts);
       if (!message) return { ok: false, error: "That message is gone." };
       payload = blockActionBody({
@@ -338,6 +361,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           ? [{ id, at: e.at, text: e.text, blocks: e.blocks, threadTs: e.thread_ts }]
           : [],
       ),
+      home: world.slack.homeOf(user) ?? null,
       bot: { status: bot.status, pid: bot.pid, restarts: bot.restarts },
       world: {
         rateLimited,
@@ -402,7 +426,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (req.method !== "POST") return json(res, 404, { ok: false, error: "not found" });
     const body = await readJson(req);
     if (!body) return json(res, 400, { ok: false, error: "the body must be a JSON object" });
-    if (url.pathname === "/api/command" || url.pathname === "/api/action") {
+    if (url.pathname === "/api/command" || url.pathname === "/api/action" || url.pathname === "/api/home") {
       if (!isPerson(body.user)) return json(res, 400, { ok: false, error: "unknown user" });
       if (bot.status !== "running") {
         return json(res, 200, { ok: false, error: `The bot is ${bot.status}; try again in a moment.` });
@@ -410,7 +434,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const result =
         url.pathname === "/api/command"
           ? await command(body.user, typeof body.text === "string" ? body.text : "")
-          : await click(body.user, body);
+          : url.pathname === "/api/home"
+            ? await openHome(body.user)
+            : await click(body.user, body);
       return json(res, 200, result);
     }
     const action = url.pathname.startsWith("/api/world/") ? worldActions[url.pathname.slice(11)] : undefined;

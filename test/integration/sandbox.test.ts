@@ -14,6 +14,7 @@ interface PageState {
   bot: { status: string; pid: number | null; restarts: number };
   world: { staging: { version: number }; production: { version: number }; failNextPromotion: boolean };
   activity: Array<{ service: string; line: string }>;
+  home: { blocks: unknown[] } | null;
 }
 
 let sandbox: Sandbox;
@@ -108,6 +109,14 @@ describe("the sandbox", () => {
     expect(JSON.stringify(history.blocks) + history.text).toMatch(/failed/);
   });
 
+  it("opens a person's Home tab: the bot publishes it, and approvers get buttons there", async () => {
+    expect((await post("/api/home", { user: APPROVER_A })).ok).toBe(true);
+    const home = await slack().waitFor(() => slack().homeOf(APPROVER_A), 10_000);
+    expect(JSON.stringify(home.blocks)).toContain("whitewave");
+    expect((await stateOf(APPROVER_A)).home?.blocks).toEqual(home.blocks);
+    expect((await stateOf(BYSTANDER)).home).toBeNull();
+  });
+
   it("while Heroku is rate limiting, a promotion request is refused with the reason, and works once it stops", async () => {
     await post("/api/world/rate-limit", { on: true });
     try {
@@ -120,7 +129,6 @@ describe("the sandbox", () => {
             .find((e) => e.user === REQUESTER),
         50_000,
       );
-      console.log(refusal.text);
       expect(JSON.stringify(refusal.blocks) + refusal.text).toMatch(/rate limit|Heroku/i);
     } finally {
       await post("/api/world/rate-limit", { on: false });
