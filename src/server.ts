@@ -193,9 +193,13 @@ export async function startBot(options: {
     closing ??= (async () => {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // In-flight requests finish; each keep-alive connection is closed as soon as it goes idle
+      // (a request that began before the drain did not get `connection: close`).
       server.closeIdleConnections();
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50).unref();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs).unref();
       await closed;
+      clearInterval(sweeper);
       clearTimeout(timer);
       await bot.stop(Math.min(graceMs, 10_000));
       if (socketMode) await app.stop().catch(() => {});

@@ -1,12 +1,12 @@
 /**
  * The sandbox's browser side: one Slack channel drawn from the bot's real Block Kit JSON, a composer
- * for slash commands, and a panel that drives the simulated world. No framework and no build step:
+ * for slash commands, the app's Home tab, and a panel that drives the simulated world. No framework and no build step:
  * the server streams the whole State over Server-Sent Events and every change re-renders from it.
  *
  * Loaded as a module, so it runs in strict mode without a "use strict" directive (biome flags one as redundant).
  *
- * Sections: mrkdwn (text to safe HTML) · Block Kit (blocks to DOM) · channel timeline · composer ·
- * world panel · connection. Only mrkdwn() and plainText() produce HTML strings, and they escape
+ * Sections: mrkdwn (text to safe HTML) · Block Kit (blocks to DOM) · keyed re-rendering · channel
+ * timeline · Home tab · tabs · composer · world panel · connection. Only mrkdwn() and plainText() produce HTML strings, and they escape
  * every character of input they emit; everything else is built with DOM nodes and textContent.
  */
 
@@ -310,6 +310,11 @@ function imageElement(image, className) {
 const sentButtons = new Map(); // key -> time it may be clicked again
 const SENT_MS = 1000;
 
+/**
+ * `owner` is what the button belongs to: `key` names it for errors and double-click guards, and
+ * `target` holds the fields that tell the server where the click came from (`{ ts }`,
+ * `{ ephemeralId }` or `{ view: "home" }`).
+ */
 function buttonElement(button, owner) {
   const style = button.style === "primary" || button.style === "danger" ? ` ${button.style}` : "";
   const key = `${owner.key}|${button.action_id ?? ""}|${button.value ?? ""}`;
@@ -335,14 +340,13 @@ async function clickButton(node, button, owner, key) {
   }
   if (button.confirm && !(await askConfirm(button.confirm))) return;
   markSent(node, key);
-  const target = owner.ephemeralId !== undefined ? { ephemeralId: owner.ephemeralId } : { ts: owner.ts };
   const answer = await post("/api/action", {
     user: me,
-    ...target,
+    ...owner.target,
     actionId: button.action_id ?? "",
     value: button.value ?? "",
   });
-  setMessageError(owner.key, answer.ok ? null : (answer.error ?? "The action failed."));
+  setInlineError(owner.key, answer.ok ? null : (answer.error ?? "The action failed."));
 }
 
 function markSent(node, key) {
@@ -425,20 +429,56 @@ function renderBlock(block, owner) {
   }
 }
 
+// ================================================================== keyed re-rendering
+
+/**
+ * Re-renders only what changed, so hover, focus and images survive the stream of updates. `items`
+ * are { key, sig, build } in display order; they go into `parent` after `anchor` (or first when it
+ * is null). `rendered` maps key -> { sig, node } from the last call; the new map is returned.
+ */
+function reconcile(parent, anchor, items, rendered) {
+  const next = new Map();
+  let previous = anchor;
+  for (const item of items) {
+    let entry = rendered.get(item.key);
+    if (!entry || entry.sig !== item.sig) {
+      entry?.node.remove();
+      entry = { sig: item.sig, node: item.build() };
+      entry.node.dataset.key = item.key;
+    }
+    next.set(item.key, entry);
+    if (previous === null) {
+      if (parent.firstChild !== entry.node) parent.prepend(entry.node);
+    } else if (previous.nextSibling !== entry.node) {
+      previous.after(entry.node);
+    }
+    previous = entry.node;
+  }
+  for (const [key, entry] of rendered) if (!next.has(key)) entry.node.remove();
+  return next;
+}
+
 // ================================================================== channel timeline
 
-/** Errors from clicks, shown under the message they came from until dismissed. */
-const messageErrors = new Map(); // owner key -> text
+/**
+ * Errors shown where they happened until dismissed: under the message a click came from, or at the
+ * top of the Home view (key HOME_KEY) for its clicks and for opening it.
+ */
+const inlineErrors = new Map(); // owner key -> text
 
-function setMessageError(key, text) {
-  if (text) messageErrors.set(key, text);
-  else if (!messageErrors.delete(key)) return;
-  if (lastState) renderChannel(lastState);
+function setInlineError(key, text) {
+  if (text) inlineErrors.set(key, text);
+  else if (!inlineErrors.delete(key)) return;
+  if (!lastState) return;
+  if (key === HOME_KEY) renderHome(lastState);
+  else renderChannel(lastState);
 }
 
 /** One message: a top-level message, a thread reply or an ephemeral. */
 function messageNode(msg, { reply = false, ephemeral = false } = {}) {
-  const owner = ephemeral ? { key: `e:${msg.id}`, ephemeralId: msg.id } : { key: `m:${msg.ts}`, ts: msg.ts };
+  const owner = ephemeral
+    ? { key: `e:${msg.id}`, target: { ephemeralId: msg.id } }
+    : { key: `m:${msg.ts}`, target: { ts: msg.ts } };
   const classes = ["message", reply && "reply", ephemeral && "ephemeral"].filter(Boolean).join(" ");
   const node = el("div", {
     class: classes,
@@ -479,10 +519,10 @@ function messageNode(msg, { reply = false, ephemeral = false } = {}) {
     }
   }
 
-  const error = messageErrors.get(owner.key);
+  const error = inlineErrors.get(owner.key);
   if (error) {
     const dismiss = el("button", { type: "button", class: "dismiss", "aria-label": "Dismiss the error", text: "×" });
-    dismiss.addEventListener("click", () => setMessageError(owner.key, null));
+    dismiss.addEventListener("click", () => setInlineError(owner.key, null));
     body.append(el("div", { class: "message-error", role: "alert" }, el("span", { text: error }), dismiss));
   }
   node.append(body);
@@ -544,7 +584,7 @@ function timeline(state) {
       const m = item.message;
       const eph = inThread.get(m.ts) ?? [];
       const keys = [`m:${m.ts}`, ...(m.replies ?? []).map((r) => `m:${r.ts}`), ...eph.map((e) => `e:${e.id}`)];
-      const sig = JSON.stringify([m, eph, keys.map((k) => messageErrors.get(k) ?? ""), ctxSig]);
+      const sig = JSON.stringify([m, eph, keys.map((k) => inlineErrors.get(k) ?? ""), ctxSig]);
       out.push({
         key: `m:${m.ts}`,
         sig,
@@ -559,7 +599,7 @@ function timeline(state) {
     } else {
       const e = item.ephemeral;
       const key = `e:${e.id}`;
-      const sig = JSON.stringify([e, messageErrors.get(key) ?? "", ctxSig]);
+      const sig = JSON.stringify([e, inlineErrors.get(key) ?? "", ctxSig]);
       out.push({
         key,
         sig,
@@ -577,25 +617,10 @@ function dayDivider(label) {
 let rendered = new Map(); // key -> { sig, node }
 let scrollToEnd = true;
 
-/** Re-renders only what changed, so hover, focus and images survive the stream of updates. */
 function renderChannel(state) {
   const list = $("#channel");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
-  const next = new Map();
-  let previous = list.querySelector(".channel-intro");
-  for (const item of timeline(state)) {
-    let entry = rendered.get(item.key);
-    if (!entry || entry.sig !== item.sig) {
-      entry?.node.remove();
-      entry = { sig: item.sig, node: item.build() };
-      entry.node.dataset.key = item.key;
-    }
-    next.set(item.key, entry);
-    if (previous.nextSibling !== entry.node) previous.after(entry.node);
-    previous = entry.node;
-  }
-  for (const [key, entry] of rendered) if (!next.has(key)) entry.node.remove();
-  rendered = next;
+  rendered = reconcile(list, list.querySelector(".channel-intro"), timeline(state), rendered);
   if (atBottom || scrollToEnd) list.scrollTop = list.scrollHeight;
   scrollToEnd = false;
 }

@@ -4,11 +4,14 @@
  * unsigned Slack requests and wrong-token GitLab requests with 401; SIGTERM drains and exits 0.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { gitlabHeaders } from "../support/gitlab-events.js";
+import { KyselyStore } from "../../src/adapters/store/kysely-store.js";
+import { bigPipelineHook, gitlabHeaders } from "../support/gitlab-events.js";
 import { pipelinesYaml, SIGNING_SECRET } from "../support/harness.js";
 import { postSlack, slashCommandBody } from "../support/slack-requests.js";
 
@@ -131,6 +134,49 @@ describe("the server process", () => {
     expect(child.output()).toContain("promote-bot stopped");
     for (const secret of ["heroku-process-secret", "gitlab-process-secret", "webhook-process-secret", SIGNING_SECRET]) {
       expect(child.output()).not.toContain(secret);
+    }
+  });
+
+  it("when SIGTERM arrives while a webhook is still being received, then it is answered and recorded before the process exits 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "promote-bot-proc-"));
+    const env = baseEnv(dir);
+    const child = run(env);
+    children.push(child);
+    const url = new URL(await listening(child));
+
+    // A large delivery (200 jobs), sent in two halves with SIGTERM in between, over a raw socket. A
+    // running pipeline is recorded and needs no processing, so nothing else holds up the exit.
+    const delivery = bigPipelineHook(200, { token: env.GITLAB_WEBHOOK_SECRET });
+    const running = { ...delivery.body, object_attributes: { ...delivery.body.object_attributes, status: "running" } };
+    const body = Buffer.from(JSON.stringify(running));
+    const headers = Object.entries(delivery.headers).filter(([name]) => name.toLowerCase() !== "content-length");
+    const socket = connect(Number(url.port), "127.0.0.1");
+    await once(socket, "connect");
+    let response = "";
+    socket.on("data", (d: Buffer) => {
+      response += d.toString();
+    });
+    const ended = once(socket, "end");
+    socket.write(
+      `POST /gitlab/webhook HTTP/1.1\r\nHost: ${url.host}\r\n${headers.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body.subarray(0, body.length >> 1));
+    await new Promise((r) => setTimeout(r, 200));
+
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(child.exitCode).toBeNull(); // still draining: our request is in flight
+    socket.write(body.subarray(body.length >> 1));
+    await ended; // the server closes the connection once it has answered
+    expect(response).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await exit(child)).toBe(0);
+
+    const store = KyselyStore.connect({ kind: "sqlite", path: join(dir, "bot.db") });
+    try {
+      const rows = await store.db.selectFrom("deliveries").select("event").execute();
+      expect(rows).toEqual([{ event: "Pipeline Hook" }]);
+    } finally {
+      await store.close();
     }
   });
 });
