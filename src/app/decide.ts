@@ -90,7 +90,8 @@ async function refreshQuietly(ctx: AppContext, request: PromotionRequest): Promi
   }
 }
 
-async function load(ctx: AppContext, requestId: string): Promise<PromotionRequest> {
+/** The stored request; `shown` when loading it expired it and its message was just updated. */
+async function load(ctx: AppContext, requestId: string): Promise<{ request: PromotionRequest; shown: boolean }> {
   const request = await ctx.store.getRequest(requestId);
   if (!request) {
     throw new DomainError(
@@ -100,9 +101,10 @@ async function load(ctx: AppContext, requestId: string): Promise<PromotionReques
   }
   if (isExpired(request, ctx.clock.now())) {
     const expired = await expireRequest(ctx, request);
-    return expired ?? ((await ctx.store.getRequest(requestId)) as PromotionRequest);
+    if (expired) return { request: expired, shown: true };
+    return { request: (await ctx.store.getRequest(requestId)) ?? request, shown: false };
   }
-  return request;
+  return { request, shown: false };
 }
 
 /** Moves a pending request past its expiry to expired (once), and shows it. */
@@ -120,10 +122,16 @@ export async function expireRequest(ctx: AppContext, request: PromotionRequest):
   return expired;
 }
 
-async function deny(ctx: AppContext, request: PromotionRequest, actor: string, error: DomainError): Promise<never> {
+async function deny(
+  ctx: AppContext,
+  request: PromotionRequest,
+  actor: string,
+  error: DomainError,
+  shown = false,
+): Promise<never> {
   await auditRequest(ctx, request, "denied", actor, { code: error.code });
-  // A click on a message that is out of date gets the message brought up to date.
-  if (request.state !== "pending") await refreshQuietly(ctx, request);
+  // A click on a message that is out of date gets the message brought up to date (once).
+  if (request.state !== "pending" && !shown) await refreshQuietly(ctx, request);
   throw error;
 }
 
@@ -132,10 +140,10 @@ export async function approve(
   approvers: ApproverDirectory,
   args: { requestId: string; actor: string },
 ): Promise<DecisionResult> {
-  const request = await load(ctx, args.requestId);
+  const { request, shown } = await load(ctx, args.requestId);
   const p = pipelineOf(ctx, request);
   const undecidable = checkDecidable(request, ctx.clock.now());
-  if (undecidable) return deny(ctx, request, args.actor, undecidable);
+  if (undecidable) return deny(ctx, request, args.actor, undecidable, shown);
   const actorIsApprover = await approvers.isApprover(p, args.actor);
   // Non-approvers are refused whatever the lock or the approvals say, so neither is read for them
   // (denied clicks are the hot path measured in bench/RESULTS.md).
@@ -217,10 +225,10 @@ export async function endRequest(
   approvers: ApproverDirectory,
   args: { requestId: string; actor: string; action: "reject" | "cancel"; reason?: string },
 ): Promise<DecisionResult> {
-  const request = await load(ctx, args.requestId);
+  const { request, shown } = await load(ctx, args.requestId);
   const p = pipelineOf(ctx, request);
   const undecidable = checkDecidable(request, ctx.clock.now());
-  if (undecidable) return deny(ctx, request, args.actor, undecidable);
+  if (undecidable) return deny(ctx, request, args.actor, undecidable, shown);
   const actorIsApprover = await approvers.isApprover(p, args.actor);
   const refused = checkCanEnd({
     request,

@@ -293,6 +293,22 @@ describe("ending a request", () => {
     expect(states[0]?.state).toBe("expired");
   });
 
+  it("when a click finds the request expired, then its message is updated once", async () => {
+    h = await startHarness({ tuning: { sweepIntervalMs: 600_000 } }); // no sweep gets there first
+    h.shipToStaging("Too late");
+    const message = await requestViaCommand();
+    await h.bot.store.db
+      .updateTable("requests")
+      .set({ expires_at: new Date(Date.now() - 1_000).toISOString() })
+      .execute();
+    const updates = () => h.slack.callsTo("POST", "/api/chat.update").length;
+    const before = updates();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await answer(APPROVER_A, /expired/);
+    await finalMessage(message.ts, /Expired/);
+    expect(updates() - before).toBe(1);
+  });
+
   it("when a request expires with nobody clicking, then the background sweep marks it expired", async () => {
     await setup();
     const message = await requestViaCommand();
