@@ -625,6 +625,133 @@ function renderChannel(state) {
   scrollToEnd = false;
 }
 
+// ================================================================== Home tab
+// Slack sends `app_home_opened` every time a person opens an app's Home tab, and the app answers
+// with views.publish (https://api.slack.com/events/app_home_opened,
+// https://api.slack.com/methods/views.publish). The server sends the event when asked to; the page
+// asks on every open and draws `state.home`, the view last published for the selected user, with
+// the channel's block renderer. A Home tab is a page: its blocks stand alone, without message chrome.
+
+const HOME_KEY = "home";
+const HOME_OWNER = { key: HOME_KEY, target: { view: "home" } };
+
+/** FNV-1a, 32 bits: a short, stable key for a block's JSON (its sig still compares the whole JSON). */
+function hashString(s) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
+/**
+ * The Home view's blocks as { key, sig, build }. Blocks are keyed by their content (and which
+ * copy of it they are), so when the bot republishes, only blocks that changed are rebuilt, even
+ * when a block in front of them came or went.
+ */
+function homeItems(blocks) {
+  const ctxSig = JSON.stringify(mentionContext());
+  const copies = new Map();
+  return blocks.map((block) => {
+    const json = JSON.stringify(block);
+    const copy = (copies.get(json) ?? 0) + 1;
+    copies.set(json, copy);
+    return { key: `${hashString(json)}.${copy}`, sig: json + ctxSig, build: () => renderBlock(block, HOME_OWNER) };
+  });
+}
+
+let homeRendered = new Map(); // key -> { sig, node }
+/** The last open failed; it is sent again when the bot is back to running (it may have been restarting). */
+let homeOpenFailed = false;
+
+async function openHome() {
+  const user = me;
+  homeOpenFailed = false;
+  setInlineError(HOME_KEY, null);
+  const answer = await post("/api/home", { user });
+  if (user !== me) return; // switched user meanwhile: that switch sent its own open
+  homeOpenFailed = !answer.ok;
+  setInlineError(HOME_KEY, answer.ok ? null : (answer.error ?? "The app's Home could not be loaded."));
+}
+
+function renderHome(state) {
+  const view = state.me === me ? state.home : null;
+  const error = inlineErrors.get(HOME_KEY) ?? "";
+  $("#home-error-text").textContent = error;
+  $("#home-error").hidden = !error;
+  $("#home-loading").hidden = Boolean(view || error);
+  const blocks = Array.isArray(view?.blocks) ? view.blocks : [];
+  homeRendered = reconcile($("#home-blocks"), null, homeItems(blocks), homeRendered);
+}
+
+$("#home-error-dismiss").addEventListener("click", () => setInlineError(HOME_KEY, null));
+
+// ================================================================== tabs
+
+const TABS = {
+  channel: { tab: $("#tab-channel"), panel: $("#channel-view") },
+  home: { tab: $("#tab-home"), panel: $("#home") },
+};
+const TAB_ORDER = Object.keys(TABS);
+let tab = new URLSearchParams(location.search).get("tab") === "home" ? "home" : "channel";
+/** Where the channel was scrolled when it was hidden (a hidden list forgets); null: at the bottom. */
+let channelScroll = null;
+
+$("#tab-home .tab-avatar").innerHTML = BOT_AVATAR;
+
+/** The selected user and tab live in the URL, so a reload or a shared link shows the same view. */
+function saveLocation() {
+  const url = new URL(location.href);
+  url.searchParams.set("user", me);
+  if (tab === "home") url.searchParams.set("tab", "home");
+  else url.searchParams.delete("tab");
+  history.replaceState(null, "", url);
+}
+
+function updateTitle() {
+  const shown = tab === "home" ? "promote-bot Home" : `#${lastState?.channel?.name ?? "whitewave-releases"}`;
+  document.title = `promote-bot sandbox · ${shown}`;
+}
+
+function showTab(name) {
+  const list = $("#channel");
+  if (tab === "channel" && name !== "channel") {
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+    channelScroll = atBottom ? null : list.scrollTop;
+  }
+  tab = name;
+  for (const [key, { tab: button, panel }] of Object.entries(TABS)) {
+    const selected = key === name;
+    button.setAttribute("aria-selected", String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    panel.hidden = !selected;
+  }
+  if (name === "channel") {
+    if (channelScroll === null) list.scrollTop = list.scrollHeight;
+    else list.scrollTop = channelScroll;
+  }
+  updateTitle();
+}
+
+function selectTab(name) {
+  showTab(name);
+  saveLocation();
+  if (name === "home") openHome(); // Slack sends app_home_opened on every open, even of the open tab
+}
+
+for (const [name, { tab: button }] of Object.entries(TABS)) {
+  button.addEventListener("click", () => selectTab(name));
+}
+
+// Arrow keys, Home and End move between tabs (https://www.w3.org/WAI/ARIA/apg/patterns/tabs/).
+$(".tabs").addEventListener("keydown", (event) => {
+  const at = TAB_ORDER.indexOf(tab);
+  const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: TAB_ORDER.length - 1 }[event.key];
+  if (to === undefined) return;
+  event.preventDefault();
+  const name = TAB_ORDER[(to + TAB_ORDER.length) % TAB_ORDER.length];
+  if (name !== tab) selectTab(name);
+  TABS[name].tab.focus();
+});
+
 // ================================================================== composer
 
 const composer = $("#composer");
@@ -695,6 +822,8 @@ for (const chip of document.querySelectorAll(".chip")) {
   });
 }
 
+// ================================================================== user picker
+
 let usersSig = "";
 function renderUsers(state) {
   const select = $("#user");
@@ -710,14 +839,14 @@ function renderUsers(state) {
 
 $("#user").addEventListener("change", (event) => {
   me = event.target.value;
-  const url = new URL(location.href);
-  url.searchParams.set("user", me);
-  history.replaceState(null, "", url);
+  saveLocation();
   showComposerError(null);
-  // The previous user's ephemerals go at once; the new user's arrive with the next State.
-  if (lastState) render({ ...lastState, me, ephemerals: [] });
+  inlineErrors.delete(HOME_KEY);
+  // The previous user's ephemerals and Home go at once; the new user's arrive with the next State.
+  if (lastState) render({ ...lastState, me, ephemerals: [], home: null });
   scrollToEnd = true;
   connect();
+  if (tab === "home") openHome(); // the new user opens their own Home
 });
 
 // ================================================================== world panel
@@ -814,17 +943,25 @@ function renderBotStatus(bot = {}) {
 
 // ================================================================== connection
 
+let botWasRunning = false;
+
 function render(state) {
   lastState = state;
   const channel = state.channel?.name ?? "whitewave-releases";
   $("#channel-name").textContent = channel;
   $("#intro-channel-name").textContent = channel;
   composer.setAttribute("aria-label", `Message #${channel}`);
+  updateTitle();
   renderUsers(state);
   renderBotStatus(state.bot);
   renderWorld(state.world);
   renderActivity(state.activity);
   renderChannel(state);
+  renderHome(state);
+  // An open refused while the bot was (re)starting is sent again once it runs, as a person would.
+  const running = state.bot?.status === "running";
+  if (running && !botWasRunning && homeOpenFailed && tab === "home") openHome();
+  botWasRunning = running;
 }
 
 function setLive(status) {
@@ -870,4 +1007,6 @@ function connect() {
   });
 }
 
+showTab(tab);
 connect();
+if (tab === "home") openHome();
