@@ -16,6 +16,8 @@ export interface BotSupervisorOptions {
   /** Called with every line the bot writes (pino JSON) and on every status change. */
   onLine?: (line: string) => void;
   onStatus?: (status: BotStatus) => void;
+  /** Called when the bot exits on its own (not stopped or restarted by the supervisor), with its last output. */
+  onUnexpectedExit?: (how: string, lastOutput: string) => void;
 }
 
 /** A free loopback port, so the bot can be given `PORT` like on Heroku. */
@@ -64,10 +66,13 @@ export class BotSupervisor {
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
     this.exited = new Promise((resolve) =>
-      child.once("exit", () => {
+      child.once("exit", (code, signal) => {
         if (this.child === child) {
           this.child = undefined;
-          if (this.status === "running" || this.status === "starting") this.setStatus("stopped");
+          if (this.status === "running") {
+            this.setStatus("stopped");
+            this.options.onUnexpectedExit?.(signal ? `killed by ${signal}` : `exit code ${code}`, this.output);
+          }
         }
         resolve();
       }),
@@ -76,6 +81,7 @@ export class BotSupervisor {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
+        this.setStatus("stopped");
         throw new Error(`the bot exited while starting:\n${this.output}`);
       }
       try {
@@ -90,6 +96,7 @@ export class BotSupervisor {
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill("SIGKILL");
+    this.setStatus("stopped");
     throw new Error(`the bot did not become healthy within 30 s:\n${this.output}`);
   }
 

@@ -428,6 +428,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (!body) return json(res, 400, { ok: false, error: "the body must be a JSON object" });
     if (url.pathname === "/api/command" || url.pathname === "/api/action" || url.pathname === "/api/home") {
       if (!isPerson(body.user)) return json(res, 400, { ok: false, error: "unknown user" });
+      if (bot.status === "stopped") {
+        return json(res, 200, { ok: false, error: 'The bot is not running: it exited. Use "Restart the bot".' });
+      }
       if (bot.status !== "running") {
         return json(res, 200, { ok: false, error: `The bot is ${bot.status}; try again in a moment.` });
       }
@@ -455,6 +458,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     env: world.env,
     onLine: options.onBotLine,
     onStatus: () => changed(),
+    onUnexpectedExit: (how, lastOutput) => {
+      note("sandbox", `the bot exited on its own (${how}); "Restart the bot" starts it again`);
+      process.stderr.write(
+        `sandbox: the bot exited on its own (${how}). Its last output:\n${lastOutput.slice(-4_000)}\n`,
+      );
+    },
   });
   await bot.start();
   world.url = bot.url;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/server.js";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import { APPROVER_A, BYSTANDER, buttonValue, messageText, REQUESTER } from "../support/harness.js";
+import { until } from "../support/processes.js";
 import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 interface PageState {
@@ -107,6 +108,19 @@ describe("the sandbox", () => {
         .find((e) => e.user === REQUESTER),
     );
     expect(JSON.stringify(history.blocks) + history.text).toMatch(/failed/);
+  });
+
+  it("when the bot dies on its own, says so to whoever acts, and the restart button brings it back", async () => {
+    const pid = sandbox.bot.pid as number;
+    process.kill(pid, "SIGKILL");
+    await until("the sandbox sees the bot stopped", async () => (await stateOf(REQUESTER)).bot.status === "stopped");
+    expect(await post("/api/command", { user: REQUESTER, text: "/promote help" })).toEqual({
+      ok: false,
+      error: expect.stringMatching(/not running.*Restart the bot/),
+    });
+    expect((await post("/api/world/restart-bot", {})).ok).toBe(true);
+    expect((await stateOf(REQUESTER)).bot).toMatchObject({ status: "running" });
+    expect((await post("/api/command", { user: REQUESTER, text: "/promote help" })).ok).toBe(true);
   });
 
   it("opens a person's Home tab: the bot publishes it, and approvers get buttons there", async () => {
