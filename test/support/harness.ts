@@ -262,6 +262,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 export const SECRET_VARIABLES = [
   "SLACK_BOT_TOKEN",
   "SLACK_SIGNING_SECRET",
+  "SLACK_APP_TOKEN",
   "HEROKU_API_TOKEN",
   "GITLAB_TOKEN",
   "GITLAB_WEBHOOK_SECRET",
@@ -278,8 +279,17 @@ export function assertNoSecrets(world: World, logText: string): void {
   }
 }
 
-export async function startHarness(options: WorldOptions & { tuning?: Partial<Tuning> } = {}): Promise<Harness> {
+export interface HarnessOptions extends WorldOptions {
+  tuning?: Partial<Tuning>;
+  /** Runs after the world starts and before the bot does (e.g. to plug in another stand-in). */
+  beforeStart?: (world: World) => Promise<void>;
+  /** Runs after the bot has stopped and before the world's stand-ins close. */
+  afterStop?: (world: World) => Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const world = await startWorld(options);
+  await options.beforeStart?.(world);
   const config = loadConfig(world.env);
   const logs = new LogCapture();
   const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
@@ -297,6 +307,7 @@ export async function startHarness(options: WorldOptions & { tuning?: Partial<Tu
     logs,
     async close() {
       await bot.close(2_000);
+      await options.afterStop?.(world);
       await closeWorld();
       // Every end-to-end test doubles as a check that no secret reached the logs or Slack.
       assertNoSecrets(world, logs.text);

@@ -1,5 +1,7 @@
 /**
- * Builders of the signed requests Slack sends to the bot's request URL (`POST /slack/events`).
+ * Builders of the signed requests Slack sends to the bot's request URL (`POST /slack/events`), and of
+ * their payloads as objects (`*Payload`), which Socket Mode carries in envelopes instead
+ * (stand-ins/slack-socket-mode.ts): one definition of each payload for both transports.
  *
  * - Signing (https://docs.slack.dev/authentication/verifying-requests-from-slack): header
  *   `X-Slack-Request-Timestamp` (Unix seconds) and `X-Slack-Signature` = `v0=` + hex HMAC-SHA256 of
@@ -53,9 +55,12 @@ export interface SlashCommandArgs {
   teamId?: string;
 }
 
-/** The form-urlencoded body of a slash command invocation. */
-export function slashCommandBody(args: SlashCommandArgs): string {
-  return new URLSearchParams({
+/**
+ * The fields of a slash command invocation. Over HTTP they arrive form-urlencoded (`slashCommandBody`);
+ * over Socket Mode the same fields, all strings, are the JSON `payload` of a `slash_commands` envelope.
+ */
+export function slashCommandPayload(args: SlashCommandArgs): Record<string, string> {
+  return {
     token: VERIFICATION_TOKEN,
     team_id: args.teamId ?? SLACK_TEAM_ID,
     team_domain: SLACK_TEAM_DOMAIN,
@@ -69,7 +74,12 @@ export function slashCommandBody(args: SlashCommandArgs): string {
     is_enterprise_install: "false",
     response_url: args.responseUrl,
     trigger_id: triggerId(),
-  }).toString();
+  };
+}
+
+/** The form-urlencoded body of a slash command invocation. */
+export function slashCommandBody(args: SlashCommandArgs): string {
+  return new URLSearchParams(slashCommandPayload(args)).toString();
 }
 
 export interface BlockActionArgs {
@@ -93,8 +103,11 @@ export interface BlockActionArgs {
   isEphemeral?: boolean;
 }
 
-/** The form-urlencoded body (`payload=<json>`) of a button click (`block_actions`). */
-export function blockActionBody(args: BlockActionArgs): string {
+/**
+ * The `block_actions` payload of a button click: form-encoded as `payload=<json>` over HTTP
+ * (`blockActionBody`), the `payload` of an `interactive` envelope over Socket Mode.
+ */
+export function blockActionPayload(args: BlockActionArgs): Record<string, unknown> {
   const teamId = args.teamId ?? SLACK_TEAM_ID;
   const userName = args.userName ?? defaultUserName(args.userId);
   const message = args.isEphemeral ? undefined : toMessagePayload(args.message, args.messageTs);
@@ -108,7 +121,7 @@ export function blockActionBody(args: BlockActionArgs): string {
     type: "button",
     action_ts: actionTs(),
   };
-  const payload: Record<string, unknown> = {
+  return {
     type: "block_actions",
     user: { id: args.userId, username: userName, name: userName, team_id: teamId },
     api_app_id: SLACK_APP_ID,
@@ -129,16 +142,21 @@ export function blockActionBody(args: BlockActionArgs): string {
     response_url: args.responseUrl,
     actions: [action],
   };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** The form-urlencoded body (`payload=<json>`) of a button click (`block_actions`). */
+export function blockActionBody(args: BlockActionArgs): string {
+  return new URLSearchParams({ payload: JSON.stringify(blockActionPayload(args)) }).toString();
 }
 
 /**
- * What Slack sends when a user opens the app's Home tab: an Events API `event_callback` (JSON)
- * with an `app_home_opened` event (https://docs.slack.dev/reference/events/app_home_opened).
+ * What Slack sends when a user opens the app's Home tab: an Events API `event_callback`
+ * with an `app_home_opened` event (https://docs.slack.dev/reference/events/app_home_opened); the
+ * `payload` of an `events_api` envelope over Socket Mode.
  */
-export function homeOpenedBody(userId: string, teamId = SLACK_TEAM_ID): string {
+export function homeOpenedPayload(userId: string, teamId = SLACK_TEAM_ID): Record<string, unknown> {
   const now = Date.now();
-  return JSON.stringify({
+  return {
     token: VERIFICATION_TOKEN,
     team_id: teamId,
     api_app_id: SLACK_APP_ID,
@@ -146,22 +164,29 @@ export function homeOpenedBody(userId: string, teamId = SLACK_TEAM_ID): string {
     type: "event_callback",
     event_id: `Ev${now}${randomBytes(3).toString("hex").toUpperCase()}`,
     event_time: Math.floor(now / 1000),
-  });
+  };
 }
 
-/** A button click inside the Home tab: the container is the view, and Slack sends no response_url. */
-export function homeClickBody(args: {
+/** The JSON body of an `app_home_opened` event delivered over HTTP. */
+export function homeOpenedBody(userId: string, teamId = SLACK_TEAM_ID): string {
+  return JSON.stringify(homeOpenedPayload(userId, teamId));
+}
+
+export interface HomeClickArgs {
   userId: string;
   userName?: string;
   actionId: string;
   value: string;
   view?: { id: string; blocks: unknown[] };
   teamId?: string;
-}): string {
+}
+
+/** A button click inside the Home tab: the container is the view, and Slack sends no response_url. */
+export function homeClickPayload(args: HomeClickArgs): Record<string, unknown> {
   const teamId = args.teamId ?? SLACK_TEAM_ID;
   const userName = args.userName ?? defaultUserName(args.userId);
   const view = args.view ?? { id: "V1", blocks: [] };
-  const payload = {
+  return {
     type: "block_actions",
     user: { id: args.userId, username: userName, name: userName, team_id: teamId },
     api_app_id: SLACK_APP_ID,
@@ -173,7 +198,11 @@ export function homeClickBody(args: {
     view: { id: view.id, type: "home", blocks: view.blocks },
     actions: [{ action_id: args.actionId, block_id: "home", value: args.value, type: "button", action_ts: actionTs() }],
   };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** The form-urlencoded body (`payload=<json>`) of a Home tab click. */
+export function homeClickBody(args: HomeClickArgs): string {
+  return new URLSearchParams({ payload: JSON.stringify(homeClickPayload(args)) }).toString();
 }
 
 /** POSTs a signed request to `${baseUrl}/slack/events`, as Slack would. */

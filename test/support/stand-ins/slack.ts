@@ -22,6 +22,9 @@
  *   payload later does.
  * - Block Kit limits from https://docs.slack.dev/reference/block-kit/blocks are checked and answered
  *   with `invalid_blocks` + `errors`, so a view that Slack would refuse fails here too.
+ * - Extra Web API methods with their own authentication can be plugged in with `registerMethod()`:
+ *   the Socket Mode stand-in (`slack-socket-mode.ts`) adds `apps.connections.open` this way, since it
+ *   takes the app-level token (`xapp-…`) rather than the bot token. The built-in methods take precedence.
  * - A `response_url` accepts at most 5 uses within 30 minutes
  *   (https://docs.slack.dev/interactivity/handling-user-interaction). What Slack answers beyond that
  *   is not documented; this stand-in answers HTTP 404 with a short text body (`used_url`,
@@ -123,6 +126,8 @@ interface ResponseUrlRecord {
 
 type Args = Record<string, unknown>;
 type MethodHandler = (args: Args) => StandInResponse;
+/** A plugged-in Web API method: it gets the whole request and authenticates it itself. */
+export type ExtraMethodHandler = (req: StandInRequest) => StandInResponse | Promise<StandInResponse>;
 
 /**
  * Methods that take JSON bodies. Slack documents JSON for "most write methods"; read methods such
@@ -190,6 +195,7 @@ export class SlackStandIn extends HttpStandIn {
     "users.info": (args) => this.userInfo(args),
     "views.publish": (args) => this.viewsPublish(args),
   };
+  private readonly extraMethods = new Map<string, ExtraMethodHandler>();
   private tsCounter = 0;
   private idCounter = 0;
   private responseUrlCounter = 0;
@@ -242,6 +248,15 @@ export class SlackStandIn extends HttpStandIn {
     return url;
   }
 
+  /**
+   * Serves another Web API method (e.g. `apps.connections.open`). The handler authenticates the call
+   * itself: the bot-token check of the built-in methods does not apply. Built-in methods cannot be replaced.
+   */
+  registerMethod(method: string, handler: ExtraMethodHandler): void {
+    if (Object.hasOwn(this.methods, method)) throw new Error(`${method} is a built-in method of the Slack stand-in`);
+    this.extraMethods.set(method, handler);
+  }
+
   /** Answers the next `times` calls of `method` with HTTP 429 and `Retry-After`, as Slack does. */
   rateLimit(method: string, options: { retryAfterSeconds?: number; times?: number } = {}): void {
     this.fault({
@@ -291,7 +306,10 @@ export class SlackStandIn extends HttpStandIn {
   private async handleApi(req: StandInRequest): Promise<StandInResponse> {
     const method = req.params.method ?? "";
     const handler = this.methods[method];
-    if (!handler) return fail("unknown_method", { req_method: method });
+    if (!handler) {
+      const extra = this.extraMethods.get(method);
+      return extra ? extra(req) : fail("unknown_method", { req_method: method });
+    }
     const parsed = parseArguments(req, JSON_METHODS.has(method));
     if ("error" in parsed) return fail(parsed.error);
     if (!parsed.token) return fail("not_authed");
@@ -658,7 +676,8 @@ function stringArg(args: Args, key: string): string | undefined {
   return undefined;
 }
 
-function bearer(header: string | string[] | undefined): string | undefined {
+/** The token of an `Authorization: Bearer <token>` header, if any. */
+export function bearer(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   const match = value ? /^Bearer\s+(\S+)$/i.exec(value.trim()) : null;
   return match?.[1];
