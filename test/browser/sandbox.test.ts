@@ -108,6 +108,8 @@ describe.skipIf(!haveChromium)("the sandbox in a browser", () => {
 
   it("renders Slack's mrkdwn as Slack does, and never lets message text become markup", async () => {
     await page.goto(sandbox.url);
+    // People's names arrive with the page's first state.
+    await page.locator("#bot-status", { hasText: /running/i }).waitFor({ timeout: 15_000 });
     const render = (text: string) => page.evaluate((t) => window.sandboxMrkdwn(t), text);
     const html = await render("*bold* _it_ ~gone~ `a*b*c` <https://example.com/x?a=1&amp;b=2|the link> <@U0APPROVERA>");
     const dom = await page.evaluate((h) => {
