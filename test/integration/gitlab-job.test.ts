@@ -68,6 +68,18 @@ describe("strategy gitlab-job", () => {
     expect(plays()).toHaveLength(1);
   });
 
+  it("when GitLab played the job but its answer was lost, the bot sees the job running and does not play it again", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h.gitlab.fault({ method: "POST", path: /\/jobs\/\d+\/play$/, times: 1, dropAfterHandling: true });
+    const { message, jobId } = await announceAndApprove();
+    await h.slack.waitFor(() =>
+      /running|Promoting|promoting/.test(messageText(h.slack.messages.find((m) => m.ts === message.ts)!)),
+    );
+    h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
+    await settled(message.ts, /Promoted/);
+    expect(plays()).toHaveLength(1);
+  });
+
   it("finishes by polling when no Job Hook arrives", async () => {
     h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
     const { message, jobId } = await announceAndApprove();

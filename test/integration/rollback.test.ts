@@ -33,6 +33,43 @@ async function promoteOnce(): Promise<SlackMessage> {
 }
 
 describe("rollback", () => {
+  it("when the rollback POST answers 503 (Heroku did nothing), it is retried and production is rolled back once", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    h.heroku.fault({
+      method: "POST",
+      path: `/apps/${h.ids.production}/releases`,
+      times: 1,
+      response: {
+        status: 503,
+        body: { id: "service_unavailable", message: "Service Unavailable" },
+      },
+    });
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await settled(message.ts, /Rolled back/);
+    expect(rollbackPosts()).toHaveLength(2);
+    const rollbacks = h.heroku.releases(h.ids.production).filter((r) => r.description.startsWith("Rollback"));
+    expect(rollbacks).toHaveLength(1);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
+  });
+
+  it("when Heroku rolled back but its answer was lost, the bot finds the new release and does not roll back again", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    h.heroku.fault({ method: "POST", path: `/apps/${h.ids.production}/releases`, times: 1, dropAfterHandling: true });
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await settled(message.ts, /Rolled back/);
+    expect(messageText(done)).toMatch(/whitewave-prod now runs v\d+/);
+    expect(rollbackPosts()).toHaveLength(1);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
+  });
+
   it("is requested, approved and executed once: production runs the previous release again", async () => {
     h = await startHarness();
     const before = h.heroku.currentRelease(h.ids.production)!;

@@ -42,6 +42,11 @@ export interface Fault {
   response?: StandInResponse;
   /** Destroy the socket without answering (a connection reset). */
   drop?: boolean;
+  /**
+   * Let the call take effect, then destroy the socket instead of answering: the service acted but its
+   * answer was lost (the case where a client must find out before trying again).
+   */
+  dropAfterHandling?: boolean;
   /** Wait this long before answering (or dropping). */
   delayMs?: number;
 }
@@ -198,7 +203,12 @@ export class HttpStandIn {
       route.keys.forEach((key, i) => {
         params[key] = decodeURIComponent(match[i + 1] ?? "");
       });
-      send(res, await route.handler({ ...call, params }));
+      const response = await route.handler({ ...call, params });
+      if (fault?.dropAfterHandling) {
+        req.socket.destroy();
+        return;
+      }
+      send(res, response);
       return;
     }
     send(res, { status: 404, body: { message: `${this.name} stand-in: no route for ${call.method} ${call.path}` } });
