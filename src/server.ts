@@ -93,6 +93,8 @@ export async function startBot(options: {
       retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
     },
     ...(socketMode ? { socketMode: true, appToken: config.slack.appToken } : { receiver }),
+    // Bolt's conversation store (context.conversation) is not used; it cost a lookup on every request.
+    convoStore: false,
   });
   const chat = new SlackChat(app.client);
 

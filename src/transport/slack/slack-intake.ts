@@ -26,10 +26,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Whether a verified body has the outer shape of a Slack request (the listeners validate the rest). */
-export function looksLikeSlackBody(contentType: string | undefined, text: string): boolean {
-  if (contentType?.startsWith("application/x-www-form-urlencoded")) {
-    const form = parseQuery(text);
+const isForm = (contentType: string | undefined) =>
+  contentType?.startsWith("application/x-www-form-urlencoded") ?? false;
+
+/**
+ * Whether a verified body has the outer shape of a Slack request (the listeners validate the rest).
+ * `parsedForm`: the form fields when the caller has parsed them already.
+ */
+export function looksLikeSlackBody(
+  contentType: string | undefined,
+  text: string,
+  parsedForm?: ReturnType<typeof parseQuery>,
+): boolean {
+  if (isForm(contentType)) {
+    const form = parsedForm ?? parseQuery(text);
     if (typeof form.payload === "string") {
       try {
         const payload: unknown = JSON.parse(form.payload);
@@ -72,8 +82,10 @@ export async function handleSlackEvents(
   }
   const text = raw.toString("utf8");
   const contentType = header(req, "content-type");
+  // Parsed once here for the SSL check and the shape check (Bolt parses it again for itself).
+  const form = isForm(contentType) ? parseQuery(text) : undefined;
   // Slack's unsigned SSL check for slash commands: Bolt answers it; nothing else in the body goes on.
-  if (contentType?.startsWith("application/x-www-form-urlencoded") && parseQuery(text).ssl_check === "1") {
+  if (form?.ssl_check === "1") {
     (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.from("ssl_check=1");
     return deps.next(req, res);
   }
@@ -95,7 +107,7 @@ export async function handleSlackEvents(
     );
     return sendJson(res, 401, { error: "invalid signature or timestamp" });
   }
-  if (!looksLikeSlackBody(contentType, text)) {
+  if (!looksLikeSlackBody(contentType, text, form)) {
     deps.log.warn({ contentType, bytes: raw.length }, "signed Slack request with a malformed body");
     return sendJson(res, 400, { error: "malformed Slack request body" });
   }
