@@ -15,7 +15,7 @@ import { PromoteBot } from "./app/bot.js";
 import { type AppContext, DEFAULT_TUNING, type Tuning } from "./app/context.js";
 import type { Config } from "./config.js";
 import { boltLogger, type Logger } from "./infra/logger.js";
-import { realSleep } from "./infra/retry.js";
+import { abortableSleep } from "./infra/stopping.js";
 import { TtlCache } from "./infra/ttl-cache.js";
 import { handleGitLabWebhook } from "./transport/gitlab/webhook-route.js";
 import { sendJson } from "./transport/http.js";
@@ -44,18 +44,23 @@ export async function startBot(options: {
   const { config, log } = options;
   const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const store = await KyselyStore.open(config.database);
+  // Retry waits inside the clients end at once on shutdown, like the worker's own waits.
+  const shutdown = new AbortController();
+  const sleep = abortableSleep(shutdown.signal);
   const heroku = new HerokuAdapter({
     token: config.heroku.apiToken,
     apiUrl: config.heroku.apiUrl,
     log,
     retry: tuning.herokuRetry,
     postTimeoutMs: tuning.promotionPostTimeoutMs,
+    sleep,
   });
   const gitlab = new GitLabAdapter({
     token: config.gitlab.token,
     url: config.gitlab.url,
     log,
     retry: tuning.gitlabRetry,
+    sleep,
   });
 
   const socketMode = config.slack.appToken !== undefined;
@@ -106,7 +111,7 @@ export async function startBot(options: {
     chat,
     clock: { now: () => new Date() },
     log,
-    sleep: realSleep,
+    sleep,
     newId: randomUUID,
     tuning,
     instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
@@ -203,6 +208,7 @@ export async function startBot(options: {
       await closed;
       clearInterval(sweeper);
       clearTimeout(timer);
+      shutdown.abort();
       await bot.stop(Math.min(graceMs, 10_000));
       if (socketMode) await app.stop().catch(() => {});
       await store.close();

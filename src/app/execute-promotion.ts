@@ -17,11 +17,11 @@ import {
   type PromotionRequest,
   type TargetResult,
 } from "../domain/request.js";
+import { isStopping } from "../infra/stopping.js";
 import { outcomeReply } from "../views/messages.js";
 import { auditNote, auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { refreshRequestMessage } from "./decide.js";
-import { isStopping } from "./stopping.js";
 
 const OUTPUT_LINES = 15;
 /** Clock skew allowed between this process and Heroku when matching releases to a promotion. */

@@ -2,11 +2,11 @@
 import { DomainError } from "../domain/errors.js";
 import { HANDLED_EVENTS, isHandledEvent, type PipelineEvent } from "../domain/gitlab-events.js";
 import type { Delivery } from "../domain/records.js";
+import { isStopping } from "../infra/stopping.js";
 import { processingFailedMessage } from "../views/messages.js";
 import type { AppContext } from "./context.js";
 import { finishJobFromHook } from "./execute-promotion.js";
 import { concernedPipelines, onPipelineEvent } from "./staging-ready.js";
-import { isStopping } from "./stopping.js";
 
 export async function processDelivery(ctx: AppContext, delivery: Delivery): Promise<void> {
   const log = ctx.log.child({ delivery: delivery.id, gitlabEvent: delivery.event, attempt: delivery.attempts });

@@ -5,11 +5,11 @@
  */
 import { DomainError } from "../domain/errors.js";
 import { gate, gatePasses } from "../domain/gate.js";
+import { abortableSleep, isStopping } from "../infra/stopping.js";
 import type { AppContext } from "./context.js";
 import { expireRequest, postMissingMessage, startPromoting } from "./decide.js";
 import { executePromotion } from "./execute-promotion.js";
 import { processDelivery } from "./process-delivery.js";
-import { isStopping, Stopping } from "./stopping.js";
 
 export class Worker {
   private readonly tasks = new Set<Promise<void>>();
@@ -21,22 +21,7 @@ export class Worker {
 
   constructor(ctx: AppContext) {
     // Every wait inside a use case ends at once when the worker stops.
-    this.ctx = {
-      ...ctx,
-      sleep: (ms) =>
-        new Promise<void>((resolve, reject) => {
-          if (this.abort.signal.aborted) return reject(new Stopping());
-          const timeout = setTimeout(() => {
-            this.abort.signal.removeEventListener("abort", onAbort);
-            resolve();
-          }, ms);
-          const onAbort = () => {
-            clearTimeout(timeout);
-            reject(new Stopping());
-          };
-          this.abort.signal.addEventListener("abort", onAbort, { once: true });
-        }),
-    };
+    this.ctx = { ...ctx, sleep: abortableSleep(this.abort.signal) };
   }
 
   get stopping(): boolean {
@@ -61,6 +46,24 @@ export class Worker {
       }),
     ]);
     clearTimeout(timeout);
+  }
+
+  /**
+   * Runs work that continues after Slack was acknowledged (a listener's use case), so that stop()
+   * waits for it as for the worker's own tasks: the store is not closed under it.
+   */
+  async during<T>(work: () => Promise<T>): Promise<T> {
+    const result = work();
+    const settled: Promise<void> = result.then(
+      () => {
+        this.tasks.delete(settled);
+      },
+      () => {
+        this.tasks.delete(settled);
+      },
+    );
+    this.tasks.add(settled);
+    return result;
   }
 
   /** Resolves when no background work is in flight (for tests and benchmarks). */

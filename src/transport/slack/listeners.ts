@@ -9,6 +9,7 @@ import type { PromoteBot } from "../../app/bot.js";
 import { DomainError } from "../../domain/errors.js";
 import type { ChatMessage } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
+import { isStopping } from "../../infra/stopping.js";
 import { ACTIONS } from "../../views/action-ids.js";
 import { helpMessage, notice, refusal, requestCreatedReply } from "../../views/messages.js";
 import { esc } from "../../views/mrkdwn.js";
@@ -32,6 +33,14 @@ async function guarded(log: Logger, answer: Answer, work: () => Promise<void>): 
   try {
     await work();
   } catch (error) {
+    if (isStopping(error)) {
+      // Shutting down (a deploy or a restart) in the middle of a wait: say so rather than apologise.
+      log.info("interrupted by shutdown");
+      await answer(refusal("I am restarting and could not finish this. Please try again in a minute.")).catch(
+        (e: unknown) => log.error({ err: e }, "could not send a restart notice to Slack"),
+      );
+      return;
+    }
     if (error instanceof DomainError) {
       log.info({ code: error.code }, "refused");
       await answer(refusal(error.message)).catch((e: unknown) =>
@@ -87,61 +96,63 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     }
     await ack();
     const l = log.child({ slackUser: command.user_id, command: "/promote", channel: command.channel_id });
-    await guarded(
-      l,
-      (m) => reply(respond, m),
-      async () => {
-        switch (parsed.kind) {
-          case "list":
-            return reply(respond, listMessage(await bot.list()));
-          case "status": {
-            const { snapshot, last } = await bot.status(parsed.pipeline);
-            return reply(respond, statusMessage(snapshot, last));
+    await bot.worker.during(() =>
+      guarded(
+        l,
+        (m) => reply(respond, m),
+        async () => {
+          switch (parsed.kind) {
+            case "list":
+              return reply(respond, listMessage(await bot.list()));
+            case "status": {
+              const { snapshot, last } = await bot.status(parsed.pipeline);
+              return reply(respond, statusMessage(snapshot, last));
+            }
+            case "history": {
+              const { pipeline, requests } = await bot.history(parsed.pipeline, parsed.limit);
+              return reply(respond, historyMessage(pipeline.name, requests));
+            }
+            case "cancel": {
+              const cancelled = await bot.cancelPending(parsed.pipeline, command.user_id);
+              return reply(
+                respond,
+                notice(`Cancelled the request for *${esc(cancelled.pipeline)}* v${cancelled.sourceReleaseVersion}.`),
+              );
+            }
+            case "lock": {
+              const lock = await bot.lock(parsed.pipeline, command.user_id, parsed.reason);
+              return reply(respond, notice(`Locked *${esc(lock.pipeline)}*.`));
+            }
+            case "unlock": {
+              const lock = await bot.unlock(parsed.pipeline, command.user_id);
+              return reply(respond, notice(`Unlocked *${esc(lock.pipeline)}*.`));
+            }
+            case "rollback": {
+              const request = await bot.requestRollback(
+                parsed.pipeline,
+                command.user_id,
+                parsed.override !== undefined ? { override: parsed.override } : {},
+              );
+              return reply(
+                respond,
+                notice(
+                  `Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}. It needs ${request.requiredApprovals === 1 ? "an approval" : `${request.requiredApprovals} approvals`}.`,
+                ),
+              );
+            }
+            case "request": {
+              const request = await bot.requestPromotion(
+                { kind: "command", pipeline: parsed.pipeline },
+                command.user_id,
+                parsed.override,
+              );
+              const pipeline = bot.pipeline(request.pipeline);
+              if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
+              return;
+            }
           }
-          case "history": {
-            const { pipeline, requests } = await bot.history(parsed.pipeline, parsed.limit);
-            return reply(respond, historyMessage(pipeline.name, requests));
-          }
-          case "cancel": {
-            const cancelled = await bot.cancelPending(parsed.pipeline, command.user_id);
-            return reply(
-              respond,
-              notice(`Cancelled the request for *${esc(cancelled.pipeline)}* v${cancelled.sourceReleaseVersion}.`),
-            );
-          }
-          case "lock": {
-            const lock = await bot.lock(parsed.pipeline, command.user_id, parsed.reason);
-            return reply(respond, notice(`Locked *${esc(lock.pipeline)}*.`));
-          }
-          case "unlock": {
-            const lock = await bot.unlock(parsed.pipeline, command.user_id);
-            return reply(respond, notice(`Unlocked *${esc(lock.pipeline)}*.`));
-          }
-          case "rollback": {
-            const request = await bot.requestRollback(
-              parsed.pipeline,
-              command.user_id,
-              parsed.override !== undefined ? { override: parsed.override } : {},
-            );
-            return reply(
-              respond,
-              notice(
-                `Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}. It needs ${request.requiredApprovals === 1 ? "an approval" : `${request.requiredApprovals} approvals`}.`,
-              ),
-            );
-          }
-          case "request": {
-            const request = await bot.requestPromotion(
-              { kind: "command", pipeline: parsed.pipeline },
-              command.user_id,
-              parsed.override,
-            );
-            const pipeline = bot.pipeline(request.pipeline);
-            if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
-            return;
-          }
-        }
-      },
+        },
+      ),
     );
   });
 
@@ -161,15 +172,17 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
       const l = log.child({ slackUser: user, action: actionId, id: isOpaqueId(value) ? value : undefined });
       const fromHome = (body as { container?: { type?: string } }).container?.type === "view";
       const answer: Answer = fromHome ? (m) => bot.publishHome(user, firstText(m)) : (m) => reply(respond, m);
-      await guarded(l, answer, async () => {
-        if (!isOpaqueId(value)) {
-          throw new DomainError(
-            "BAD_INPUT",
-            "This button is not one of mine, so I did nothing. Use the buttons on my messages, or `/promote help`.",
-          );
-        }
-        await run({ value, user, answer, fromHome });
-      });
+      await bot.worker.during(() =>
+        guarded(l, answer, async () => {
+          if (!isOpaqueId(value)) {
+            throw new DomainError(
+              "BAD_INPUT",
+              "This button is not one of mine, so I did nothing. Use the buttons on my messages, or `/promote help`.",
+            );
+          }
+          await run({ value, user, answer, fromHome });
+        }),
+      );
     });
   };
 
@@ -206,7 +219,7 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
   app.event("app_home_opened", async ({ event }) => {
     if (event.tab !== "home") return;
     try {
-      await bot.publishHome(event.user);
+      await bot.worker.during(() => bot.publishHome(event.user));
     } catch (error) {
       log.error({ err: error, slackUser: event.user }, "could not publish the App Home tab");
     }
