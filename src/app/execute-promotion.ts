@@ -29,6 +29,29 @@ const SKEW_MS = 5 * 60_000;
 
 class LeaseLost extends Error {}
 
+/**
+ * Heroku could not be read to find out whether an earlier POST went through. Posting again could
+ * promote twice, so the request stays `promoting` and is taken up again (not a DomainError: it does
+ * not fail the request).
+ */
+class TraceUnknown extends Error {
+  constructor(cause: unknown) {
+    super(`could not find out from Heroku whether an earlier promotion POST went through: ${String(cause)}`);
+    this.name = "TraceUnknown";
+  }
+}
+
+/** The trace of an earlier POST, or a TraceUnknown when Heroku could not be read for it (retryable errors). */
+async function traceOrUnknown(ctx: AppContext, request: PromotionRequest): Promise<Map<string, Release> | undefined> {
+  try {
+    return await earlierPromotion(ctx, request);
+  } catch (error) {
+    if (isStopping(error)) throw error;
+    if (error instanceof DomainError && error.details.retryable !== true) throw error;
+    throw new TraceUnknown(error instanceof Error ? error.message : error);
+  }
+}
+
 /** Keeps the lease alive while the promotion is followed; `check()` throws once it is lost. */
 class LeaseKeeper {
   private lost = false;
@@ -157,9 +180,16 @@ async function lookForTrace(
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
     lease.check();
-    const earlier = await earlierPromotion(ctx, request).catch(() => undefined);
-    if (earlier) return earlier;
-    if (ctx.clock.now().getTime() >= until) return undefined;
+    // "No trace" counts only from a lookup that succeeded after the POST window: a failed read at the
+    // deadline leaves it unknown, and the request is taken up again instead of posting twice.
+    const deadline = ctx.clock.now().getTime() >= until;
+    try {
+      const earlier = await traceOrUnknown(ctx, request);
+      if (earlier) return earlier;
+      if (deadline) return undefined;
+    } catch (error) {
+      if (deadline || !(error instanceof TraceUnknown)) throw error;
+    }
     await ctx.sleep(delay);
     delay = Math.min(ctx.tuning.pollMaxMs, delay * 2);
   }
@@ -184,7 +214,7 @@ async function startPromotion(ctx: AppContext, lease: LeaseKeeper, request: Prom
     const settledAt = current.promotionStartedAt.getTime() + ctx.tuning.promotionPostTimeoutMs + 1_000;
     const wait = settledAt - ctx.clock.now().getTime();
     if (wait > 0) await ctx.sleep(wait);
-    const earlier = await earlierPromotion(ctx, current);
+    const earlier = await traceOrUnknown(ctx, current);
     if (earlier) {
       ctx.log.warn({ requestId: current.id }, "an earlier attempt reached Heroku; following its releases");
       await auditRequest(ctx, current, "promotion_recovered", null, {
@@ -348,6 +378,8 @@ async function executeRollback(
       try {
         release = await ctx.heroku.rollback(target.app.id, target.releaseId);
       } catch (error) {
+        // Shutting down is not a refusal: the next process finds what was rolled back and goes on.
+        if (isStopping(error)) throw error;
         const retryable = error instanceof DomainError && error.details.retryable === true;
         if (!retryable || attempt >= 4) {
           if (made.size === 0 && refused.length === 0) throw error;

@@ -456,6 +456,29 @@ describe("recognising an earlier POST", () => {
   });
 });
 
+describe("an answer lost after Heroku acted", () => {
+  it("when the POST's answer is lost and Heroku cannot be read for a while, the bot waits to find out instead of posting again", async () => {
+    h = await startHarness();
+    h.shipToStaging("Lost in transit");
+    const message = await requestViaCommand();
+    // Heroku creates the promotion but the answer never arrives; then reading production's releases
+    // fails for a while, past the window in which the bot looks for the promotion's trace.
+    h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 1, dropAfterHandling: true });
+    h.heroku.promotionBehaviour.pollsUntilDone = 0; // it completes at Heroku without being polled
+    h.heroku.fault({
+      method: "GET",
+      path: `/apps/${h.ids.production}/releases`,
+      times: 40,
+      response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
+    });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await h.messageMatching(message.ts, /Promoted/, 15_000);
+    expect(promotionPosts()).toHaveLength(1);
+    expect(h.heroku.promotions).toHaveLength(1);
+    expect(h.logs.text).toContain("could not find out from Heroku whether an earlier promotion POST went through");
+  }, 40_000);
+});
+
 describe("DRY_RUN", () => {
   it("runs the whole flow but, once approved, says what it would have done instead of promoting", async () => {
     h = await startHarness({ env: { DRY_RUN: "true" } });
