@@ -208,9 +208,10 @@ export async function startBot(options: {
       await closed;
       clearInterval(sweeper);
       clearTimeout(timer);
+      // No more Slack work from the WebSocket either before waiting for what is in flight.
+      if (socketMode) await app.stop().catch(() => {});
       shutdown.abort();
       await bot.stop(Math.min(graceMs, 10_000));
-      if (socketMode) await app.stop().catch(() => {});
       await store.close();
       log.info("promote-bot stopped");
     })();

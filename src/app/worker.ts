@@ -38,14 +38,18 @@ export class Worker {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.abort.abort();
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.tasks]),
-      new Promise((resolve) => {
-        timeout = setTimeout(resolve, graceMs);
-      }),
-    ]);
-    clearTimeout(timeout);
+    // Until no work is left: a task may start another (a listener's use case, the sweep) while waiting.
+    const deadline = Date.now() + graceMs;
+    while (this.tasks.size > 0 && Date.now() < deadline) {
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.tasks]),
+        new Promise((resolve) => {
+          timeout = setTimeout(resolve, deadline - Date.now());
+        }),
+      ]);
+      clearTimeout(timeout);
+    }
   }
 
   /**
@@ -114,7 +118,8 @@ export class Worker {
   sweep(): void {
     if (this.sweeping || this.stopping) return;
     this.sweeping = true;
-    this.sweepOnce()
+    // Tracked like any task, so that stop() does not close the store under a sweep step.
+    void this.during(() => this.sweepOnce())
       .catch((error: unknown) => {
         if (!(error instanceof DomainError)) this.ctx.log.error({ err: error }, "background sweep failed");
       })
