@@ -37,6 +37,8 @@ export class BotSupervisor {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private output = "";
+  /** A restart in progress: a second click (another tab) joins it instead of starting a second bot. */
+  private restarting: Promise<void> | undefined;
 
   constructor(private readonly options: BotSupervisorOptions) {}
 
@@ -102,18 +104,25 @@ export class BotSupervisor {
 
   /** Kills the bot without warning (SIGKILL, as a crashed dyno) and starts it again on the same store. */
   async restart(): Promise<void> {
-    this.setStatus("restarting");
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await this.exited;
-    }
-    this.restarts += 1;
-    await this.start();
+    this.restarting ??= (async () => {
+      this.setStatus("restarting");
+      const child = this.child;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await this.exited;
+      }
+      this.restarts += 1;
+      await this.start();
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
   }
 
   /** Stops the bot the way Heroku does (SIGTERM, then SIGKILL after a grace period). */
   async stop(graceMs = 5_000): Promise<void> {
+    // A restart in progress finishes first, so that the bot it starts is the one stopped here.
+    await this.restarting?.catch(() => {});
     const child = this.child;
     this.setStatus("stopped");
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

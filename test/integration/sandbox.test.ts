@@ -2,6 +2,7 @@
  * The sandbox's own HTTP interface, as its web page uses it: the real bot process on the simulated
  * world, driven by commands, clicks and the world's switches. (The page itself: test/browser.)
  */
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/server.js";
 import { ACTIONS } from "../../src/views/action-ids.js";
@@ -121,6 +122,19 @@ describe("the sandbox", () => {
     expect((await post("/api/world/restart-bot", {})).ok).toBe(true);
     expect((await stateOf(REQUESTER)).bot).toMatchObject({ status: "running" });
     expect((await post("/api/command", { user: REQUESTER, text: "/promote help" })).ok).toBe(true);
+  });
+
+  it("two restarts clicked at once (two tabs) make one restart and leave one bot process", async () => {
+    const before = sandbox.bot.restarts;
+    const results = await Promise.all([post("/api/world/restart-bot", {}), post("/api/world/restart-bot", {})]);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(sandbox.bot.restarts).toBe(before + 1);
+    expect((await stateOf(REQUESTER)).bot.status).toBe("running");
+    expect((await post("/api/command", { user: REQUESTER, text: "/promote help" })).ok).toBe(true);
+    const bots = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.includes("dist/main.js"));
+    expect(bots).toHaveLength(1);
   });
 
   it("opens a person's Home tab: the bot publishes it, and approvers get buttons there", async () => {
