@@ -6,6 +6,7 @@ import type { PipelineConfig } from "../config.js";
 import { checkCanEnd, checkDecidable, evaluateApproval } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
 import { closedError, gate, gatePasses } from "../domain/gate.js";
+import type { ChatMessage } from "../domain/ports.js";
 import { isExpired, type PromotionRequest } from "../domain/request.js";
 import { decisionReply, requestMessage } from "../views/messages.js";
 import { esc } from "../views/mrkdwn.js";
@@ -31,55 +32,93 @@ function pipelineOf(ctx: AppContext, request: PromotionRequest): PipelineConfig 
 
 /** Posts a request's message that a crash left unposted (one process does it). */
 export async function postMissingMessage(ctx: AppContext, request: PromotionRequest): Promise<void> {
-  const now = ctx.clock.now();
-  const claimed = await ctx.store.claimMessagePosting(
-    request.id,
-    now,
-    new Date(now.getTime() - ctx.tuning.messageGraceMs),
-  );
+  const claimed = await claimPosting(ctx, request);
   if (!claimed) return;
   ctx.log.warn({ requestId: request.id }, "posting a request message that was never posted");
-  await refreshRequestMessage(ctx, claimed);
+  await postRequestMessage(ctx, claimed);
 }
 
 /**
- * Posts the request's message, or brings the existing one up to date with the stored state.
+ * Takes the job of posting a request's message: one process posts it (the creator at once, or the
+ * sweep once the creator has been silent for `messageGraceMs`). Undefined when another has it.
+ */
+export function claimPosting(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest | undefined> {
+  const now = ctx.clock.now();
+  return ctx.store.claimMessagePosting(request.id, now, new Date(now.getTime() - ctx.tuning.messageGraceMs));
+}
+
+/**
+ * Posts the message of a request that has none (after `claimPosting`), or turns an existing message
+ * (`into`: the staging-ready message of the same release) into it. The ts is stored only once the
+ * message shows the request, then the message is brought up to date with anything decided meanwhile.
+ */
+export async function postRequestMessage(
+  ctx: AppContext,
+  request: PromotionRequest,
+  into?: string,
+): Promise<PromotionRequest> {
+  const render = renderer(ctx, request);
+  if (!render) return request;
+  const message = await render(request);
+  let ts = into;
+  if (ts) await ctx.chat.update(request.channel, ts, message);
+  else ts = (await ctx.chat.post(request.channel, message)).ts;
+  const saved = (await ctx.store.updateRequest(request.id, { messageTs: ts })) ?? { ...request, messageTs: ts };
+  return converge(ctx, render, saved, message);
+}
+
+/**
+ * Brings the request's message up to date with the stored state. A request whose message is not
+ * posted yet is left alone: whoever posts it shows the latest state (postRequestMessage).
  *
  * Slack keeps whichever update arrives last, and several renders of one request can be in flight at
  * once (a denied click showing "promoting" while the follower shows "succeeded", possibly from
  * another process). So after each update the request is read again and, if the stored state now
  * renders differently from what was sent, sent again. Every state change is followed by a render by
- * the process that made it, so the last update Slack receives shows the latest state.
+ * the process that made it, so the last update Slack receives shows the latest state; what a failed
+ * update leaves behind on a finished request is mended by the sweep (`settleMessages`).
  */
 export async function refreshRequestMessage(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest> {
+  const render = renderer(ctx, request);
+  if (!render || !request.messageTs) return request;
+  const message = await render(request);
+  await ctx.chat.update(request.channel, request.messageTs, message);
+  return converge(ctx, render, request, message);
+}
+
+type Render = (r: PromotionRequest) => Promise<ChatMessage>;
+
+/** Renders a request's message as of one moment (so that two renders differ only if the state did). */
+function renderer(ctx: AppContext, request: PromotionRequest): Render | undefined {
   const p = ctx.pipelines.find((x) => x.name === request.pipeline);
-  if (!p) return request;
+  if (!p) return undefined;
   const view = pipelineView(p);
   const now = ctx.clock.now();
-  const render = async (r: PromotionRequest) =>
-    requestMessage({ request: r, approvals: await ctx.store.approvals(r.id), pipeline: view, now });
-  let shown = request;
-  let message = await render(shown);
-  if (!shown.messageTs) {
-    const posted = await ctx.chat.post(shown.channel, message);
-    shown = (await ctx.store.updateRequest(shown.id, { messageTs: posted.ts })) ?? { ...shown, messageTs: posted.ts };
-  } else {
-    await ctx.chat.update(shown.channel, shown.messageTs, message);
-  }
+  return async (r) => requestMessage({ request: r, approvals: await ctx.store.approvals(r.id), pipeline: view, now });
+}
+
+async function converge(
+  ctx: AppContext,
+  render: Render,
+  sent: PromotionRequest,
+  message: ChatMessage,
+): Promise<PromotionRequest> {
+  let shown = sent;
+  let last = message;
   for (let attempt = 0; attempt < MAX_RERENDERS; attempt++) {
     const latest = await ctx.store.getRequest(shown.id);
     if (!latest?.messageTs) return shown;
     const again = await render(latest);
-    if (JSON.stringify(again) === JSON.stringify(message)) return latest;
+    if (JSON.stringify(again) === JSON.stringify(last)) return latest;
     await ctx.chat.update(latest.channel, latest.messageTs, again);
     shown = latest;
-    message = again;
+    last = again;
   }
   return shown;
 }
 
-/** Bounds the re-renders of one refresh; a request changes state a handful of times in its life. */
-const MAX_RERENDERS = 3;
+/** Bounds the re-renders of one refresh: each follows a change made meanwhile (a decision, an approval). */
+const MAX_RERENDERS = 10;
 
 /** Message updates are best effort after the state is stored: the state is the truth, the message follows. */
 async function refreshQuietly(ctx: AppContext, request: PromotionRequest): Promise<void> {

@@ -15,7 +15,7 @@ import { code, esc, link, user, when } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote, auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { approve, refreshRequestMessage } from "./decide.js";
+import { approve, claimPosting, postRequestMessage } from "./decide.js";
 import { findPipeline, type HerokuSide, herokuSide } from "./pipelines.js";
 import { requestJob } from "./request-job.js";
 import { commitsBehind } from "./staging-ready.js";
@@ -305,12 +305,14 @@ export async function completeRequest(
   // The request exists from here on: Slack failing now must not tell the requester it failed (a retry
   // would be refused as "in progress"). A message that could not be posted is posted by the sweep.
   try {
-    if (announced && (await ctx.store.transitionCandidate(announced.id, ["live"], "requested"))) {
-      // The staging-ready message becomes the approval message; its ts is kept only once it shows it.
-      await refreshRequestMessage(ctx, { ...request, messageTs: announced.messageTs });
-      request = (await ctx.store.updateRequest(request.id, { messageTs: announced.messageTs })) ?? request;
-    } else {
-      request = await refreshRequestMessage(ctx, request);
+    const claimed = await claimPosting(ctx, request);
+    if (claimed) {
+      // The staging-ready message of the same release becomes the approval message.
+      const into =
+        announced?.messageTs && (await ctx.store.transitionCandidate(announced.id, ["live"], "requested"))
+          ? announced.messageTs
+          : undefined;
+      request = await postRequestMessage(ctx, claimed, into);
     }
   } catch (error) {
     ctx.log.error({ err: error, requestId: request.id }, "could not post the approval message; the sweep will");

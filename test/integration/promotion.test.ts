@@ -16,9 +16,11 @@ import {
   type PipelineOptions,
   PROJECT_ID,
   REQUESTER,
+  SIGNING_SECRET,
   startHarness,
 } from "../support/harness.js";
 import { until } from "../support/processes.js";
+import { homeClickBody, postSlack } from "../support/slack-requests.js";
 import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 let h: Harness;
@@ -252,6 +254,26 @@ describe("the approval check", () => {
     expect((promotionPosts()[0]!.body as { source: { release: { id: string } } }).source.release.id).toBe(
       shipped.releaseId,
     );
+  });
+});
+
+describe("the approval message", () => {
+  it("when an approval arrives (from the Home tab) before the message is posted, one message is posted and it shows the approval", async () => {
+    h = await startHarness({ pipeline: { requiredApprovals: 2 } });
+    h.shipToStaging("Approved before it was shown");
+    h.slack.fault({ method: "POST", path: "/api/chat.postMessage", delayMs: 800 });
+    await h.slash(REQUESTER, "whitewave");
+    const requestId = await until("the request is stored", async () => {
+      const row = await h.bot.store.db.selectFrom("requests").select("id").executeTakeFirst();
+      return row?.id;
+    });
+    const click = homeClickBody({ userId: APPROVER_A, actionId: ACTIONS.approve, value: requestId });
+    expect((await postSlack(h.url, SIGNING_SECRET, click)).status).toBe(200);
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    await h.messageMatching(message.ts, /1 of 2/);
+    await h.bot.bot.worker.idle();
+    expect(h.slack.callsTo("POST", "/api/chat.postMessage")).toHaveLength(1);
+    expect(h.channelMessages()).toHaveLength(1);
   });
 });
 
