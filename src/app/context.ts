@@ -26,6 +26,11 @@ export interface Tuning {
   userGroupCacheMs: number;
   /** A request whose message is still unposted this long after it was stored was interrupted; post it. */
   messageGraceMs: number;
+  /**
+   * This long after a request finished, the sweep updates its message once more: whatever update a
+   * failure or a race left last in Slack, the message ends showing the outcome.
+   */
+  messageSettleMs: number;
   /** Retries of Heroku and GitLab calls that failed transiently (429, 5xx, network). */
   herokuRetry: RetryPolicy;
   gitlabRetry: RetryPolicy;
@@ -46,6 +51,7 @@ export const DEFAULT_TUNING: Tuning = {
   sweepIntervalMs: 10_000,
   userGroupCacheMs: 2 * 60_000,
   messageGraceMs: 30_000,
+  messageSettleMs: 60_000,
   herokuRetry: { attempts: 5, baseMs: 1_000, maxMs: 30_000 },
   gitlabRetry: { attempts: 4, baseMs: 1_000, maxMs: 20_000 },
 };

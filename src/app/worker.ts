@@ -7,7 +7,7 @@ import { DomainError } from "../domain/errors.js";
 import { gate, gatePasses } from "../domain/gate.js";
 import { abortableSleep, isStopping } from "../infra/stopping.js";
 import type { AppContext } from "./context.js";
-import { expireRequest, postMissingMessage, startPromoting } from "./decide.js";
+import { expireRequest, postMissingMessage, refreshRequestMessage, startPromoting } from "./decide.js";
 import { executePromotion } from "./execute-promotion.js";
 import { processDelivery } from "./process-delivery.js";
 
@@ -171,6 +171,23 @@ export class Worker {
     });
     await step("expiries", async () => {
       for (const request of await this.ctx.store.expiredRequests(now)) await expireRequest(this.ctx, request);
+    });
+    await step("settled messages", async () => {
+      const finishedBefore = new Date(now.getTime() - this.ctx.tuning.messageSettleMs);
+      for (const request of await this.ctx.store.unsettledMessages(finishedBefore, 20)) {
+        try {
+          await refreshRequestMessage(this.ctx, request);
+          await this.ctx.store.markMessageSettled(request.id, this.ctx.clock.now());
+        } catch (error) {
+          // Slack still failing: the next sweep tries again.
+          if (isStopping(error)) throw error;
+          this.ctx.log.warn(
+            { err: error, requestId: request.id },
+            "could not bring a finished request's message up to date",
+          );
+          break;
+        }
+      }
     });
     await step("missing messages", async () => {
       const before = new Date(now.getTime() - this.ctx.tuning.messageGraceMs);

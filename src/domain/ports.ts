@@ -220,6 +220,10 @@ export interface Store {
   approvals(requestId: string): Promise<Approval[]>;
   /** Active requests created before `before` whose message was never posted (a crash), or whose posting stalled. */
   requestsWithoutMessage(before: Date): Promise<PromotionRequest[]>;
+  /** Finished requests (before `finishedBefore`) whose message the sweep has not brought up to date yet. */
+  unsettledMessages(finishedBefore: Date, limit: number): Promise<PromotionRequest[]>;
+  /** Records that a finished request's message was brought up to date after it finished. */
+  markMessageSettled(id: string, at: Date): Promise<void>;
   /** Takes the job of posting a request's missing message (one process does it). */
   claimMessagePosting(id: string, now: Date, staleBefore: Date): Promise<PromotionRequest | undefined>;
   /** Pending requests that have as many approvals as they need (a crash between approving and promoting). */

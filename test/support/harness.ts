@@ -48,6 +48,7 @@ export const FAST_TUNING: Partial<Tuning> = {
   promotionPostTimeoutMs: 300,
   deliveryLeaseMs: 10_000,
   sweepIntervalMs: 200,
+  messageSettleMs: 400,
   userGroupCacheMs: 60_000,
   herokuRetry: { attempts: 4, baseMs: 20, maxMs: 100 },
   gitlabRetry: { attempts: 3, baseMs: 20, maxMs: 100 },

@@ -413,6 +413,7 @@ export class KyselyStore implements Store {
             updated_at: now,
             override_reason: r.overrideReason,
             override_gate: r.overrideGate,
+            message_settled_at: null,
             kind: r.kind,
             baseline: r.baseline ? JSON.stringify(r.baseline) : null,
             gitlab_job: r.gitlabJob ? JSON.stringify(r.gitlabJob) : null,
@@ -512,6 +513,29 @@ export class KyselyStore implements Store {
       )
       .execute();
     return rows.map(toRequest);
+  }
+
+  async unsettledMessages(finishedBefore: Date, limit: number): Promise<PromotionRequest[]> {
+    const rows = await this.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("finished_at", "is not", null)
+      .where("finished_at", "<", iso(finishedBefore))
+      .where("message_settled_at", "is", null)
+      .where("message_ts", "is not", null)
+      .where("message_ts", "!=", POSTING)
+      .orderBy("finished_at")
+      .limit(limit)
+      .execute();
+    return rows.map(toRequest);
+  }
+
+  async markMessageSettled(id: string, at: Date): Promise<void> {
+    await this.db
+      .updateTable("requests")
+      .set({ message_settled_at: iso(at) })
+      .where("id", "=", id)
+      .execute();
   }
 
   async claimMessagePosting(id: string, now: Date, staleBefore: Date): Promise<PromotionRequest | undefined> {

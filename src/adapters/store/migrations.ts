@@ -174,6 +174,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("requests").addColumn("override_gate", "text").execute();
       },
     },
+    "0007_settled_messages": {
+      async up(db: Kysely<unknown>) {
+        // When a finished request's message was last brought up to date by the sweep (null: not yet).
+        await db.schema.alterTable("requests").addColumn("message_settled_at", "text").execute();
+        // Requests finished before this version are taken as settled: no burst of updates on deploy.
+        await sql`UPDATE requests SET message_settled_at = updated_at WHERE finished_at IS NOT NULL`.execute(db);
+      },
+    },
   };
 }
 

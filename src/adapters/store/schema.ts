@@ -71,6 +71,7 @@ export interface RequestsTable {
   updated_at: string;
   override_reason: string | null;
   override_gate: string | null;
+  message_settled_at: string | null;
   kind: string;
   /** JSON GitLabJobRef for strategy gitlab-job. */
   gitlab_job: string | null;

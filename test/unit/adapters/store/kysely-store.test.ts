@@ -266,6 +266,21 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect((await store.auditFor(r.id)).map((e) => e.event)).toEqual(["requested", "approved", "promoting"]);
   });
 
+  it("lists finished requests whose message was not settled yet, until they are marked", async () => {
+    const finished = newRequest({ messageTs: "1700000000.000200" });
+    const active = newRequest({ messageTs: "1700000000.000300" });
+    await store.createRequest(finished);
+    await store.createRequest(active);
+    const endedAt = new Date(Date.now() - 60_000);
+    await store.transitionRequest(finished.id, ["pending"], "rejected", { finishedAt: endedAt });
+    const ids = async (before: Date) => (await store.unsettledMessages(before, 100)).map((r) => r.id);
+    expect(await ids(new Date())).toContain(finished.id);
+    expect(await ids(new Date())).not.toContain(active.id);
+    expect(await ids(new Date(endedAt.getTime() - 1))).not.toContain(finished.id); // not yet due
+    await store.markMessageSettled(finished.id, new Date());
+    expect(await ids(new Date())).not.toContain(finished.id);
+  });
+
   it("keeps an ordered audit trail", async () => {
     const requestId = randomUUID();
     for (const event of ["requested", "approved", "promoting", "succeeded"]) {
