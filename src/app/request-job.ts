@@ -13,7 +13,7 @@ import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { herokuSide } from "./pipelines.js";
-import { completeRequest, inProgress, overrideGateOf, requestBasics } from "./request-promotion.js";
+import { completeRequest, inProgress, requestBasics } from "./request-promotion.js";
 
 /** How many recent successful pipelines are searched for a manual production job. */
 const SEARCHED_PIPELINES = 10;
@@ -54,6 +54,7 @@ export async function requestJob(
     via: string;
     g: Gate;
     overrideReason: string | null;
+    overrideGate: string | null;
   },
 ): Promise<PromotionRequest> {
   const { p, candidate } = args;
@@ -113,7 +114,7 @@ export async function requestJob(
       targetApps: side.targets,
       candidateId: candidate?.id ?? null,
       overrideReason: args.overrideReason,
-      overrideGate: overrideGateOf(args.g, args.overrideReason),
+      overrideGate: args.overrideGate,
     },
     auditNote(ctx, basics, "requested", args.requester, {
       job: job.id,

@@ -6,7 +6,7 @@
 import type { PipelineConfig } from "../config.js";
 import { approvesOnRequest } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, type Gate, gate, gateKey } from "../domain/gate.js";
+import { closedError, closedGates, type Gate, overrideKeys } from "../domain/gate.js";
 import type { Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import { type PromotionRequest, shortSha } from "../domain/request.js";
@@ -41,15 +41,19 @@ export async function announceOverride(
     .catch((error: unknown) => ctx.log.error({ err: error, requestId: request.id }, "could not announce an override"));
 }
 
-/** Checks the lock and freeze windows for a new request; returns the override reason to store, if any. */
+/**
+ * Checks the lock and freeze windows for a new request; returns the override to store, if any: its
+ * reason, and the locks and windows it covers (`gatePasses`).
+ */
 export async function checkGate(
   ctx: AppContext,
   approvers: ApproverDirectory,
   p: PipelineConfig,
   requester: string,
   override: string | undefined,
-): Promise<{ gate: Gate; overrideReason: string | null }> {
-  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+): Promise<{ gate: Gate; overrideReason: string | null; overrideGate: string | null }> {
+  const closed = closedGates(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  const g: Gate = closed[0] ?? { kind: "open" };
   if (override !== undefined) {
     if (!(await approvers.isApprover(p, requester))) {
       throw new DomainError(
@@ -63,15 +67,12 @@ export async function checkGate(
   } else if (g.kind !== "open") {
     throw closedError(g, p.name, esc);
   }
+  const overriding = override !== undefined && g.kind !== "open";
   return {
     gate: g,
-    overrideReason: override !== undefined && g.kind !== "open" ? override.trim().slice(0, 500) : null,
+    overrideReason: overriding ? override.trim().slice(0, 500) : null,
+    overrideGate: overriding ? overrideKeys(closed) : null,
   };
-}
-
-/** The gate an override is given for (stored with the request, see `gatePasses`). */
-export function overrideGateOf(g: Gate, overrideReason: string | null): string | null {
-  return overrideReason !== null && g.kind !== "open" ? gateKey(g) : null;
 }
 
 /** The fields every new request shares: who asked, where it is shown, how many approvals, when it expires. */
@@ -195,7 +196,7 @@ export async function requestPromotion(
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);
 
-  const { gate: g, overrideReason } = await checkGate(ctx, approvers, p, args.requester, args.override);
+  const { gate: g, overrideReason, overrideGate } = await checkGate(ctx, approvers, p, args.requester, args.override);
   if (p.strategy === "gitlab-job") {
     return requestJob(ctx, approvers, {
       p,
@@ -204,6 +205,7 @@ export async function requestPromotion(
       via: args.source.kind,
       g,
       overrideReason,
+      overrideGate,
     });
   }
 
@@ -263,7 +265,7 @@ export async function requestPromotion(
       targetApps: side.targets,
       candidateId: announced?.id ?? null,
       overrideReason,
-      overrideGate: overrideGateOf(g, overrideReason),
+      overrideGate,
       kind: "promotion",
       rollbackTo: null,
       gitlabJob: null,

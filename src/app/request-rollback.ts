@@ -10,7 +10,7 @@ import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
-import { checkGate, completeRequest, inProgress, overrideGateOf, requestBasics } from "./request-promotion.js";
+import { checkGate, completeRequest, inProgress, requestBasics } from "./request-promotion.js";
 
 export async function requestRollback(
   ctx: AppContext,
@@ -21,7 +21,7 @@ export async function requestRollback(
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);
 
-  const { gate: g, overrideReason } = await checkGate(ctx, approvers, p, args.requester, args.override);
+  const { gate: g, overrideReason, overrideGate } = await checkGate(ctx, approvers, p, args.requester, args.override);
 
   const promoted = args.afterRequestId ? await ctx.store.getRequest(args.afterRequestId) : undefined;
   const side = await herokuSide(ctx, p);
@@ -79,7 +79,7 @@ export async function requestRollback(
       targetApps: side.targets,
       candidateId: null,
       overrideReason,
-      overrideGate: overrideGateOf(g, overrideReason),
+      overrideGate,
     },
     auditNote(ctx, basics, "requested", args.requester, {
       rollback: targets.map((t) => ({ app: t.app.name, from: t.fromVersion, to: t.version })),

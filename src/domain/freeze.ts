@@ -31,15 +31,27 @@ export function minutesOf(hhmm: string): number {
   return (h ?? 0) * 60 + (m ?? 0);
 }
 
+/** One formatter per zone: building an Intl.DateTimeFormat costs far more than using one. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      weekday: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
 /** The local weekday and minute of the day of `at` in `zone`. */
 export function localTime(at: Date, zone: string): { day: Weekday; minute: number } {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: zone,
-    weekday: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(at);
+  const parts = formatter(zone).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   const day = get("weekday").toLowerCase().slice(0, 3) as Weekday;
   return { day, minute: Number(get("hour")) * 60 + Number(get("minute")) };
@@ -60,6 +72,33 @@ export function inWindow(window: FreezeWindow, at: Date): boolean {
   const listed = window.days.includes(day);
   const afterListed = window.days.includes(previous(day));
   return (listed && (minute >= from || afterListed)) || (afterListed && minute < to);
+}
+
+const MINUTE_MS = 60_000;
+const STEP_MS = 15 * MINUTE_MS;
+const SCAN_LIMIT_MS = 8 * 24 * 60 * MINUTE_MS;
+
+/**
+ * When the occurrence of `window` that `at` falls in began, to the minute (window edges are whole
+ * minutes): this Friday's 16:00, not last Friday's. Undefined when the window has been in force for
+ * over a week (a window that never ends). Found by stepping back 15 minutes at a time, then halving:
+ * two occurrences less than 15 minutes apart count as one.
+ */
+export function occurrenceStart(window: FreezeWindow, at: Date): Date | undefined {
+  const now = Math.floor(at.getTime() / MINUTE_MS) * MINUTE_MS;
+  let inside = now;
+  let outside = now - STEP_MS;
+  while (inWindow(window, new Date(outside))) {
+    inside = outside;
+    outside -= STEP_MS;
+    if (now - outside > SCAN_LIMIT_MS) return undefined;
+  }
+  while (inside - outside > MINUTE_MS) {
+    const middle = outside + Math.floor((inside - outside) / MINUTE_MS / 2) * MINUTE_MS;
+    if (inWindow(window, new Date(middle))) inside = middle;
+    else outside = middle;
+  }
+  return new Date(inside);
 }
 
 /** The first window `at` falls in, if any. */

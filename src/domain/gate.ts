@@ -3,7 +3,7 @@
  * window closes it; an approver may override either for one request, with a reason.
  */
 import { DomainError } from "./errors.js";
-import { activeFreeze, type FreezeWindow } from "./freeze.js";
+import { activeFreeze, type FreezeWindow, occurrenceStart } from "./freeze.js";
 
 export interface Lock {
   pipeline: string;
@@ -12,22 +12,40 @@ export interface Lock {
   lockedAt: Date;
 }
 
-export type Gate = { kind: "open" } | { kind: "locked"; lock: Lock } | { kind: "frozen"; window: FreezeWindow };
+export type Gate =
+  | { kind: "open" }
+  | { kind: "locked"; lock: Lock }
+  /** `since`: when this occurrence of the window began (undefined: in force for over a week). */
+  | { kind: "frozen"; window: FreezeWindow; since: Date | undefined };
 
-export function gate(lock: Lock | undefined, freeze: readonly FreezeWindow[], now: Date): Gate {
-  if (lock) return { kind: "locked", lock };
+type Closed = Exclude<Gate, { kind: "open" }>;
+
+/** Everything that closes the pipeline now: its lock, then the freeze window it is in. */
+export function closedGates(lock: Lock | undefined, freeze: readonly FreezeWindow[], now: Date): Closed[] {
+  const closed: Closed[] = lock ? [{ kind: "locked", lock }] : [];
   const window = activeFreeze(freeze, now);
-  return window ? { kind: "frozen", window } : { kind: "open" };
+  if (window) closed.push({ kind: "frozen", window, since: occurrenceStart(window, now) });
+  return closed;
+}
+
+/** What stops promotions now (the lock before a freeze window), or open. */
+export function gate(lock: Lock | undefined, freeze: readonly FreezeWindow[], now: Date): Gate {
+  return closedGates(lock, freeze, now)[0] ?? { kind: "open" };
 }
 
 /**
  * Names a closed gate: an override is given for one lock (who locked it, when) or one freeze window,
  * and covers no other that closes the pipeline later.
  */
-export function gateKey(g: Exclude<Gate, { kind: "open" }>): string {
+export function gateKey(g: Closed): string {
   if (g.kind === "locked") return `lock:${g.lock.lockedBy}:${g.lock.lockedAt.toISOString()}`;
   const w = g.window;
-  return `freeze:${JSON.stringify([w.days, w.from, w.to, w.timezone, w.reason])}`;
+  return `freeze:${JSON.stringify([w.days, w.from, w.to, w.timezone, w.reason])}:${g.since?.toISOString() ?? "always"}`;
+}
+
+/** What an override given now covers: every lock and window closing the pipeline now (one key a line). */
+export function overrideKeys(closed: readonly Closed[]): string | null {
+  return closed.length > 0 ? closed.map(gateKey).join("\n") : null;
 }
 
 /**
@@ -38,7 +56,7 @@ export function gateKey(g: Exclude<Gate, { kind: "open" }>): string {
 export function gatePasses(g: Gate, request: { overrideReason: string | null; overrideGate: string | null }): boolean {
   if (g.kind === "open") return true;
   if (!request.overrideReason) return false;
-  return request.overrideGate === null || request.overrideGate === gateKey(g);
+  return request.overrideGate === null || request.overrideGate.split("\n").includes(gateKey(g));
 }
 
 /** What a closed gate says, in mrkdwn; user-controlled parts are escaped by `esc`. */

@@ -1,35 +1,80 @@
 import { describe, expect, it } from "vitest";
-import type { FreezeWindow } from "../../../src/domain/freeze.js";
-import { type Gate, gateKey, gatePasses } from "../../../src/domain/gate.js";
+import { type FreezeWindow, occurrenceStart } from "../../../src/domain/freeze.js";
+import { closedGates, type Gate, gateKey, gatePasses, overrideKeys } from "../../../src/domain/gate.js";
 
-const window: FreezeWindow = { days: ["fri"], from: "16:00", to: "08:00", timezone: "Europe/Paris", reason: "weekend" };
+// 2026-11-30 is a Monday; Paris is UTC+1 in winter.
+const lunch: FreezeWindow = {
+  days: ["mon", "tue", "wed", "thu", "fri"],
+  from: "12:00",
+  to: "13:00",
+  timezone: "Europe/Paris",
+  reason: "lunch",
+};
+const weekend: FreezeWindow = {
+  days: ["fri", "sat", "sun"],
+  from: "16:00",
+  to: "08:00",
+  timezone: "Europe/Paris",
+  reason: "weekend",
+};
+const always: FreezeWindow = {
+  days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+  from: "00:00",
+  to: "00:00",
+  timezone: "Europe/Paris",
+  reason: "maintenance",
+};
+const lock = (iso: string) => ({ pipeline: "whitewave", reason: "incident", lockedBy: "U0A", lockedAt: new Date(iso) });
+const at = (iso: string) => new Date(iso);
 type Closed = Exclude<Gate, { kind: "open" }>;
-const lockAt = (iso: string): Closed => ({
-  kind: "locked",
-  lock: { pipeline: "whitewave", reason: "incident", lockedBy: "U0A", lockedAt: new Date(iso) },
+const first = (closed: Closed[]) => closed[0] as Closed;
+
+describe("occurrenceStart", () => {
+  it("finds when this occurrence of a window began, to the minute", () => {
+    expect(occurrenceStart(lunch, at("2026-11-30T11:37:20Z"))).toEqual(at("2026-11-30T11:00:00Z"));
+    // Sunday morning is part of the window that began on Friday at 16:00.
+    expect(occurrenceStart(weekend, at("2026-11-29T06:00:00Z"))).toEqual(at("2026-11-27T15:00:00Z"));
+  });
+
+  it("says a window that never ends has no start", () => {
+    expect(occurrenceStart(always, at("2026-11-30T11:00:00Z"))).toBeUndefined();
+  });
 });
-const frozen: Closed = { kind: "frozen", window };
 
 describe("gatePasses", () => {
   it("lets every request through an open gate, and none without an override through a closed one", () => {
     expect(gatePasses({ kind: "open" }, { overrideReason: null, overrideGate: null })).toBe(true);
+    const frozen = first(closedGates(undefined, [lunch], at("2026-11-30T11:30:00Z")));
     expect(gatePasses(frozen, { overrideReason: null, overrideGate: null })).toBe(false);
-    expect(gatePasses(lockAt("2026-11-27T10:00:00Z"), { overrideReason: null, overrideGate: null })).toBe(false);
   });
 
-  it("lets an override through the lock or window it was given for, and no other", () => {
-    const lock = lockAt("2026-11-27T10:00:00Z");
-    const forLock = { overrideReason: "hotfix", overrideGate: gateKey(lock) };
-    expect(gatePasses(lock, forLock)).toBe(true);
-    expect(gatePasses(lockAt("2026-11-27T11:00:00Z"), forLock)).toBe(false); // unlocked and locked again
-    expect(gatePasses(frozen, forLock)).toBe(false);
-    const forWindow = { overrideReason: "security fix", overrideGate: gateKey(frozen) };
-    expect(gatePasses(frozen, forWindow)).toBe(true);
-    expect(gatePasses(lock, forWindow)).toBe(false);
-    expect(gatePasses({ kind: "frozen", window: { ...window, reason: "release train" } }, forWindow)).toBe(false);
+  it("lets an override through the lock it was given for, and not through a later lock", () => {
+    const locked = first(closedGates(lock("2026-11-27T10:00:00Z"), [], at("2026-11-27T10:05:00Z")));
+    const request = { overrideReason: "hotfix", overrideGate: gateKey(locked) };
+    expect(gatePasses(locked, request)).toBe(true);
+    const relocked = first(closedGates(lock("2026-11-27T11:00:00Z"), [], at("2026-11-27T11:05:00Z")));
+    expect(gatePasses(relocked, request)).toBe(false);
+  });
+
+  it("lets an override through the occurrence of the window it was given in, not the next day's", () => {
+    const monday = closedGates(undefined, [lunch], at("2026-11-30T11:10:00Z"));
+    const request = { overrideReason: "security fix", overrideGate: overrideKeys(monday) };
+    expect(gatePasses(first(closedGates(undefined, [lunch], at("2026-11-30T11:50:00Z"))), request)).toBe(true);
+    expect(gatePasses(first(closedGates(undefined, [lunch], at("2026-12-01T11:10:00Z"))), request)).toBe(false);
+    const otherWindow = { ...lunch, reason: "release train" };
+    expect(gatePasses(first(closedGates(undefined, [otherWindow], at("2026-11-30T11:50:00Z"))), request)).toBe(false);
+  });
+
+  it("covers everything closed at the time: after the lock is lifted, the window it also overrode still passes", () => {
+    const both = closedGates(lock("2026-11-30T11:05:00Z"), [lunch], at("2026-11-30T11:10:00Z"));
+    expect(both.map((g) => g.kind)).toEqual(["locked", "frozen"]);
+    const request = { overrideReason: "hotfix", overrideGate: overrideKeys(both) };
+    expect(gatePasses(first(both), request)).toBe(true);
+    expect(gatePasses(first(closedGates(undefined, [lunch], at("2026-11-30T11:20:00Z"))), request)).toBe(true);
   });
 
   it("keeps the old meaning for a request stored before overrides named their gate: any gate", () => {
+    const frozen = first(closedGates(undefined, [always], at("2026-11-30T11:00:00Z")));
     expect(gatePasses(frozen, { overrideReason: "legacy", overrideGate: null })).toBe(true);
   });
 });
