@@ -170,12 +170,15 @@ async function earlierPromotion(ctx: AppContext, request: PromotionRequest): Pro
   return found.size > 0 ? found : undefined;
 }
 
-/** After an answer that leaves open whether Heroku acted (5xx, dropped connection), look for its trace a while. */
-async function lookForTrace(
+/**
+ * After an answer that leaves open whether Heroku acted (5xx, dropped connection, unreadable 2xx),
+ * look for its trace for the POST window. `find` throws TraceUnknown when Heroku could not be read.
+ */
+async function lookForTrace<T>(
   ctx: AppContext,
   lease: LeaseKeeper,
-  request: PromotionRequest,
-): Promise<Map<string, Release> | undefined> {
+  find: () => Promise<T | undefined>,
+): Promise<T | undefined> {
   const until = ctx.clock.now().getTime() + ctx.tuning.promotionPostTimeoutMs;
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
@@ -184,8 +187,8 @@ async function lookForTrace(
     // deadline leaves it unknown, and the request is taken up again instead of posting twice.
     const deadline = ctx.clock.now().getTime() >= until;
     try {
-      const earlier = await traceOrUnknown(ctx, request);
-      if (earlier) return earlier;
+      const earlier = await find();
+      if (earlier !== undefined) return earlier;
       if (deadline) return undefined;
     } catch (error) {
       if (deadline || !(error instanceof TraceUnknown)) throw error;
@@ -241,11 +244,14 @@ async function startPromotion(ctx: AppContext, lease: LeaseKeeper, request: Prom
       });
     } catch (error) {
       const retryable = error instanceof DomainError && error.details.retryable === true;
-      if (!retryable || attempt >= 4) throw error;
-      // A 5xx or a dropped connection may still have created the promotion: look before posting again.
-      ctx.log.warn({ err: error, attempt }, "creating the promotion failed; checking Heroku before trying again");
-      const earlier = await lookForTrace(ctx, lease, current);
+      if (!retryable) throw error;
+      // A 5xx, a dropped connection or an unreadable 2xx may still have created the promotion: look for
+      // its trace before anything else, after the last attempt too (failing it then could hide a
+      // promotion that happened). "No trace" counts only from a lookup that succeeded after the window.
+      ctx.log.warn({ err: error, attempt }, "creating the promotion failed; checking Heroku for its trace");
+      const earlier = await lookForTrace(ctx, lease, () => traceOrUnknown(ctx, current));
       if (earlier) return { earlier };
+      if (attempt >= 4) throw error;
       continue;
     }
     // Heroku accepted it: from here on nothing may fail the request; a store error leaves it promoting
@@ -381,14 +387,27 @@ async function executeRollback(
         // Shutting down is not a refusal: the next process finds what was rolled back and goes on.
         if (isStopping(error)) throw error;
         const retryable = error instanceof DomainError && error.details.retryable === true;
+        if (retryable) {
+          // Heroku may have rolled back all the same: look for the new release for the POST window
+          // (after the last attempt too) before posting again or giving up.
+          ctx.log.warn({ err: error, attempt, app: target.app.name }, "rolling back failed; checking Heroku for it");
+          release = await lookForTrace(ctx, lease, async () => {
+            try {
+              return trace(await recent());
+            } catch (readError) {
+              if (isStopping(readError)) throw readError;
+              if (readError instanceof DomainError && readError.details.retryable !== true) throw readError;
+              throw new TraceUnknown(readError instanceof Error ? readError.message : readError);
+            }
+          });
+          if (release) break;
+        }
         if (!retryable || attempt >= 4) {
           if (made.size === 0 && refused.length === 0) throw error;
           // Some apps were already rolled back: report each app as it stands.
           refused.push(missingTarget(target.app, error instanceof DomainError ? error.message : "rollback failed"));
           break;
         }
-        await ctx.sleep(Math.min(ctx.tuning.pollMaxMs, ctx.tuning.pollFirstMs * 2 ** attempt));
-        release = trace(await recent());
       }
     }
     if (!release) continue;

@@ -324,6 +324,8 @@ describe("ending a request", () => {
       .set({ expires_at: new Date(Date.now() - 1_000).toISOString() })
       .execute();
     const updates = () => h.slack.callsTo("POST", "/api/chat.update").length;
+    // The request's own first renders may still be on their way: count from when the bot is idle.
+    await h.bot.bot.worker.idle();
     const before = updates();
     await h.click(APPROVER_A, message, ACTIONS.approve);
     await answer(APPROVER_A, /expired/);
@@ -499,6 +501,58 @@ describe("an answer lost after Heroku acted", () => {
     expect(h.heroku.promotions).toHaveLength(1);
     expect(h.logs.text).toContain("could not find out from Heroku whether an earlier promotion POST went through");
   }, 40_000);
+});
+
+describe("the last POST attempt", () => {
+  const unavailable = { status: 503, body: { id: "unavailable", message: "Service Unavailable" } };
+
+  it("when three POSTs answer 503 and the fourth reaches Heroku but its answer is lost, the bot finds the promotion instead of failing the request", async () => {
+    h = await startHarness();
+    h.shipToStaging("Fourth time lucky");
+    // Heroku finishes it by itself; the bot, not knowing the promotion's id, follows the releases.
+    h.heroku.promotionBehaviour.pollsUntilDone = 0;
+    const message = await requestViaCommand();
+    h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 3, response: unavailable });
+    h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 1, dropAfterHandling: true });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await h.messageMatching(message.ts, /Promoted|failed/i, 20_000);
+    expect(messageText(done)).toMatch(/Promoted/);
+    expect(promotionPosts()).toHaveLength(4);
+    expect(h.heroku.promotions).toHaveLength(1);
+  }, 30_000);
+
+  it("when Heroku acts and answers 2xx with a body the bot cannot read, the request is not failed and nothing is posted again", async () => {
+    h = await startHarness();
+    h.shipToStaging("Odd answer");
+    // Heroku finishes it by itself; the bot, not knowing the promotion's id, follows the releases.
+    h.heroku.promotionBehaviour.pollsUntilDone = 0;
+    const message = await requestViaCommand();
+    h.heroku.fault({
+      method: "POST",
+      path: "/pipeline-promotions",
+      times: 1,
+      answerAfterHandling: { status: 201, body: "<html>upstream said ok</html>" },
+    });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await h.messageMatching(message.ts, /Promoted|failed/i, 20_000);
+    expect(messageText(done)).toMatch(/Promoted/);
+    expect(promotionPosts()).toHaveLength(1);
+    expect(h.heroku.promotions).toHaveLength(1);
+  }, 30_000);
+
+  it("when Heroku acts and then answers 503, the bot follows that promotion and does not post a second one", async () => {
+    h = await startHarness();
+    h.shipToStaging("Said no, did yes");
+    // Heroku finishes it by itself; the bot, not knowing the promotion's id, follows the releases.
+    h.heroku.promotionBehaviour.pollsUntilDone = 0;
+    const message = await requestViaCommand();
+    h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 1, answerAfterHandling: unavailable });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await h.messageMatching(message.ts, /Promoted|failed/i, 20_000);
+    expect(messageText(done)).toMatch(/Promoted/);
+    expect(promotionPosts()).toHaveLength(1);
+    expect(h.heroku.promotions).toHaveLength(1);
+  }, 30_000);
 });
 
 describe("DRY_RUN", () => {

@@ -70,6 +70,44 @@ describe("rollback", () => {
     expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
   });
 
+  it("when three rollback POSTs answer 503 and the fourth acts but its answer is lost, the rollback is found, not reported failed", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    const path = `/apps/${h.ids.production}/releases`;
+    const unavailable = { status: 503, body: { id: "service_unavailable", message: "Service Unavailable" } };
+    h.heroku.fault({ method: "POST", path, times: 3, response: unavailable });
+    h.heroku.fault({ method: "POST", path, times: 1, dropAfterHandling: true });
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await h.messageMatching(message.ts, /Rolled back|failed/i, 20_000);
+    expect(messageText(done)).toMatch(/Rolled back/);
+    expect(rollbackPosts()).toHaveLength(4);
+    const rollbacks = h.heroku.releases(h.ids.production).filter((r) => r.description.startsWith("Rollback"));
+    expect(rollbacks).toHaveLength(1);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
+  }, 30_000);
+
+  it("when Heroku rolls back and answers 2xx with a body the bot cannot read, the rollback is reported done, once", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    h.heroku.fault({
+      method: "POST",
+      path: `/apps/${h.ids.production}/releases`,
+      times: 1,
+      answerAfterHandling: { status: 201, body: { surprise: true } },
+    });
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await h.messageMatching(message.ts, /Rolled back|failed/i, 20_000);
+    expect(messageText(done)).toMatch(/Rolled back/);
+    expect(rollbackPosts()).toHaveLength(1);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
+  }, 30_000);
+
   it("is requested, approved and executed once: production runs the previous release again", async () => {
     h = await startHarness();
     const before = h.heroku.currentRelease(h.ids.production)!;

@@ -374,10 +374,13 @@ export class HerokuAdapter implements HerokuPort {
           throw this.translate(error, what, retryAfterMs !== undefined ? { retryAfterMs } : {});
         }
         const parsed = schema.safeParse(parsedBody);
+        // A 2xx means Heroku acted: an answer that cannot be read leaves open what it did, so it is
+        // retryable (the caller looks for the trace before anything else), never a refusal.
         if (!parsed.success)
           throw new DomainError(
             "HEROKU_UNAVAILABLE",
-            `Heroku's answer was not the shape the bot expects while ${what}.`,
+            `Heroku answered ${response.status} while ${what}, but not in the shape the bot expects.`,
+            { status: response.status, what, retryable: true, ambiguous: true },
           );
         return parsed.data;
       },

@@ -47,6 +47,12 @@ export interface Fault {
    * answer was lost (the case where a client must find out before trying again).
    */
   dropAfterHandling?: boolean;
+  /**
+   * Let the call take effect, then send this answer instead of the real one: the service acted but
+   * said otherwise (a 5xx from a proxy after the work was done) or answered 2xx with a body the client
+   * cannot read.
+   */
+  answerAfterHandling?: StandInResponse;
   /** Wait this long before answering (or dropping). */
   delayMs?: number;
 }
@@ -206,6 +212,10 @@ export class HttpStandIn {
       const response = await route.handler({ ...call, params });
       if (fault?.dropAfterHandling) {
         req.socket.destroy();
+        return;
+      }
+      if (fault?.answerAfterHandling) {
+        send(res, fault.answerAfterHandling);
         return;
       }
       send(res, response);
