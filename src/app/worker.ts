@@ -5,6 +5,7 @@
  */
 import { DomainError } from "../domain/errors.js";
 import { gate, gatePasses } from "../domain/gate.js";
+import { isExpired } from "../domain/request.js";
 import { abortableSleep, isStopping } from "../infra/stopping.js";
 import type { AppContext } from "./context.js";
 import { expireRequest, postMissingMessage, refreshRequestMessage, startPromoting } from "./decide.js";
@@ -160,6 +161,9 @@ export class Worker {
       for (const request of await this.ctx.store.fullyApprovedPending()) {
         const p = this.ctx.pipelines.find((x) => x.name === request.pipeline);
         if (!p) continue;
+        // Approvals count only before expiry: an approved request found after it expired is expired,
+        // never promoted (the expiry step below ends it).
+        if (isExpired(request, this.ctx.clock.now())) continue;
         const g = gate(await this.ctx.store.getLock(p.name), p.freeze, this.ctx.clock.now());
         if (!gatePasses(g, request)) {
           this.ctx.log.debug({ requestId: request.id, gate: g.kind }, "approved request held: the pipeline is closed");

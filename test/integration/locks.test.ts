@@ -72,6 +72,33 @@ describe("locks", () => {
     expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(1);
   });
 
+  it("a request fully approved before a crash that has expired since is expired by the recovery sweep, never promoted", async () => {
+    h = await startHarness();
+    h.shipToStaging("Approved, then forgotten");
+    await h.slash(REQUESTER, "whitewave");
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    const requestId = buttonValue(message, ACTIONS.approve) as string;
+    // As a crash leaves it: the completing approval stored, the move to promoting never made; the lock
+    // holds it until it has expired too, and then goes (the sweep sees both at once).
+    await h.bot.store.lock({ pipeline: "whitewave", reason: "incident", lockedBy: APPROVER_B, lockedAt: new Date() });
+    await h.bot.store.addApproval({ requestId, approver: APPROVER_A, at: new Date() });
+    await h.bot.store.db
+      .updateTable("requests")
+      .set({ expires_at: new Date(Date.now() - 1_000).toISOString() })
+      .where("id", "=", requestId)
+      .execute();
+    await h.bot.store.unlock("whitewave");
+    let state: string | undefined = "pending";
+    for (let i = 0; i < 100 && state === "pending"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      state = (await h.bot.store.getRequest(requestId))?.state;
+    }
+    await h.bot.bot.worker.idle();
+    expect(state).toBe("expired");
+    await h.messageMatching(message.ts, /Expired/);
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
+  });
+
   it("while locked, a new request is refused, and a staging-ready message says so without a button", async () => {
     h = await startHarness();
     await h.slash(APPROVER_A, "lock whitewave deploys paused");
