@@ -5,7 +5,7 @@
 import type { PipelineConfig } from "../config.js";
 import { checkCanEnd, checkDecidable, evaluateApproval } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, gate, gatePasses } from "../domain/gate.js";
+import { blockingGate, closedError } from "../domain/gate.js";
 import type { ChatMessage } from "../domain/ports.js";
 import { isExpired, type PromotionRequest } from "../domain/request.js";
 import { decisionReply, requestMessage } from "../views/messages.js";
@@ -188,9 +188,9 @@ export async function approve(
   // (denied clicks are the hot path measured in bench/RESULTS.md).
   if (actorIsApprover) {
     // A lock or freeze window stops approvals too, unless an approver overrode it for this request.
-    const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-    if (g.kind !== "open" && !gatePasses(g, request))
-      return deny(ctx, request, args.actor, closedError(g, p.name, esc));
+    // Every lock and window closing it must be covered, not only the first.
+    const g = blockingGate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now(), request);
+    if (g.kind !== "open") return deny(ctx, request, args.actor, closedError(g, p.name, esc));
   }
   const approvals = actorIsApprover ? await ctx.store.approvals(request.id) : [];
   const decision = evaluateApproval({

@@ -4,7 +4,7 @@
  * On stop it stops waiting, releases its leases and lets the in-flight work wind down.
  */
 import { DomainError } from "../domain/errors.js";
-import { gate, gatePasses } from "../domain/gate.js";
+import { blockingGate } from "../domain/gate.js";
 import { isExpired } from "../domain/request.js";
 import { abortableSleep, isStopping } from "../infra/stopping.js";
 import type { AppContext } from "./context.js";
@@ -164,8 +164,8 @@ export class Worker {
         // Approvals count only before expiry: an approved request found after it expired is expired,
         // never promoted (the expiry step below ends it).
         if (isExpired(request, this.ctx.clock.now())) continue;
-        const g = gate(await this.ctx.store.getLock(p.name), p.freeze, this.ctx.clock.now());
-        if (!gatePasses(g, request)) {
+        const g = blockingGate(await this.ctx.store.getLock(p.name), p.freeze, this.ctx.clock.now(), request);
+        if (g.kind !== "open") {
           this.ctx.log.debug({ requestId: request.id, gate: g.kind }, "approved request held: the pipeline is closed");
           continue;
         }

@@ -3,7 +3,7 @@
  * window closes it; an approver may override either for one request, with a reason.
  */
 import { DomainError } from "./errors.js";
-import { activeFreeze, type FreezeWindow, occurrenceStart } from "./freeze.js";
+import { type FreezeWindow, inWindow, occurrenceStart } from "./freeze.js";
 
 export interface Lock {
   pipeline: string;
@@ -23,9 +23,24 @@ type Closed = Exclude<Gate, { kind: "open" }>;
 /** Everything that closes the pipeline now: its lock, then the freeze window it is in. */
 export function closedGates(lock: Lock | undefined, freeze: readonly FreezeWindow[], now: Date): Closed[] {
   const closed: Closed[] = lock ? [{ kind: "locked", lock }] : [];
-  const window = activeFreeze(freeze, now);
-  if (window) closed.push({ kind: "frozen", window, since: occurrenceStart(window, now) });
+  for (const window of freeze.filter((w) => inWindow(w, now))) {
+    closed.push({ kind: "frozen", window, since: occurrenceStart(window, now) });
+  }
   return closed;
+}
+
+/**
+ * The first lock or window closing the pipeline now that the request's override does not cover, or
+ * open: every one of them must be covered (an override for the lock is no pass through a window
+ * that began after it, nor is one for one window a pass through another).
+ */
+export function blockingGate(
+  lock: Lock | undefined,
+  freeze: readonly FreezeWindow[],
+  now: Date,
+  request: { overrideReason: string | null; overrideGate: string | null },
+): Gate {
+  return closedGates(lock, freeze, now).find((g) => !gatePasses(g, request)) ?? { kind: "open" };
 }
 
 /** What stops promotions now (the lock before a freeze window), or open. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type FreezeWindow, occurrenceStart } from "../../../src/domain/freeze.js";
-import { closedGates, type Gate, gateKey, gatePasses, overrideKeys } from "../../../src/domain/gate.js";
+import { blockingGate, closedGates, type Gate, gateKey, gatePasses, overrideKeys } from "../../../src/domain/gate.js";
 
 // 2026-11-30 is a Monday; Paris is UTC+1 in winter.
 const lunch: FreezeWindow = {
@@ -76,5 +76,29 @@ describe("gatePasses", () => {
   it("keeps the old meaning for a request stored before overrides named their gate: any gate", () => {
     const frozen = first(closedGates(undefined, [always], at("2026-11-30T11:00:00Z")));
     expect(gatePasses(frozen, { overrideReason: "legacy", overrideGate: null })).toBe(true);
+  });
+});
+
+describe("blockingGate", () => {
+  it("an override given during a lock does not let a freeze window that starts later through while the lock stays", () => {
+    const locked = lock("2026-11-30T10:00:00Z");
+    const request = {
+      overrideReason: "hotfix",
+      overrideGate: overrideKeys(closedGates(locked, [lunch], at("2026-11-30T10:30:00Z"))),
+    };
+    expect(blockingGate(locked, [lunch], at("2026-11-30T10:45:00Z"), request)).toEqual({ kind: "open" });
+    expect(blockingGate(locked, [lunch], at("2026-11-30T11:15:00Z"), request).kind).toBe("frozen");
+  });
+
+  it("checks every freeze window in force, not only the first", () => {
+    const train = { ...lunch, from: "12:30", to: "14:00", reason: "release train" };
+    const request = {
+      overrideReason: "fix",
+      overrideGate: overrideKeys(closedGates(undefined, [lunch, train], at("2026-11-30T11:10:00Z"))),
+    };
+    // At 12:40 Paris both windows are in force; the override covered the lunch one only.
+    const g = blockingGate(undefined, [lunch, train], at("2026-11-30T11:40:00Z"), request);
+    expect(g.kind === "frozen" && g.window.reason).toBe("release train");
+    expect(closedGates(undefined, [lunch, train], at("2026-11-30T11:40:00Z"))).toHaveLength(2);
   });
 });
