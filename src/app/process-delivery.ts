@@ -5,7 +5,7 @@ import type { Delivery } from "../domain/records.js";
 import { isStopping } from "../infra/stopping.js";
 import { processingFailedMessage } from "../views/messages.js";
 import type { AppContext } from "./context.js";
-import { finishJobFromHook } from "./execute-promotion.js";
+import { finishJobFromHook } from "./execute/gitlab-job.js";
 import { concernedPipelines, onPipelineEvent } from "./staging-ready.js";
 
 export async function processDelivery(ctx: AppContext, delivery: Delivery): Promise<void> {

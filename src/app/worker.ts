@@ -9,7 +9,7 @@ import { isExpired } from "../domain/request.js";
 import { abortableSleep, isStopping } from "../infra/stopping.js";
 import type { AppContext } from "./context.js";
 import { expireRequest, postMissingMessage, refreshRequestMessage, startPromoting } from "./decide.js";
-import { executePromotion } from "./execute-promotion.js";
+import { executePromotion } from "./execute/index.js";
 import { processDelivery } from "./process-delivery.js";
 
 export class Worker {
@@ -108,7 +108,6 @@ export class Worker {
     this.track(`promotion:${requestId}`, async () => {
       const claimed = await this.ctx.store.claimPromotion(
         this.ctx.instanceId,
-        this.ctx.clock.now(),
         this.ctx.tuning.promotionLeaseMs,
         requestId,
       );
@@ -141,11 +140,7 @@ export class Worker {
     };
     await step("orphaned promotions", async () => {
       for (let i = 0; i < 5; i++) {
-        const claimed = await this.ctx.store.claimPromotion(
-          this.ctx.instanceId,
-          this.ctx.clock.now(),
-          this.ctx.tuning.promotionLeaseMs,
-        );
+        const claimed = await this.ctx.store.claimPromotion(this.ctx.instanceId, this.ctx.tuning.promotionLeaseMs);
         if (!claimed || this.running.has(`promotion:${claimed.id}`)) break;
         this.track(`promotion:${claimed.id}`, () => executePromotion(this.ctx, claimed));
       }

@@ -100,8 +100,3 @@ export function occurrenceStart(window: FreezeWindow, at: Date): Date | undefine
   }
   return new Date(inside);
 }
-
-/** The first window `at` falls in, if any. */
-export function activeFreeze(windows: readonly FreezeWindow[], at: Date): FreezeWindow | undefined {
-  return windows.find((w) => inWindow(w, at));
-}

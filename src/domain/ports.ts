@@ -230,17 +230,22 @@ export interface Store {
   fullyApprovedPending(): Promise<PromotionRequest[]>;
   /** Pending requests whose expiry has passed. */
   expiredRequests(now: Date): Promise<PromotionRequest[]>;
-  /** Takes the lease of one promoting request whose lease is free or ran out (or that `owner` holds). */
-  claimPromotion(owner: string, now: Date, leaseMs: number, requestId?: string): Promise<PromotionRequest | undefined>;
-  renewPromotionLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
   /**
-   * Records that `owner` is about to POST (time and target baseline), only while it holds the lease of
-   * a promoting request: a process that lost its lease cannot go on to POST.
+   * The database's clock. Leases and the POST window are timed by it (every lease method below reads
+   * it in the statement itself), so processes whose clocks disagree still agree on them.
+   */
+  databaseNow(): Promise<Date>;
+  /** Takes the lease of one promoting request whose lease is free or ran out (or that `owner` holds). */
+  claimPromotion(owner: string, leaseMs: number, requestId?: string): Promise<PromotionRequest | undefined>;
+  /** Extends a lease `owner` still holds (not one that ran out); false when it does not hold it. */
+  renewPromotionLease(id: string, owner: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Records that `owner` is about to act (the database's time, and the targets' baseline), only while
+   * it holds an unexpired lease of a promoting request: a process that lost its lease cannot act.
    */
   markPromotionStarted(
     id: string,
     owner: string,
-    at: Date,
     baseline: Record<string, number>,
   ): Promise<PromotionRequest | undefined>;
   releasePromotionLease(id: string, owner: string): Promise<void>;

@@ -456,6 +456,37 @@ describe.each(BACKENDS)("concurrency on $name", ({ create }) => {
   });
 });
 
+describe("production changed between the request and the approval", () => {
+  it("when a hotfix was pushed straight to production after the request, then approving does not promote over it and the request ends saying what changed", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    const before = h.heroku.currentRelease(h.ids.production);
+    const hotfix = h.heroku.deploy(h.ids.production, "f".repeat(40), { description: "Deploy hotfix" });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /production changed/);
+    const text = messageText(done);
+    expect(text).toContain(`v${hotfix.version}`);
+    expect(text).toContain(`not v${before?.version}`);
+    expect(text).toContain("/promote whitewave");
+    expect(promotionPosts()).toHaveLength(0);
+    expect(h.heroku.currentRelease(h.ids.production)?.id).toBe(hotfix.id);
+  });
+
+  it("when only a config var changed production (a release of the same build), then the promotion goes ahead", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    const current = h.heroku.currentRelease(h.ids.production);
+    const slugId = current?.slug?.id as string;
+    h.heroku.deploy(h.ids.production, h.heroku.slugCommit(slugId) as string, {
+      slugId,
+      description: "Set LOG_LEVEL config vars",
+    });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /Promoted/);
+    expect(promotionPosts()).toHaveLength(1);
+  });
+});
+
 describe("recognising an earlier POST", () => {
   it("when the POST answers 503 and production ran the same build before, that old release is not taken for the promotion", async () => {
     h = await startHarness();
@@ -499,7 +530,7 @@ describe("an answer lost after Heroku acted", () => {
     await h.messageMatching(message.ts, /Promoted/, 15_000);
     expect(promotionPosts()).toHaveLength(1);
     expect(h.heroku.promotions).toHaveLength(1);
-    expect(h.logs.text).toContain("could not find out from Heroku whether an earlier promotion POST went through");
+    expect(h.logs.text).toContain("could not find out whether an earlier attempt went through");
   }, 40_000);
 });
 

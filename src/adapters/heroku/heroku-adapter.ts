@@ -380,7 +380,7 @@ export class HerokuAdapter implements HerokuPort {
           throw new DomainError(
             "HEROKU_UNAVAILABLE",
             `Heroku answered ${response.status} while ${what}, but not in the shape the bot expects.`,
-            { status: response.status, what, retryable: true, ambiguous: true },
+            { status: response.status, what, retryable: true },
           );
         return parsed.data;
       },

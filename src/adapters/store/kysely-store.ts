@@ -582,13 +582,24 @@ export class KyselyStore implements Store {
     return rows.map(toRequest);
   }
 
-  async claimPromotion(
-    owner: string,
-    now: Date,
-    leaseMs: number,
-    requestId?: string,
-  ): Promise<PromotionRequest | undefined> {
-    const until = iso(new Date(now.getTime() + leaseMs));
+  /**
+   * The database's clock, `offsetMs` ahead, as the ISO text timestamps are stored in (so that they
+   * compare as text). Leases and the POST window are timed by it, not by any process's clock: two
+   * processes whose clocks disagree still agree on when a lease ran out.
+   */
+  private dbTime(offsetMs = 0) {
+    if (this.dialect === "sqlite") {
+      return sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${offsetMs >= 0 ? "+" : ""}${offsetMs / 1000} seconds`})`;
+    }
+    return sql<string>`to_char((clock_timestamp() + ${offsetMs} * interval '1 millisecond') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  }
+
+  async databaseNow(): Promise<Date> {
+    const { rows } = await sql<{ now: string }>`select ${this.dbTime()} as now`.execute(this.db);
+    return new Date(rows[0]?.now as string);
+  }
+
+  async claimPromotion(owner: string, leaseMs: number, requestId?: string): Promise<PromotionRequest | undefined> {
     // Pick a candidate, then take it with a conditional update; losing the race to another
     // process simply means this one claims nothing this round. Without a request id, only
     // requests nobody holds are picked (this process's own are already being followed).
@@ -599,7 +610,7 @@ export class KyselyStore implements Store {
       .where((eb) =>
         eb.or([
           eb("lease_until", "is", null),
-          eb("lease_until", "<", iso(now)),
+          eb("lease_until", "<", this.dbTime()),
           ...(requestId ? [eb("lease_owner", "=", owner)] : []),
         ]),
       )
@@ -610,24 +621,26 @@ export class KyselyStore implements Store {
     if (!candidate) return undefined;
     const row = await this.db
       .updateTable("requests")
-      .set({ lease_owner: owner, lease_until: until })
+      .set({ lease_owner: owner, lease_until: this.dbTime(leaseMs) })
       .where("id", "=", candidate.id)
       .where("state", "=", "promoting")
       .where((eb) =>
-        eb.or([eb("lease_until", "is", null), eb("lease_until", "<", iso(now)), eb("lease_owner", "=", owner)]),
+        eb.or([eb("lease_until", "is", null), eb("lease_until", "<", this.dbTime()), eb("lease_owner", "=", owner)]),
       )
       .returningAll()
       .executeTakeFirst();
     return row ? toRequest(row) : undefined;
   }
 
-  async renewPromotionLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+  async renewPromotionLease(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    // Only a lease still held: one that ran out may have been taken over (or may be about to be).
     const result = await this.db
       .updateTable("requests")
-      .set({ lease_until: iso(new Date(now.getTime() + leaseMs)) })
+      .set({ lease_until: this.dbTime(leaseMs) })
       .where("id", "=", id)
       .where("lease_owner", "=", owner)
       .where("state", "=", "promoting")
+      .where("lease_until", ">=", this.dbTime())
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -635,15 +648,15 @@ export class KyselyStore implements Store {
   async markPromotionStarted(
     id: string,
     owner: string,
-    at: Date,
     baseline: Record<string, number>,
   ): Promise<PromotionRequest | undefined> {
     const row = await this.db
       .updateTable("requests")
-      .set({ promotion_started_at: iso(at), baseline: JSON.stringify(baseline), updated_at: iso(new Date()) })
+      .set({ promotion_started_at: this.dbTime(), baseline: JSON.stringify(baseline), updated_at: iso(new Date()) })
       .where("id", "=", id)
       .where("state", "=", "promoting")
       .where("lease_owner", "=", owner)
+      .where("lease_until", ">=", this.dbTime())
       .returningAll()
       .executeTakeFirst();
     return row ? toRequest(row) : undefined;

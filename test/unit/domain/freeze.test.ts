@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { activeFreeze, type FreezeWindow, inWindow, isTimeZone, localTime } from "../../../src/domain/freeze.js";
+import { type FreezeWindow, inWindow, isTimeZone, localTime } from "../../../src/domain/freeze.js";
 
 const weekend: FreezeWindow = {
   days: ["fri", "sat", "sun"],
@@ -51,12 +51,6 @@ describe("freeze windows", () => {
     const holiday: FreezeWindow = { days: ["thu"], from: "00:00", to: "00:00", timezone: "UTC", reason: "holiday" };
     expect(inWindow(holiday, new Date("2026-01-15T23:59:00Z"))).toBe(true);
     expect(inWindow(holiday, new Date("2026-01-16T00:00:00Z"))).toBe(false);
-  });
-
-  it("picks the first window that applies", () => {
-    const other: FreezeWindow = { ...weekend, days: ["wed"], from: "00:00", to: "00:00", reason: "release train" };
-    expect(activeFreeze([other, weekend], new Date("2026-01-14T10:00:00Z"))?.reason).toBe("release train");
-    expect(activeFreeze([other, weekend], new Date("2026-01-13T10:00:00Z"))).toBeUndefined();
   });
 
   it("knows real time zones", () => {

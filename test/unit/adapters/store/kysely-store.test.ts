@@ -156,25 +156,32 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect(ids).not.toContain(future.id);
   });
 
-  it("leases a promoting request to one owner until the lease runs out", async () => {
+  it("leases a promoting request to one owner until the lease runs out, on the database's clock", async () => {
     const input = newRequest();
     await store.createRequest(input);
     await store.transitionRequest(input.id, ["pending"], "promoting");
-    const now = new Date();
     const claims = await Promise.all([
-      store.claimPromotion("a", now, 30_000, input.id),
-      store.claimPromotion("b", now, 30_000, input.id),
+      store.claimPromotion("a", 30_000, input.id),
+      store.claimPromotion("b", 30_000, input.id),
     ]);
     expect(claims.filter(Boolean)).toHaveLength(1);
     const owner = claims[0] ? "a" : "b";
     const other = owner === "a" ? "b" : "a";
-    expect(await store.claimPromotion(other, now, 30_000, input.id)).toBeUndefined();
-    expect(await store.renewPromotionLease(input.id, owner, now, 30_000)).toBe(true);
-    expect(await store.renewPromotionLease(input.id, other, now, 30_000)).toBe(false);
-    const later = new Date(now.getTime() + 31_000);
-    expect(await store.claimPromotion(other, later, 30_000, input.id)).toBeDefined();
+    expect(await store.claimPromotion(other, 30_000, input.id)).toBeUndefined();
+    expect(await store.renewPromotionLease(input.id, owner, 30_000)).toBe(true);
+    expect(await store.renewPromotionLease(input.id, other, 30_000)).toBe(false);
+    // A short lease runs out by the database's clock; the owner can no longer renew it or mark a start.
+    expect(await store.renewPromotionLease(input.id, owner, 150)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await store.renewPromotionLease(input.id, owner, 30_000)).toBe(false);
+    expect(await store.markPromotionStarted(input.id, owner, {})).toBeUndefined();
+    expect(await store.claimPromotion(other, 30_000, input.id)).toBeDefined();
+    const started = await store.markPromotionStarted(input.id, other, { app: 3 });
+    const dbNow = await store.databaseNow();
+    expect(started?.baseline).toEqual({ app: 3 });
+    expect(Math.abs((started?.promotionStartedAt?.getTime() ?? 0) - dbNow.getTime())).toBeLessThan(5_000);
     await store.releasePromotionLease(input.id, other);
-    expect(await store.claimPromotion(owner, later, 30_000, input.id)).toBeDefined();
+    expect(await store.claimPromotion(owner, 30_000, input.id)).toBeDefined();
   });
 
   it("supersedes live candidates with a compare-and-set", async () => {

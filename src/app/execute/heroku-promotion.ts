@@ -1,0 +1,231 @@
+/**
+ * Strategy heroku: POST /pipeline-promotions with the approved release, through the at-most-once
+ * executor, then follow its targets with backoff until none is pending.
+ *
+ * The trace of a POST is a release of the approved slug on the targets, newer than what they had
+ * just before it (the baseline). Heroku's promotion targets carry `release: null` while pending (its
+ * CLI waits for the release to appear), so a trace may show up late: the lookup keeps looking for the
+ * provider's window before it counts "no trace".
+ */
+import { DomainError } from "../../domain/errors.js";
+import type { PromotionTarget, Release } from "../../domain/ports.js";
+import type { AppRef, PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
+import { auditRequest } from "../audit.js";
+import type { AppContext } from "../context.js";
+import { actAtMostOnce, followUntil, orUnknown } from "./at-most-once.js";
+import { missingTarget, OUTPUT_LINES, releaseResult } from "./finish.js";
+import { type LeaseKeeper, LeaseLost } from "./lease.js";
+
+/** Clock skew allowed between the database and Heroku when matching releases to a promotion. */
+const SKEW_MS = 5 * 60_000;
+/** Releases read per target when looking for a trace or a change since the request. */
+const RECENT = 20;
+
+const tooLong = (minutes: number) =>
+  new DomainError(
+    "HEROKU_UNAVAILABLE",
+    `Heroku had not finished the promotion after ${minutes} minutes; check the apps' activity in the Heroku dashboard.`,
+  );
+
+/** Promotes the approved release (or follows the promotion already made) and says how each target ended. */
+export async function runPromotion(
+  ctx: AppContext,
+  lease: LeaseKeeper,
+  claimed: PromotionRequest,
+): Promise<PromotionOutcome> {
+  let request = claimed;
+  if (!request.promotionId) {
+    // A transient failure to read is "try again later" (the request stays promoting), never a failure:
+    // an earlier attempt of a process that died may have promoted already.
+    const changed = await orUnknown(() => productionChanges(ctx, request));
+    if (changed.length > 0) return { targets: [], error: changedMessage(request, changed) };
+    // Taken when the request was made, in the same read that checked what production runs.
+    const baseline = request.baseline ?? (await baselineOf(ctx, request));
+    const acted = await actAtMostOnce(ctx, lease, {
+      what: "creating the promotion",
+      recoveringFrom: request.promotionStartedAt,
+      fence: async () => {
+        const marked = await ctx.store.markPromotionStarted(request.id, ctx.instanceId, baseline);
+        if (!marked) throw new LeaseLost("the promotion lease was lost before posting");
+        request = marked;
+      },
+      attempt: () =>
+        ctx.heroku.createPromotion({
+          pipelineId: request.herokuPipelineId,
+          sourceAppId: request.sourceApp.id,
+          sourceReleaseId: request.sourceReleaseId,
+          targetAppIds: request.targetApps.map((a) => a.id),
+        }),
+      trace: () => earlierPromotion(ctx, request),
+    });
+    if ("traced" in acted) {
+      await auditRequest(ctx, request, "promotion_recovered", null, {
+        releases: [...acted.traced.values()].map((r) => r.id),
+      }).catch((error: unknown) => ctx.log.error({ err: error, requestId: request.id }, "could not audit a recovery"));
+      return followReleases(ctx, lease, request, acted.traced);
+    }
+    // Heroku accepted it: from here on nothing may fail the request; a store error leaves it promoting
+    // (the recovery then recognises the promotion by its releases).
+    const promotionId = acted.answered.id;
+    request = (await ctx.store.updateRequest(request.id, { promotionId })) ?? { ...request, promotionId };
+    await auditRequest(ctx, request, "promotion_created", null, { promotionId }).catch((error: unknown) =>
+      ctx.log.error({ err: error, requestId: request.id }, "could not audit the created promotion"),
+    );
+    ctx.log.info({ requestId: request.id, promotionId }, "Heroku promotion created");
+  }
+  const promotionId = request.promotionId as string;
+  const targets = await followUntil(
+    ctx,
+    lease,
+    request.promotionStartedAt,
+    async () => {
+      const targets = await ctx.heroku.promotionTargets(promotionId);
+      return targets.length > 0 && targets.every((t) => t.status !== "pending") ? targets : undefined;
+    },
+    tooLong,
+  );
+  return describeTargets(ctx, request, targets);
+}
+
+/** Each target's newest release version now (pending and failed releases included). */
+async function baselineOf(ctx: AppContext, request: PromotionRequest): Promise<Record<string, number>> {
+  const baseline: Record<string, number> = {};
+  for (const app of request.targetApps) {
+    const releases = await ctx.heroku.recentReleases(app.id, 5);
+    baseline[app.id] = Math.max(0, ...releases.map((r) => r.version));
+  }
+  return baseline;
+}
+
+interface Change {
+  app: AppRef;
+  was: number;
+  now: number;
+}
+
+/**
+ * What changed the targets' code since the request was made (a hotfix pushed straight to production,
+ * a rollback): a release that succeeded after the baseline with another build than the one that ran
+ * then. Config var and add-on releases keep the build and do not count; nor does a release of the
+ * approved build (the trace of an earlier attempt of this very promotion).
+ */
+async function productionChanges(ctx: AppContext, request: PromotionRequest): Promise<Change[]> {
+  const baseline = request.baseline;
+  if (!baseline) return [];
+  const changes: Change[] = [];
+  for (const app of request.targetApps) {
+    const before = baseline[app.id];
+    if (before === undefined) continue;
+    const releases = await ctx.heroku.recentReleases(app.id, RECENT);
+    const succeeded = releases.filter((r) => r.status === "succeeded").sort((a, b) => b.version - a.version);
+    const then = succeeded.find((r) => r.version <= before);
+    const since = succeeded.filter((r) => r.version > before && r.slugId !== request.slugId);
+    // More releases since than were read: what ran then is out of sight, so it cannot be shown unchanged.
+    const changed = then ? since.find((r) => r.slugId !== then.slugId) : since[0];
+    if (changed) changes.push({ app, was: then?.version ?? before, now: changed.version });
+  }
+  return changes;
+}
+
+function changedMessage(request: PromotionRequest, changes: Change[]): string {
+  const what = changes.map(
+    (c) => `${c.app.name} runs another build now (v${c.now}, not v${c.was} as when it was requested)`,
+  );
+  return `Not promoted: production changed after this request was made: ${what.join("; ")}. Promoting would overwrite that change. Check what was deployed, then ask again with \`/promote ${request.pipeline}\`.`;
+}
+
+/**
+ * Releases of the approved slug that Heroku made on the targets since the promotion was started:
+ * the trace of a POST that reached Heroku. Undefined when there is none (posting is safe).
+ */
+async function earlierPromotion(ctx: AppContext, request: PromotionRequest): Promise<Map<string, Release> | undefined> {
+  if (!request.slugId || !request.promotionStartedAt) return undefined;
+  const since = request.promotionStartedAt.getTime() - SKEW_MS;
+  const found = new Map<string, Release>();
+  for (const app of request.targetApps) {
+    const releases = await ctx.heroku.recentReleases(app.id, 10);
+    const before = request.baseline?.[app.id];
+    // Only a release newer than what the app had just before the POST can be its trace (an older
+    // release of the same build, e.g. before a rollback, is not).
+    const match = releases.find(
+      (r) =>
+        r.slugId === request.slugId && (before !== undefined ? r.version > before : Date.parse(r.createdAt) >= since),
+    );
+    if (match) found.set(app.id, match);
+  }
+  return found.size > 0 ? found : undefined;
+}
+
+/** Follows the target releases an earlier, unrecorded POST created, until none is pending. */
+export async function followReleases(
+  ctx: AppContext,
+  lease: LeaseKeeper,
+  request: PromotionRequest,
+  earlier: Map<string, Release>,
+  what = "promotion",
+): Promise<PromotionOutcome> {
+  const releases = await followUntil(
+    ctx,
+    lease,
+    request.promotionStartedAt,
+    async () => {
+      const current = new Map<string, Release>();
+      for (const [appId, release] of earlier) current.set(appId, await ctx.heroku.release(appId, release.id));
+      return [...current.values()].every((r) => r.status !== "pending") ? current : undefined;
+    },
+    (minutes) =>
+      new DomainError(
+        "HEROKU_UNAVAILABLE",
+        `Heroku had not finished the ${what}'s releases after ${minutes} minutes; check the apps' activity in the Heroku dashboard.`,
+      ),
+  );
+  const results: TargetResult[] = [];
+  for (const app of request.targetApps) {
+    const release = releases.get(app.id);
+    results.push(
+      release
+        ? await releaseResult(ctx, app, release)
+        : missingTarget(app, "Heroku made no release of the approved build on this app"),
+    );
+  }
+  return { targets: results, error: null };
+}
+
+async function describeTargets(
+  ctx: AppContext,
+  request: PromotionRequest,
+  targets: PromotionTarget[],
+): Promise<PromotionOutcome> {
+  const results: TargetResult[] = [];
+  for (const app of request.targetApps) {
+    const t = targets.find((x) => x.appId === app.id);
+    results.push(
+      t ? await describeTarget(ctx, app, t) : missingTarget(app, "Heroku did not include this app in the promotion"),
+    );
+  }
+  return { targets: results, error: null };
+}
+
+async function describeTarget(ctx: AppContext, app: AppRef, t: PromotionTarget): Promise<TargetResult> {
+  let releaseVersion: number | null = null;
+  let outputTail: string | null = null;
+  if (t.releaseId) {
+    try {
+      const release = await ctx.heroku.release(app.id, t.releaseId);
+      releaseVersion = release.version;
+      if (t.status === "failed" && release.outputStreamUrl) {
+        outputTail = await ctx.heroku.releaseOutputTail(release.outputStreamUrl, OUTPUT_LINES);
+      }
+    } catch (error) {
+      ctx.log.warn({ err: error, app: app.name }, "could not read the promoted release");
+    }
+  }
+  return {
+    app,
+    status: t.status,
+    releaseId: t.releaseId,
+    releaseVersion,
+    errorMessage: t.errorMessage,
+    outputTail,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Running an approved request: one process at a time, under a lease (./lease.ts), acts on production
+ * at most once through the executor (./at-most-once.ts) with the request's kind of action (a Heroku
+ * promotion, a rollback, a GitLab job play), then ends it (./finish.ts).
+ *
+ * What a failure means here: a DomainError is the provider's definite answer (or a follow that gave
+ * up) and fails the request; anything else (a lost lease, an outcome that could not be established, a
+ * store error, shutting down) leaves it `promoting` for the next process or sweep, which recognises an
+ * action that already went through by its trace.
+ */
+import { DomainError } from "../../domain/errors.js";
+import type { PromotionRequest } from "../../domain/request.js";
+import { isStopping } from "../../infra/stopping.js";
+import type { AppContext } from "../context.js";
+import { TraceUnknown } from "./at-most-once.js";
+import { finish } from "./finish.js";
+import { runJob } from "./gitlab-job.js";
+import { runPromotion } from "./heroku-promotion.js";
+import { LeaseKeeper, LeaseLost } from "./lease.js";
+import { runRollback } from "./rollback.js";
+
+/** Acts on (or goes on following) a request this process holds the lease of, and ends it. */
+export async function executePromotion(ctx: AppContext, claimed: PromotionRequest): Promise<void> {
+  const log = ctx.log.child({ requestId: claimed.id, pipeline: claimed.pipeline });
+  const lease = new LeaseKeeper(ctx, claimed.id);
+  try {
+    if (ctx.dryRun) {
+      await finish(ctx, claimed, { targets: [], error: null, dryRun: whatWouldHappen(claimed) });
+      return;
+    }
+    const run = claimed.kind === "rollback" ? runRollback : claimed.gitlabJob ? runJob : runPromotion;
+    const outcome = await run(ctx, lease, claimed);
+    // The lease was held throughout (every attempt was fenced on it); another process that took it
+    // over since would reach the same outcome, and the final transition happens once either way.
+    await finish(ctx, claimed, outcome);
+  } catch (error) {
+    if (isStopping(error)) {
+      log.info("shutting down; the request will be followed on by the next process");
+      return;
+    }
+    if (error instanceof LeaseLost) {
+      log.warn({ why: error.message }, "stopped acting: the lease is lost; another process carries on");
+      return;
+    }
+    if (error instanceof TraceUnknown) {
+      log.warn({ err: error }, "the outcome of an earlier attempt is unknown; the request will be taken up again");
+      return;
+    }
+    if (!(error instanceof DomainError)) {
+      // Not the provider's answer (a store or programming error): the provider may be acting, so the
+      // request stays `promoting` and is taken up again, recognising an attempt that went through.
+      log.error({ err: error }, "acting on the request failed; it will be taken up again");
+      return;
+    }
+    log.error({ err: error, code: error.code }, "the request failed");
+    await finish(ctx, claimed, { targets: [], error: error.message });
+  } finally {
+    await lease.stop(true);
+  }
+}
+
+/** DRY_RUN: the call that approval would have made, in words. */
+function whatWouldHappen(request: PromotionRequest): string {
+  if (request.kind === "rollback") {
+    return (request.rollbackTo ?? [])
+      .map((t) => `POST /apps/${t.app.name}/releases {release: v${t.version}} (back from v${t.fromVersion})`)
+      .join("; ");
+  }
+  if (request.gitlabJob) return `POST /projects/:id/jobs/${request.gitlabJob.id}/play (${request.gitlabJob.name})`;
+  return `POST /pipeline-promotions promoting ${request.sourceApp.name} v${request.sourceReleaseVersion} (release ${request.sourceReleaseId}) to ${request.targetApps.map((a) => a.name).join(", ")}`;
+}
