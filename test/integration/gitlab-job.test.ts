@@ -80,6 +80,39 @@ describe("strategy gitlab-job", () => {
     expect(plays()).toHaveLength(1);
   });
 
+  it("when the play's answer is lost and GitLab cannot be read for a while after, the request is not failed and the job is played once", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    const { pipeline, job } = ship("Container feature");
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
+    const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
+    await h.click(REQUESTER, ready, ACTIONS.promote);
+    const message = await h.slack.waitFor(
+      () => h.channelMessages().find((m) => buttonValue(m, ACTIONS.approve)),
+      10_000,
+    );
+    // GitLab plays the job but the answer is lost; then every read of the job fails for longer than
+    // the window in which the bot looks for the play.
+    h.gitlab.fault({ method: "POST", path: /\/jobs\/\d+\/play$/, times: 1, dropAfterHandling: true });
+    h.gitlab.fault({
+      method: "GET",
+      path: /\/jobs\/\d+$/,
+      times: 40,
+      when: () => plays().length > 0,
+      response: { status: 503, body: { message: "503 Service Unavailable" } },
+    });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await h.slack.waitFor(() => plays().length === 1, 10_000);
+    const playedAt = plays()[0]?.at ?? 0;
+    const readsSincePlay = () => h.gitlab.callsTo("GET", /\/jobs\/\d+$/).filter((c) => c.at >= playedAt).length;
+    await h.slack.waitFor(() => readsSincePlay() >= 40, 15_000);
+    h.heroku.deploy(h.ids.production, job.sha ?? "c".repeat(40));
+    h.gitlab.setJobStatus(PROJECT_ID, job.id, "success");
+    await settled(message.ts, /Promoted/);
+    expect(plays()).toHaveLength(1);
+    const versions = h.slack.messages.find((m) => m.ts === message.ts)?.history ?? [];
+    expect(versions.some((v) => /failed/i.test(v.text + JSON.stringify(v.blocks)))).toBe(false);
+  }, 30_000);
+
   it("finishes by polling when no Job Hook arrives", async () => {
     h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
     const { message, jobId } = await announceAndApprove();

@@ -55,6 +55,8 @@ export interface Fault {
   answerAfterHandling?: StandInResponse;
   /** Wait this long before answering (or dropping). */
   delayMs?: number;
+  /** Applies only to calls made while this holds (e.g. "after the job was played"); others pass. */
+  when?: () => boolean;
 }
 
 interface Route {
@@ -186,7 +188,8 @@ export class HttpStandIn {
       (f) =>
         f.remaining > 0 &&
         (!f.method || f.method.toUpperCase() === call.method) &&
-        (typeof f.path === "string" ? f.path === call.path : f.path.test(call.path)),
+        (typeof f.path === "string" ? f.path === call.path : f.path.test(call.path)) &&
+        (!f.when || f.when()),
     );
     if (fault) {
       fault.remaining -= 1;
