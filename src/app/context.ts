@@ -14,6 +14,11 @@ export interface Tuning {
   pollFactor: number;
   pollMaxMs: number;
   followLimitMs: number;
+  /**
+   * After a gitlab-job job succeeded: how long the target apps may take to show the new release it
+   * made before the bot says the job succeeded but production did not change.
+   */
+  jobReleaseWaitMs: number;
   /** A promotion is followed by one process at a time under a lease of this length, renewed every third of it. */
   promotionLeaseMs: number;
   deliveryLeaseMs: number;
@@ -44,6 +49,7 @@ export const DEFAULT_TUNING: Tuning = {
   // 2 s growing ×1.5 to one poll a minute: a 30-minute promotion costs 37 polls.
   pollMaxMs: 60_000,
   followLimitMs: 75 * 60_000,
+  jobReleaseWaitMs: 2 * 60_000,
   promotionLeaseMs: 15_000,
   deliveryLeaseMs: 5 * 60_000,
   httpTimeoutMs: 15_000,

@@ -128,8 +128,9 @@ export function isExpired(request: Pick<PromotionRequest, "expiresAt" | "state">
 export function outcomeState(outcome: PromotionOutcome): "succeeded" | "failed" {
   if (outcome.dryRun) return "succeeded";
   if (outcome.error) return "failed";
-  if (outcome.job) return outcome.job.status === "success" ? "succeeded" : "failed";
-  if (outcome.targets.length === 0) return "failed";
+  if (outcome.job && outcome.job.status !== "success") return "failed";
+  // A job that succeeded counts only where production got its release (each target says).
+  if (outcome.targets.length === 0) return outcome.job ? "succeeded" : "failed";
   return outcome.targets.every((t) => t.status === "succeeded") ? "succeeded" : "failed";
 }
 

@@ -201,6 +201,8 @@ describe.each(BACKENDS)("crash recovery on $name", { timeout: 90_000 }, ({ creat
     await a.kill("SIGKILL");
     await until("GitLab to start the job", async () => world.gitlab.job(PROJECT_ID, job.id).status !== "manual");
     await bot();
+    // The job deploys production (a new release on Heroku), then succeeds.
+    world.heroku.deploy(world.ids.production, job.sha ?? "c".repeat(40));
     world.gitlab.setJobStatus(PROJECT_ID, job.id, "success");
     await finalMessage(message.ts, /Promoted/);
     expect(plays()).toHaveLength(1);

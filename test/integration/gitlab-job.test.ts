@@ -75,6 +75,7 @@ describe("strategy gitlab-job", () => {
     await h.slack.waitFor(() =>
       /running|Promoting|promoting/.test(messageText(h.slack.messages.find((m) => m.ts === message.ts)!)),
     );
+    h.heroku.deploy(h.ids.production, h.gitlab.job(PROJECT_ID, jobId).sha ?? "c".repeat(40));
     h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
     await settled(message.ts, /Promoted/);
     expect(plays()).toHaveLength(1);
@@ -116,8 +117,33 @@ describe("strategy gitlab-job", () => {
   it("finishes by polling when no Job Hook arrives", async () => {
     h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
     const { message, jobId } = await announceAndApprove();
+    const deployed = h.heroku.deploy(h.ids.production, h.gitlab.job(PROJECT_ID, jobId).sha ?? "c".repeat(40));
     h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
-    await settled(message.ts, /Promoted/);
+    const done = await settled(message.ts, /Promoted/);
+    expect(messageText(done)).toContain(`whitewave-prod now runs v${deployed.version}`);
+    expect(plays()).toHaveLength(1);
+  });
+
+  it("when the job succeeds but production gets no new release, the request is not reported promoted and says what production still runs", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    const before = h.heroku.currentRelease(h.ids.production);
+    const { message, jobId } = await announceAndApprove();
+    h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
+    const done = await settled(message.ts, /Promotion failed/);
+    const text = messageText(done);
+    expect(text).toContain(`the job succeeded but whitewave-prod still runs v${before?.version}`);
+    expect(text).not.toMatch(/whitewave-prod now runs/);
+    expect(plays()).toHaveLength(1);
+  });
+
+  it("when no runner picks the played job up before the follow limit, the message says it waits for a runner, not something about Heroku", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" }, tuning: { followLimitMs: 800 } });
+    const { message, jobId } = await announceAndApprove();
+    expect(h.gitlab.job(PROJECT_ID, jobId).status).toBe("pending");
+    const done = await settled(message.ts, /waiting for a runner/);
+    const text = messageText(done);
+    expect(text).toContain(`#${jobId}`);
+    expect(text).not.toMatch(/Heroku/);
     expect(plays()).toHaveLength(1);
   });
 

@@ -44,6 +44,7 @@ export const FAST_TUNING: Partial<Tuning> = {
   pollFactor: 1.5,
   pollMaxMs: 60,
   followLimitMs: 20_000,
+  jobReleaseWaitMs: 600,
   promotionLeaseMs: 5_000,
   promotionPostTimeoutMs: 300,
   deliveryLeaseMs: 10_000,

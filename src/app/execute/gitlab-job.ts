@@ -5,12 +5,13 @@
  * not `manual` when first looked at was played by someone else: nothing is done.
  */
 import { DomainError } from "../../domain/errors.js";
-import type { CiJob } from "../../domain/ports.js";
+import type { CiJob, Release } from "../../domain/ports.js";
 import type { PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
-import { actAtMostOnce, followUntil } from "./at-most-once.js";
-import { finish } from "./finish.js";
+import { actAtMostOnce, followUntil, isRetryable, orUnknown } from "./at-most-once.js";
+import { finish, missingTarget, releaseResult } from "./finish.js";
+import { baselineOf } from "./heroku-promotion.js";
 import { type LeaseKeeper, LeaseLost } from "./lease.js";
 
 const FINAL_JOB_STATUSES = ["success", "failed", "canceled", "skipped"];
@@ -29,6 +30,9 @@ export async function runJob(
     return job.status !== "manual" ? job : undefined;
   };
   let started = request.promotionStartedAt;
+  // What the targets ran before the play: a release newer than that is the job's deploy. A recovering
+  // process finds it recorded by the process that died.
+  const baseline = request.baseline ?? (await orUnknown(() => baselineOf(ctx, request)));
   if (!started) {
     const job = await read();
     if (job.status !== "manual") {
@@ -43,7 +47,7 @@ export async function runJob(
     what: "playing the job",
     recoveringFrom: request.promotionStartedAt,
     fence: async () => {
-      const marked = await ctx.store.markPromotionStarted(request.id, ctx.instanceId, {});
+      const marked = await ctx.store.markPromotionStarted(request.id, ctx.instanceId, baseline);
       if (!marked) throw new LeaseLost("the promotion lease was lost before playing the job");
       started ??= marked.promotionStartedAt;
     },
@@ -55,21 +59,26 @@ export async function runJob(
       ctx.log.error({ err: error, requestId: request.id }, "could not audit the played job"),
     );
   }
+  let last: CiJob | undefined;
   const final = await followUntil(
     ctx,
     lease,
     started,
     async () => {
-      const current = await read();
-      return FINAL_JOB_STATUSES.includes(current.status) ? current : undefined;
+      last = await read();
+      return FINAL_JOB_STATUSES.includes(last.status) ? last : undefined;
     },
-    (minutes) =>
-      new DomainError(
-        "GITLAB_UNAVAILABLE",
-        `The GitLab job had not finished after ${minutes} minutes; see it in GitLab.`,
-      ),
+    (minutes) => {
+      const where = last ? ` See it in GitLab: ${last.webUrl}` : " See it in GitLab.";
+      // A played job that no runner picked up has not deployed anything yet, but may still start.
+      const state =
+        last?.status === "pending" || last?.status === "waiting_for_resource"
+          ? `was still waiting for a runner (${last.status}) after ${minutes} minutes: it has not deployed anything yet, but it starts when a runner picks it up.`
+          : `had not finished after ${minutes} minutes${last ? ` (it is ${last.status})` : ""}.`;
+      return new DomainError("GITLAB_UNAVAILABLE", `The job ${ref.name} (#${ref.id}) ${state}${where}`);
+    },
   );
-  return jobResult(ctx, request, final);
+  return jobResult(ctx, { ...request, baseline }, final);
 }
 
 export function jobOutcome(job: CiJob): NonNullable<PromotionOutcome["job"]> {
@@ -83,22 +92,88 @@ export function jobOutcome(job: CiJob): NonNullable<PromotionOutcome["job"]> {
   };
 }
 
-/** The outcome of a finished job: its status, and what each target app runs now (read from Heroku). */
+/**
+ * The outcome of a finished job. A failed job fails every target. A successful one counts only where
+ * production got a new release (newer than the baseline taken before the play): the job's script may
+ * have deployed somewhere else, or nothing at all. The targets get `jobReleaseWaitMs` to show it.
+ */
 export async function jobResult(ctx: AppContext, request: PromotionRequest, job: CiJob): Promise<PromotionOutcome> {
-  const succeeded = job.status === "success";
-  const targets: TargetResult[] = [];
-  for (const app of request.targetApps) {
-    const current = await ctx.heroku.currentRelease(app.id).catch(() => undefined);
-    targets.push({
-      app,
-      status: succeeded ? "succeeded" : "failed",
-      releaseId: current?.id ?? null,
-      releaseVersion: current?.version ?? null,
-      errorMessage: succeeded ? null : `job ${job.status}${job.failureReason ? ` (${job.failureReason})` : ""}`,
-      outputTail: null,
-    });
+  if (job.status !== "success") {
+    const targets: TargetResult[] = [];
+    for (const app of request.targetApps) {
+      const current = await ctx.heroku.currentRelease(app.id).catch(() => undefined);
+      targets.push({
+        app,
+        status: "failed",
+        releaseId: current?.id ?? null,
+        releaseVersion: current?.version ?? null,
+        errorMessage: `job ${job.status}${job.failureReason ? ` (${job.failureReason})` : ""}`,
+        outputTail: null,
+      });
+    }
+    return { targets, error: null, job: jobOutcome(job) };
   }
-  return { targets, error: null, job: jobOutcome(job) };
+  return { targets: await releasesOfJob(ctx, request, job), error: null, job: jobOutcome(job) };
+}
+
+async function releasesOfJob(ctx: AppContext, request: PromotionRequest, job: CiJob): Promise<TargetResult[]> {
+  const baseline = request.baseline ?? {};
+  const until = ctx.clock.now().getTime() + ctx.tuning.jobReleaseWaitMs;
+  let delay = ctx.tuning.pollFirstMs;
+  for (;;) {
+    const last = ctx.clock.now().getTime() >= until;
+    const seen = new Map<string, { release: Release | undefined; current: Release | undefined } | undefined>();
+    for (const app of request.targetApps) {
+      try {
+        const releases = await ctx.heroku.recentReleases(app.id, 10);
+        const before = baseline[app.id] ?? Number.POSITIVE_INFINITY;
+        const newest = releases.filter((r) => r.version > before).sort((a, b) => b.version - a.version)[0];
+        seen.set(app.id, { release: newest, current: releases.find((r) => r.current) });
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        ctx.log.warn({ err: error, app: app.name }, "could not read the releases the job made; will look again");
+        seen.set(app.id, undefined);
+      }
+    }
+    const ready = [...seen.values()].every((s) => s?.release && s.release.status !== "pending");
+    if (ready || last) {
+      const results: TargetResult[] = [];
+      for (const app of request.targetApps) {
+        const s = seen.get(app.id);
+        if (s?.release && s.release.status !== "pending") results.push(await releaseResult(ctx, app, s.release));
+        else if (s?.release) {
+          results.push({
+            ...missingTarget(
+              app,
+              `its new release v${s.release.version} was still pending; see it in the Heroku dashboard`,
+            ),
+            status: "pending",
+            releaseId: s.release.id,
+            releaseVersion: s.release.version,
+          });
+        } else if (s) {
+          const runs = s.current ? `still runs v${s.current.version}` : "did not change";
+          results.push(
+            missingTarget(
+              app,
+              `the job succeeded but ${app.name} ${runs}: no new release appeared within ${Math.round(ctx.tuning.jobReleaseWaitMs / 1000)} s. Check what the job deployed: ${job.webUrl}`,
+            ),
+          );
+        } else {
+          results.push({
+            ...missingTarget(
+              app,
+              "Heroku could not be read to see what the job deployed; check the app in the Heroku dashboard",
+            ),
+            status: "pending",
+          });
+        }
+      }
+      return results;
+    }
+    await ctx.sleep(delay);
+    delay = Math.min(ctx.tuning.pollMaxMs, Math.round(delay * ctx.tuning.pollFactor));
+  }
 }
 
 /** A Job Hook delivery said the played job ended: finish the request now (if still promoting). */

@@ -88,7 +88,7 @@ export async function runPromotion(
 }
 
 /** Each target's newest release version now (pending and failed releases included). */
-async function baselineOf(ctx: AppContext, request: PromotionRequest): Promise<Record<string, number>> {
+export async function baselineOf(ctx: AppContext, request: PromotionRequest): Promise<Record<string, number>> {
   const baseline: Record<string, number> = {};
   for (const app of request.targetApps) {
     const releases = await ctx.heroku.recentReleases(app.id, 5);
