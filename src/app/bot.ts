@@ -15,6 +15,7 @@ import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-statu
 import { findPipeline } from "./pipelines.js";
 import { type RequestSource, requestPromotion } from "./request-promotion.js";
 import { requestRollback } from "./request-rollback.js";
+import { type Resolution, resolveUnknown } from "./resolve-unknown.js";
 import { concernedPipelines } from "./staging-ready.js";
 import { Worker } from "./worker.js";
 
@@ -74,6 +75,13 @@ export class PromoteBot {
 
   async end(requestId: string, actor: string, action: "reject" | "cancel"): Promise<DecisionResult> {
     return endRequest(this.ctx, this.approvers, { requestId, actor, action });
+  }
+
+  /** An approver's answer to a request whose outcome is unknown: record it, or try again. */
+  async resolveUnknown(requestId: string, actor: string, resolution: Resolution): Promise<PromotionRequest> {
+    const resolved = await resolveUnknown(this.ctx, this.approvers, { requestId, actor, resolution });
+    if (resolved.state === "promoting") this.worker.followPromotion(resolved.id);
+    return resolved;
   }
 
   list() {

@@ -246,12 +246,15 @@ export async function startPromoting(
   request: PromotionRequest,
   approvals: number,
 ): Promise<PromotionRequest | undefined> {
+  // Approvals count only before expiry, and so does the move on: a request that expired meanwhile
+  // (by the database's clock) is left to the expiry step, never promoted.
   const promoting = await ctx.store.transitionRequest(
     request.id,
     ["pending"],
     "promoting",
     {},
     auditNote(ctx, request, "promoting", null, { approvals }),
+    { unexpired: true },
   );
   if (!promoting) return undefined;
   ctx.log.info({ requestId: request.id, pipeline: request.pipeline, approvals }, "request approved; promoting");

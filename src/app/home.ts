@@ -12,6 +12,8 @@ export interface HomeEntry {
   snapshot: PipelineSnapshot;
   lock: Lock | undefined;
   pending: PromotionRequest | undefined;
+  /** A request whose outcome is unknown: it holds the pipeline until an approver records it. */
+  unknown: PromotionRequest | undefined;
   canDecide: boolean;
 }
 
@@ -28,7 +30,8 @@ export async function publishHome(
       approvers.isApprover(p, user).catch(() => false),
     ]);
     const pending = snap.active?.state === "pending" ? snap.active : undefined;
-    return { snapshot: snap, lock, pending, canDecide };
+    const unknown = snap.active?.state === "unknown" ? snap.active : undefined;
+    return { snapshot: snap, lock, pending, unknown, canDecide };
   });
   await ctx.chat.publishHome(user, homeView({ entries, notice, now: ctx.clock.now() }));
 }

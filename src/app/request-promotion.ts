@@ -92,14 +92,19 @@ export function requestBasics(ctx: AppContext, p: PipelineConfig, requester: str
 
 export function inProgress(existing: PromotionRequest): DomainError {
   const promoting = existing.state === "promoting";
-  const what = promoting
-    ? existing.kind === "rollback"
-      ? "is being rolled back"
-      : "is being promoted"
-    : "is waiting for approval";
-  const next = promoting
-    ? `Wait for it to finish (\`/promote status ${esc(existing.pipeline)}\`).`
-    : "Approve, reject or cancel that one first.";
+  const unknown = existing.state === "unknown";
+  const what = unknown
+    ? `was acted on but whose outcome is unknown`
+    : promoting
+      ? existing.kind === "rollback"
+        ? "is being rolled back"
+        : "is being promoted"
+      : "is waiting for approval";
+  const next = unknown
+    ? "An approver records what happened, or tries again, with the buttons on its message first."
+    : promoting
+      ? `Wait for it to finish (\`/promote status ${esc(existing.pipeline)}\`).`
+      : "Approve, reject or cancel that one first.";
   return new DomainError(
     "REQUEST_IN_PROGRESS",
     `*${esc(existing.pipeline)}* already has a request that ${what}: v${existing.sourceReleaseVersion}${existing.commitSha ? ` (${code(shortSha(existing.commitSha))})` : ""}, asked by ${user(existing.requester)} ${when(existing.createdAt)} in <#${existing.channel}>. ${next}`,

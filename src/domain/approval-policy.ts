@@ -23,6 +23,10 @@ export function describeFinalState(request: PromotionRequest): string {
       return "it was already promoted";
     case "failed":
       return "its promotion already ran and failed";
+    case "unknown":
+      return "it was acted on and its outcome is unknown (an approver records it or tries again on its message)";
+    case "dry_run":
+      return "it was approved as a dry run, which changed nothing";
     case "rejected":
       return `it was rejected${request.decidedBy ? ` by <@${request.decidedBy}>` : ""}`;
     case "cancelled":

@@ -213,6 +213,8 @@ export interface Store {
     to: RequestState,
     patch?: RequestPatch,
     note?: AuditNote,
+    /** `unexpired`: only while the request's expiry has not passed by the database's clock. */
+    options?: { unexpired?: boolean },
   ): Promise<PromotionRequest | undefined>;
   updateRequest(id: string, patch: RequestPatch): Promise<PromotionRequest | undefined>;
   /** Records one approval per person; false when that person had approved already. */

@@ -1,14 +1,20 @@
 /**
  * A promotion request and its state machine.
  *
- *   pending ──approve (enough)──> promoting ──> succeeded | failed
- *      │ reject / cancel / expiry
- *      └──────────────> rejected | cancelled | expired
+ *   pending ──approve (enough)──> promoting ──> succeeded | failed | dry_run
+ *      │ reject / cancel / expiry      │ ▲
+ *      └──> rejected | cancelled       │ └─ try again (an approver)
+ *           | expired                  └──> unknown ──record (an approver)──> succeeded | failed
+ *
+ * `unknown`: the bot acted (or may have) but could not establish the outcome (the provider could not be
+ * read, or the change did not end within the follow limit). It is never reported as failed and never
+ * retried blindly: approvers record what happened or try again, which looks for the earlier attempt's
+ * trace before acting. It holds the pipeline like an active request until then.
  *
  * Every transition is a compare-and-set in the store, so it happens once whatever the concurrency.
  */
-export const ACTIVE_STATES = ["pending", "promoting"] as const;
-export const FINAL_STATES = ["succeeded", "failed", "rejected", "cancelled", "expired"] as const;
+export const ACTIVE_STATES = ["pending", "promoting", "unknown"] as const;
+export const FINAL_STATES = ["succeeded", "failed", "dry_run", "rejected", "cancelled", "expired"] as const;
 export type RequestState = (typeof ACTIVE_STATES)[number] | (typeof FINAL_STATES)[number];
 
 export interface AppRef {
@@ -34,6 +40,10 @@ export interface PromotionOutcome {
   dryRun?: string;
   /** Set when the promotion could not be run at all (Heroku refused or stayed unavailable). */
   error: string | null;
+  /** State unknown: why the outcome could not be established, and where a person can check it. */
+  unknown?: { why: string; link: string | null };
+  /** An approver recorded the outcome of an unknown request: who, what, and what the bot knew then. */
+  recorded?: { by: string; as: "succeeded" | "failed"; at: string; unknown: { why: string; link: string | null } };
 }
 
 export type RequestKind = "promotion" | "rollback";
@@ -125,8 +135,8 @@ export function isExpired(request: Pick<PromotionRequest, "expiresAt" | "state">
 }
 
 /** The final state a finished promotion lands in: any failed target fails the whole promotion. */
-export function outcomeState(outcome: PromotionOutcome): "succeeded" | "failed" {
-  if (outcome.dryRun) return "succeeded";
+export function outcomeState(outcome: PromotionOutcome): "succeeded" | "failed" | "dry_run" {
+  if (outcome.dryRun) return "dry_run";
   if (outcome.error) return "failed";
   if (outcome.job && outcome.job.status !== "success") return "failed";
   // A job that succeeded counts only where production got its release (each target says).

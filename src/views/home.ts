@@ -17,7 +17,7 @@ export function homeView(args: { entries: HomeEntry[]; notice: string | undefine
   const blocks: Block[] = [section("*promote-bot* — pipelines, pending requests and locks")];
   if (args.notice) blocks.push(section(`:information_source: ${args.notice}`));
   blocks.push(context(`Updated ${when(args.now)}. Type \`/promote help\` in any channel for the commands.`));
-  for (const { snapshot: s, lock, pending, canDecide } of args.entries) {
+  for (const { snapshot: s, lock, pending, unknown, canDecide } of args.entries) {
     const p = s.pipeline;
     blocks.push(divider());
     if (s.error) {
@@ -50,6 +50,14 @@ export function homeView(args: { entries: HomeEntry[]; notice: string | undefine
           ]),
         );
       }
+    }
+    if (unknown) {
+      const what = unknown.kind === "rollback" ? "rollback" : "promotion";
+      blocks.push(
+        section(
+          `:grey_question: The outcome of the ${what} of v${unknown.sourceReleaseVersion} is unknown; it holds *${esc(p.name)}* until an approver records what happened or tries again on its message in <#${unknown.channel}>.`,
+        ),
+      );
     }
     if (blocks.length >= MAX_HOME_BLOCKS - 6) {
       blocks.push(context("… more pipelines: `/promote list` shows them all."));

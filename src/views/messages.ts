@@ -216,6 +216,8 @@ const STATE_HEADLINE: Record<PromotionRequest["state"], string> = {
   promoting: ":rocket: Promoting",
   succeeded: ":tada: Promoted",
   failed: ":rotating_light: Promotion failed",
+  unknown: ":grey_question: Promotion outcome unknown",
+  dry_run: ":test_tube: Approved (dry run, nothing changed)",
   rejected: ":no_entry: Rejected",
   cancelled: ":heavy_multiplication_x: Cancelled",
   expired: ":hourglass: Expired",
@@ -232,6 +234,22 @@ function outcomeBlocks(request: PromotionRequest): Block[] {
   }
   // The error is a DomainError message: mrkdwn written by the bot, external text already escaped.
   if (outcome.error) blocks.push(section(`*Reason:* ${outcome.error}`));
+  // Written by the bot too (OutcomeUnknown's evidence).
+  const unknown = outcome.unknown ?? outcome.recorded?.unknown;
+  if (unknown) {
+    blocks.push(
+      section(
+        `*${outcome.recorded ? "Was unknown" : "Outcome unknown"}:* ${unknown.why}${unknown.link ? ` Check: ${link(unknown.link, "what happened")}` : ""}`,
+      ),
+    );
+  }
+  if (outcome.recorded) {
+    blocks.push(
+      context(
+        `Recorded as ${outcome.recorded.as === "succeeded" ? "gone through" : "not gone through"} by ${user(outcome.recorded.by)} ${when(new Date(outcome.recorded.at))}`,
+      ),
+    );
+  }
   if (outcome.job) {
     const j = outcome.job;
     const took = j.durationS !== null ? ` in ${formatDuration(j.durationS * 1000)}` : "";
@@ -336,6 +354,38 @@ export function requestMessage(args: {
       );
     }
     blocks.push(...outcomeBlocks(r));
+    if (r.state === "unknown") {
+      blocks.push(
+        context(
+          `The bot does not know whether production changed, so it neither reports a failure nor acts again on its own. Approvers: check, then record what happened, or try again (the bot first looks for its earlier attempt and never repeats one that went through).`,
+        ),
+        actions("unknown", [
+          button({
+            text: "It went through",
+            actionId: ACTIONS.recordSucceeded,
+            value: r.id,
+            confirm: {
+              title: "Record it as gone through?",
+              text: "Only when you checked that production runs the new release. This is recorded with your name.",
+              confirm: "Record",
+              deny: "Back",
+            },
+          }),
+          button({
+            text: "It did not",
+            actionId: ACTIONS.recordFailed,
+            value: r.id,
+            confirm: {
+              title: "Record it as not gone through?",
+              text: "Only when you checked that production did not change. This is recorded with your name.",
+              confirm: "Record",
+              deny: "Back",
+            },
+          }),
+          button({ text: "Try again", actionId: ACTIONS.retryUnknown, value: r.id, style: "primary" }),
+        ]),
+      );
+    }
     if ((r.state === "succeeded" || r.state === "failed") && r.finishedAt && r.promotionStartedAt) {
       const seconds = Math.max(0, Math.round((r.finishedAt.getTime() - r.promotionStartedAt.getTime()) / 1000));
       blocks.push(context(`Finished ${when(r.finishedAt)} after ${seconds} s`));
@@ -375,6 +425,10 @@ export function outcomeReply(request: PromotionRequest): ChatMessage {
   const what = r.kind === "rollback" ? "rollback" : "promotion";
   if (r.outcome?.dryRun) {
     text = `${user(r.requester)} your ${what} of v${r.sourceReleaseVersion} was approved; this is a dry run, so nothing was changed.`;
+  } else if (r.state === "unknown" && r.outcome?.unknown) {
+    text = `${user(r.requester)} the outcome of the ${what} of v${r.sourceReleaseVersion} is unknown: ${r.outcome.unknown.why} An approver checks, then records what happened or tries again with the buttons on the message.`;
+  } else if (r.outcome?.recorded) {
+    text = `${user(r.requester)} ${user(r.outcome.recorded.by)} recorded that the ${what} of v${r.sourceReleaseVersion} ${r.outcome.recorded.as === "succeeded" ? "went through" : "did not go through"}.`;
   } else if (r.state === "succeeded" && r.outcome) {
     const versions = r.outcome.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
     text =

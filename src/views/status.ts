@@ -14,6 +14,8 @@ function stageText(s: StageState | null | undefined): string {
 
 function activeText(r: PromotionRequest | undefined): string {
   if (!r) return "";
+  if (r.state === "unknown")
+    return ` · :grey_question: v${r.sourceReleaseVersion}: outcome unknown, an approver records it`;
   return r.state === "promoting"
     ? ` · :rocket: promoting v${r.sourceReleaseVersion}`
     : ` · :raising_hand: v${r.sourceReleaseVersion} awaiting approval (${user(r.requester)})`;

@@ -592,11 +592,77 @@ describe("DRY_RUN", () => {
     h.shipToStaging("Try me");
     expect(h.logs.text).toContain("DRY RUN");
     const message = await requestViaCommand();
+    const id = buttonValue(message, ACTIONS.approve) as string;
     await h.click(APPROVER_A, message, ACTIONS.approve);
     const done = await finalMessage(message.ts, /dry run, nothing changed/);
     expect(messageText(done)).toContain("POST /pipeline-promotions promoting whitewave-staging");
     expect(buttonValue(done, ACTIONS.rollback)).toBeUndefined();
     expect(promotionPosts()).toHaveLength(0);
     expect(h.heroku.promotions).toHaveLength(0);
+    // A dry run is its own outcome: not stored or shown as a promotion that succeeded.
+    expect((await h.bot.store.getRequest(id))?.state).toBe("dry_run");
+    await h.slash(REQUESTER, "status whitewave");
+    expect(await answer(REQUESTER, /No promotion has finished yet|Last promotion/)).toContain(
+      "No promotion has finished yet",
+    );
+  });
+});
+
+describe("an outcome the bot cannot establish", () => {
+  /** A promotion Heroku accepted but that stays pending past the follow limit. */
+  async function stuckPromotion(): Promise<SlackMessage> {
+    h = await startHarness({ tuning: { followLimitMs: 600 } });
+    h.shipToStaging("Slow release phase");
+    h.heroku.promotionBehaviour.pollsUntilDone = 1_000_000;
+    const message = await requestViaCommand();
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    return h.messageMatching(message.ts, /outcome unknown/i, 10_000);
+  }
+
+  it("when the promotion does not end within the follow limit, the request says the outcome is unknown (never failed), with a link to check and approver buttons", async () => {
+    const unknown = await stuckPromotion();
+    const id = buttonValue(unknown, ACTIONS.retryUnknown) as string;
+    const text = messageText(unknown);
+    expect(text).toContain("Heroku had not finished the promotion");
+    expect(text).toContain("https://dashboard.heroku.com/apps/whitewave-prod/activity");
+    expect(text).not.toMatch(/Promotion failed|Promoted/);
+    for (const action of [ACTIONS.recordSucceeded, ACTIONS.recordFailed, ACTIONS.retryUnknown]) {
+      expect(buttonValue(unknown, action)).toBeDefined();
+    }
+    // It holds the pipeline: a new request is refused, saying why.
+    await h.slash(REQUESTER, "whitewave");
+    await answer(REQUESTER, /outcome is unknown/);
+    // Only approvers may answer it.
+    await h.click(BYSTANDER, unknown, ACTIONS.recordSucceeded);
+    await answer(BYSTANDER, /Only the approvers of \*whitewave\*/);
+    expect((await h.bot.store.getRequest(id))?.state).toBe("unknown");
+  });
+
+  it("when an approver tries again after Heroku finished, the bot finds the promotion and reports it without posting again", async () => {
+    const unknown = await stuckPromotion();
+    const id = buttonValue(unknown, ACTIONS.retryUnknown) as string;
+    const promotion = h.heroku.promotions[0];
+    h.heroku.completePromotion(promotion?.id as string);
+    await h.click(APPROVER_B, unknown, ACTIONS.retryUnknown);
+    const done = await finalMessage(unknown.ts, /Promoted/);
+    expect(messageText(done)).toMatch(/whitewave-prod now runs v\d+/);
+    expect(promotionPosts()).toHaveLength(1);
+    const events = (await h.bot.store.auditFor(id)).map((e) => `${e.event}:${e.actor ?? "-"}`);
+    expect(events).toContain("outcome_unknown:-");
+    expect(events).toContain(`retried:${APPROVER_B}`);
+  });
+
+  it("when an approver records that it went through, the request ends succeeded, audited with who recorded it", async () => {
+    const unknown = await stuckPromotion();
+    const id = buttonValue(unknown, ACTIONS.recordSucceeded) as string;
+    await h.click(APPROVER_A, unknown, ACTIONS.recordSucceeded);
+    const done = await finalMessage(unknown.ts, /Recorded as gone through/);
+    expect(messageText(done)).toContain(`<@${APPROVER_A}>`);
+    expect(buttonValue(done, ACTIONS.retryUnknown)).toBeUndefined();
+    expect((await h.bot.store.getRequest(id))?.state).toBe("succeeded");
+    expect((await h.bot.store.auditFor(id)).map((e) => `${e.event}:${e.actor ?? "-"}`)).toContain(
+      `outcome_recorded:${APPROVER_A}`,
+    );
+    expect(promotionPosts()).toHaveLength(1);
   });
 });

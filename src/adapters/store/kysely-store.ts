@@ -11,13 +11,14 @@ import type { DatabaseConfig } from "../../config.js";
 import type { Lock } from "../../domain/gate.js";
 import type { AuditEntry, AuditNote, NewRequest, RequestPatch, Store } from "../../domain/ports.js";
 import type { Candidate, Delivery } from "../../domain/records.js";
-import type {
-  Approval,
-  GitLabJobRef,
-  PromotionOutcome,
-  PromotionRequest,
-  RequestState,
-  RollbackTarget,
+import {
+  ACTIVE_STATES,
+  type Approval,
+  type GitLabJobRef,
+  type PromotionOutcome,
+  type PromotionRequest,
+  type RequestState,
+  type RollbackTarget,
 } from "../../domain/request.js";
 import { type Dialect, migrateToLatest } from "./migrations.js";
 import type { CandidatesTable, Database, RequestsTable } from "./schema.js";
@@ -442,7 +443,7 @@ export class KyselyStore implements Store {
       .selectFrom("requests")
       .selectAll()
       .where("pipeline", "=", pipeline)
-      .where("state", "in", ["pending", "promoting"])
+      .where("state", "in", [...ACTIVE_STATES])
       .executeTakeFirst();
     return row ? toRequest(row) : undefined;
   }
@@ -453,16 +454,18 @@ export class KyselyStore implements Store {
     to: RequestState,
     patch: RequestPatch = {},
     note?: AuditNote,
+    options: { unexpired?: boolean } = {},
   ): Promise<PromotionRequest | undefined> {
-    const row = await this.atomically(note, (db) =>
-      db
+    const row = await this.atomically(note, (db) => {
+      let update = db
         .updateTable("requests")
         .set({ ...patchColumns(patch), state: to, updated_at: iso(new Date()) })
         .where("id", "=", id)
-        .where("state", "in", from)
-        .returningAll()
-        .executeTakeFirst(),
-    );
+        .where("state", "in", from);
+      // Expiry by the database's clock, in the same statement: no process's clock decides it.
+      if (options.unexpired) update = update.where("expires_at", ">", this.dbTime());
+      return update.returningAll().executeTakeFirst();
+    });
     return row ? toRequest(row) : undefined;
   }
 

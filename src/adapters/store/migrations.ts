@@ -182,6 +182,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`UPDATE requests SET message_settled_at = updated_at WHERE finished_at IS NOT NULL`.execute(db);
       },
     },
+    "0008_unknown_outcomes": {
+      async up(db: Kysely<unknown>) {
+        // A request whose outcome is unknown holds its pipeline like a pending or promoting one: until an
+        // approver records what happened or tries again, no other request may change production.
+        await sql`DROP INDEX requests_one_active_per_pipeline`.execute(db);
+        await sql`CREATE UNIQUE INDEX requests_one_active_per_pipeline ON requests (pipeline) WHERE state IN ('pending', 'promoting', 'unknown')`.execute(
+          db,
+        );
+      },
+    },
   };
 }
 

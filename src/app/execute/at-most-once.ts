@@ -31,6 +31,21 @@ export class TraceUnknown extends Error {
   }
 }
 
+/**
+ * The change was made (or may have been) but its outcome cannot be established: it did not end within
+ * the follow limit, or the provider stayed unreadable. The request moves to `unknown` with this
+ * evidence and a link where a person can check, never to failed.
+ */
+export class OutcomeUnknown extends Error {
+  constructor(
+    readonly why: string,
+    readonly link: string | null,
+  ) {
+    super(why);
+    this.name = "OutcomeUnknown";
+  }
+}
+
 /** A provider's answer that says "try again": 429, 5xx, a network error, an unreadable 2xx. */
 export function isRetryable(error: unknown): boolean {
   return error instanceof DomainError && error.details.retryable === true;
@@ -137,14 +152,14 @@ export async function actAtMostOnce<A, T>(
 /**
  * Follows a change until `read` says it ended, with backoff. Transient read failures are logged and
  * read again (the change runs on at the provider whatever happens here); after `followLimitMs` it
- * gives up with `tooLong`, an error saying where to look.
+ * gives up with `tooLong`: the outcome is unknown (never failed: the change may still finish).
  */
 export async function followUntil<T>(
   ctx: AppContext,
   lease: LeaseKeeper,
   startedAt: Date | null,
   read: () => Promise<T | undefined>,
-  tooLong: (minutes: number) => DomainError,
+  tooLong: (minutes: number) => OutcomeUnknown,
 ): Promise<T> {
   const started = (startedAt ?? ctx.clock.now()).getTime();
   let delay = ctx.tuning.pollFirstMs;

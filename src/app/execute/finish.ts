@@ -5,6 +5,7 @@ import {
   outcomeState,
   type PromotionOutcome,
   type PromotionRequest,
+  type RequestState,
   type TargetResult,
 } from "../../domain/request.js";
 import { outcomeReply } from "../../views/messages.js";
@@ -36,11 +37,16 @@ export async function releaseResult(ctx: AppContext, app: AppRef, release: Relea
 }
 
 /** Moves a promoting request to its final state (once: a compare-and-set) and reports it in Slack. */
-export async function finish(ctx: AppContext, request: PromotionRequest, outcome: PromotionOutcome): Promise<void> {
+export async function finish(
+  ctx: AppContext,
+  request: PromotionRequest,
+  outcome: PromotionOutcome,
+  from: RequestState[] = ["promoting"],
+): Promise<void> {
   const state = outcomeState(outcome);
   const done = await ctx.store.transitionRequest(
     request.id,
-    ["promoting"],
+    from,
     state,
     { outcome, finishedAt: ctx.clock.now() },
     auditNote(ctx, request, state, null, {
@@ -54,6 +60,36 @@ export async function finish(ctx: AppContext, request: PromotionRequest, outcome
     }),
   );
   if (!done) return;
+  await report(ctx, done, outcome, state);
+}
+
+/**
+ * The outcome could not be established: the request moves to `unknown` with the evidence, and its
+ * message offers approvers to record what happened or to try again. Never failed.
+ */
+export async function settleUnknown(
+  ctx: AppContext,
+  request: PromotionRequest,
+  unknown: { why: string; link: string | null },
+): Promise<void> {
+  const outcome: PromotionOutcome = { targets: [], error: null, unknown };
+  const done = await ctx.store.transitionRequest(
+    request.id,
+    ["promoting"],
+    "unknown",
+    { outcome },
+    auditNote(ctx, request, "outcome_unknown", null, { why: unknown.why, link: unknown.link }),
+  );
+  if (!done) return;
+  await report(ctx, done, outcome, "unknown");
+}
+
+async function report(
+  ctx: AppContext,
+  done: PromotionRequest,
+  outcome: PromotionOutcome,
+  state: RequestState,
+): Promise<void> {
   ctx.log.info(
     {
       requestId: done.id,

@@ -9,7 +9,7 @@ import type { CiJob, Release } from "../../domain/ports.js";
 import type { PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
-import { actAtMostOnce, followUntil, isRetryable, orUnknown } from "./at-most-once.js";
+import { actAtMostOnce, followUntil, isRetryable, OutcomeUnknown, orUnknown } from "./at-most-once.js";
 import { finish, missingTarget, releaseResult } from "./finish.js";
 import { baselineOf } from "./heroku-promotion.js";
 import { type LeaseKeeper, LeaseLost } from "./lease.js";
@@ -69,13 +69,12 @@ export async function runJob(
       return FINAL_JOB_STATUSES.includes(last.status) ? last : undefined;
     },
     (minutes) => {
-      const where = last ? ` See it in GitLab: ${last.webUrl}` : " See it in GitLab.";
       // A played job that no runner picked up has not deployed anything yet, but may still start.
       const state =
         last?.status === "pending" || last?.status === "waiting_for_resource"
           ? `was still waiting for a runner (${last.status}) after ${minutes} minutes: it has not deployed anything yet, but it starts when a runner picks it up.`
           : `had not finished after ${minutes} minutes${last ? ` (it is ${last.status})` : ""}.`;
-      return new DomainError("GITLAB_UNAVAILABLE", `The job ${ref.name} (#${ref.id}) ${state}${where}`);
+      return new OutcomeUnknown(`The job ${ref.name} (#${ref.id}) ${state}`, last?.webUrl ?? null);
     },
   );
   return jobResult(ctx, { ...request, baseline }, final);
@@ -176,8 +175,12 @@ async function releasesOfJob(ctx: AppContext, request: PromotionRequest, job: Ci
   }
 }
 
-/** A Job Hook delivery said the played job ended: finish the request now (if still promoting). */
+/**
+ * A Job Hook delivery said the played job ended: finish the request now, if it is still promoting or
+ * its outcome was unknown (the hook carries the true outcome then: it settles it).
+ */
 export async function finishJobFromHook(ctx: AppContext, request: PromotionRequest, job: CiJob): Promise<void> {
-  if (request.state !== "promoting" || !FINAL_JOB_STATUSES.includes(job.status)) return;
-  await finish(ctx, request, await jobResult(ctx, request, job));
+  if (!(request.state === "promoting" || request.state === "unknown") || !FINAL_JOB_STATUSES.includes(job.status))
+    return;
+  await finish(ctx, request, await jobResult(ctx, request, job), [request.state]);
 }

@@ -7,12 +7,11 @@
  * CLI waits for the release to appear), so a trace may show up late: the lookup keeps looking for the
  * provider's window before it counts "no trace".
  */
-import { DomainError } from "../../domain/errors.js";
 import type { PromotionTarget, Release } from "../../domain/ports.js";
 import type { AppRef, PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
-import { actAtMostOnce, followUntil, orUnknown } from "./at-most-once.js";
+import { actAtMostOnce, followUntil, OutcomeUnknown, orUnknown } from "./at-most-once.js";
 import { missingTarget, OUTPUT_LINES, releaseResult } from "./finish.js";
 import { type LeaseKeeper, LeaseLost } from "./lease.js";
 
@@ -21,10 +20,14 @@ const SKEW_MS = 5 * 60_000;
 /** Releases read per target when looking for a trace or a change since the request. */
 const RECENT = 20;
 
-const tooLong = (minutes: number) =>
-  new DomainError(
-    "HEROKU_UNAVAILABLE",
-    `Heroku had not finished the promotion after ${minutes} minutes; check the apps' activity in the Heroku dashboard.`,
+/** Where a person checks what Heroku did on an app. */
+export const activityLink = (app: AppRef) =>
+  `https://dashboard.heroku.com/apps/${encodeURIComponent(app.name)}/activity`;
+
+const tooLong = (request: PromotionRequest) => (minutes: number) =>
+  new OutcomeUnknown(
+    `Heroku had not finished the promotion after ${minutes} minutes.`,
+    request.targetApps[0] ? activityLink(request.targetApps[0]) : null,
   );
 
 /** Promotes the approved release (or follows the promotion already made) and says how each target ended. */
@@ -82,7 +85,7 @@ export async function runPromotion(
       const targets = await ctx.heroku.promotionTargets(promotionId);
       return targets.length > 0 && targets.every((t) => t.status !== "pending") ? targets : undefined;
     },
-    tooLong,
+    tooLong(request),
   );
   return describeTargets(ctx, request, targets);
 }
@@ -174,9 +177,9 @@ export async function followReleases(
       return [...current.values()].every((r) => r.status !== "pending") ? current : undefined;
     },
     (minutes) =>
-      new DomainError(
-        "HEROKU_UNAVAILABLE",
-        `Heroku had not finished the ${what}'s releases after ${minutes} minutes; check the apps' activity in the Heroku dashboard.`,
+      new OutcomeUnknown(
+        `Heroku had not finished the ${what}'s releases after ${minutes} minutes.`,
+        request.targetApps[0] ? activityLink(request.targetApps[0]) : null,
       ),
   );
   const results: TargetResult[] = [];

@@ -12,8 +12,8 @@ import { DomainError } from "../../domain/errors.js";
 import type { PromotionRequest } from "../../domain/request.js";
 import { isStopping } from "../../infra/stopping.js";
 import type { AppContext } from "../context.js";
-import { TraceUnknown } from "./at-most-once.js";
-import { finish } from "./finish.js";
+import { OutcomeUnknown, TraceUnknown } from "./at-most-once.js";
+import { finish, settleUnknown } from "./finish.js";
 import { runJob } from "./gitlab-job.js";
 import { runPromotion } from "./heroku-promotion.js";
 import { LeaseKeeper, LeaseLost } from "./lease.js";
@@ -42,7 +42,24 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
       log.warn({ why: error.message }, "stopped acting: the lease is lost; another process carries on");
       return;
     }
+    if (error instanceof OutcomeUnknown) {
+      log.warn({ why: error.why }, "the outcome could not be established; approvers are asked");
+      await settleUnknown(ctx, claimed, { why: error.why, link: error.link });
+      return;
+    }
     if (error instanceof TraceUnknown) {
+      // Taken up again by the sweep until the provider can be read, within the follow limit; past it the
+      // request says the outcome is unknown and approvers decide (no request stays promoting for ever).
+      const since = claimed.promotionStartedAt?.getTime();
+      const now = (await ctx.store.databaseNow().catch(() => ctx.clock.now())).getTime();
+      if (since !== undefined && now - since > ctx.tuning.followLimitMs) {
+        log.warn({ err: error }, "the outcome stayed unknown past the follow limit; approvers are asked");
+        await settleUnknown(ctx, claimed, {
+          why: `The bot could not find out whether its attempt went through: ${error.message}`,
+          link: null,
+        });
+        return;
+      }
       log.warn({ err: error }, "the outcome of an earlier attempt is unknown; the request will be taken up again");
       return;
     }

@@ -216,6 +216,24 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
     });
   }
 
+  const resolutions = [
+    { id: ACTIONS.recordSucceeded, resolution: "succeeded" as const },
+    { id: ACTIONS.recordFailed, resolution: "failed" as const },
+    { id: ACTIONS.retryUnknown, resolution: "retry" as const },
+  ];
+  for (const r of resolutions) {
+    onButton(r.id, async ({ value, user, answer }) => {
+      const resolved = await bot.resolveUnknown(value, user, r.resolution);
+      await answer(
+        notice(
+          r.resolution === "retry"
+            ? `Trying *${esc(resolved.pipeline)}* v${resolved.sourceReleaseVersion} again: the bot first looks for what the earlier attempt did.`
+            : `Recorded: the ${resolved.kind === "rollback" ? "rollback" : "promotion"} of v${resolved.sourceReleaseVersion} ${r.resolution === "succeeded" ? "went through" : "did not go through"}.`,
+        ),
+      );
+    });
+  }
+
   app.event("app_home_opened", async ({ event }) => {
     if (event.tab !== "home") return;
     try {
