@@ -15,7 +15,7 @@ import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-statu
 import { findPipeline } from "./pipelines.js";
 import { type RequestSource, requestPromotion } from "./request-promotion.js";
 import { requestRollback } from "./request-rollback.js";
-import { concernedPipelines } from "./staging-ready.js";
+import { concernedPipelines, notBranchResult } from "./staging-ready.js";
 import { Worker } from "./worker.js";
 
 export class PromoteBot {
@@ -37,18 +37,24 @@ export class PromoteBot {
     return this.ctx.pipelines.find((p) => p.name === name);
   }
 
-  /** Whether a GitLab event needs processing: a finished pipeline of a configured project and branch. */
-  needsProcessing(_event: HandledEvent, body: HandledBody): boolean {
+  /**
+   * Why a validated GitLab event needs no work (it is recorded as done at once), or undefined when it
+   * needs processing: the end of a production job, or a finished CI result of a configured project and branch.
+   */
+  skipReason(_event: HandledEvent, body: HandledBody): string | undefined {
     if (body.object_kind === "build") {
       // The end of a production job the bot may have played (strategy gitlab-job).
-      return (
-        ["success", "failed", "canceled"].includes(body.build_status) &&
-        this.ctx.pipelines.some((p) => p.strategy === "gitlab-job" && p.productionJob === body.build_name)
-      );
+      if (!["success", "failed", "canceled"].includes(body.build_status)) return `job status ${body.build_status}`;
+      return this.ctx.pipelines.some((p) => p.strategy === "gitlab-job" && p.productionJob === body.build_name)
+        ? undefined
+        : `job ${body.build_name} is no configured production job`;
     }
-    if (body.object_kind !== "pipeline") return false; // deployment events are only recorded
+    if (body.object_kind !== "pipeline") return "deployment events are only recorded";
     const status = body.object_attributes.status;
-    return (status === "success" || status === "failed") && concernedPipelines(this.ctx.pipelines, body).length > 0;
+    if (status !== "success" && status !== "failed") return `pipeline status ${status}`;
+    const notResult = notBranchResult(body);
+    if (notResult) return notResult;
+    return concernedPipelines(this.ctx.pipelines, body).length > 0 ? undefined : "no configured project and branch";
   }
 
   /** A GitLab delivery was recorded: process it in the background. */

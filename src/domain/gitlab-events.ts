@@ -23,6 +23,16 @@ export const pipelineEventSchema = z.object({
     url: z.string().nullish(),
   }),
   merge_request: z.object({ iid: z.number().optional() }).passthrough().nullish(),
+  // Set for downstream pipelines (child and multi-project): `Gitlab::DataBuilder::Pipeline#source_pipeline_attrs`.
+  // Read only to tell a child pipeline apart, so an odd shape counts as absent rather than refusing the delivery.
+  source_pipeline: z
+    .object({
+      pipeline_id: z.number().int().nullish(),
+      project: z.object({ id: z.number().int().nullish() }).passthrough().nullish(),
+    })
+    .passthrough()
+    .nullish()
+    .catch(null),
   project: projectRef,
   builds: z.array(z.object({ id: z.number().int(), name: z.string(), status: z.string() }).passthrough()).nullish(),
   commit: z
@@ -69,6 +79,20 @@ export type HandledBody = PipelineEvent | JobEvent | DeploymentEvent;
 
 export function isHandledEvent(event: string): event is HandledEvent {
   return Object.hasOwn(HANDLED_EVENTS, event);
+}
+
+/**
+ * A child pipeline (`trigger: include:` in the parent's CI config) has its own Pipeline Hooks, but its
+ * status is only part of the branch's CI result, which the parent pipeline carries: GitLab's pipelines
+ * list leaves child pipelines out too (`Ci::PipelinesFinder` filters them unless asked for).
+ * GitLab sends `source: "parent_pipeline"`; without `source` (older versions), a `source_pipeline` in the
+ * same project means the same thing, since a multi-project downstream pipeline lives in another project.
+ */
+export function isChildPipeline(event: PipelineEvent): boolean {
+  const source = event.object_attributes.source;
+  if (source) return source === "parent_pipeline";
+  const upstream = event.source_pipeline?.project?.id;
+  return upstream !== undefined && upstream !== null && upstream === event.project.id;
 }
 
 /** The key a redelivery shares with the original when GitLab sends no Idempotency-Key or event UUID. */

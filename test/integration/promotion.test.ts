@@ -121,6 +121,18 @@ describe("requesting a promotion", () => {
     expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(0);
   });
 
+  it("when the commit's newest pipeline is a child pipeline still running, then CI is judged by the parent and the request is created", async () => {
+    const shipped = await setup();
+    const trigger = h.gitlab.jobs(PROJECT_ID, shipped.pipelineId)[0]?.id ?? 0;
+    h.gitlab.addPipeline(PROJECT_ID, shipped.sha, {
+      status: "running",
+      childOf: { pipelineId: shipped.pipelineId, jobId: trigger },
+    });
+    await h.slash(REQUESTER, "whitewave");
+    await answer(REQUESTER, /Requested the promotion/);
+    expect(approvalMessage()).toBeDefined();
+  });
+
   it("when production already runs the slug, or the release expired, then the request is refused", async () => {
     h = await startHarness();
     await h.slash(REQUESTER, "whitewave");

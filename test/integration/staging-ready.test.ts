@@ -128,6 +128,27 @@ describe("GitLab pipeline webhooks -> staging-ready messages", () => {
     expect(h.channelMessages()).toHaveLength(0);
   });
 
+  it("when a child pipeline (source parent_pipeline) passes or fails on the branch, then nothing is posted and the log says why; the parent pipeline is announced", async () => {
+    const shipped = h.shipToStaging("Monorepo change");
+    const trigger = h.gitlab.jobs(PROJECT_ID, shipped.pipelineId)[0]?.id ?? 0;
+    const childOf = { pipelineId: shipped.pipelineId, jobId: trigger };
+    const passed = h.gitlab.addPipeline(PROJECT_ID, shipped.sha, { status: "success", childOf });
+    const failed = h.gitlab.addPipeline(PROJECT_ID, shipped.sha, { status: "failed", childOf });
+    for (const child of [passed, failed]) {
+      const response = await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, child.id));
+      expect(response.status).toBe(200);
+    }
+    await settle();
+    expect(h.channelMessages()).toHaveLength(0);
+    expect(h.logs.text).toMatch(/child pipeline of pipeline #\d+/);
+
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    expect(buttonValue(messages[0]!, ACTIONS.promote)).toBeDefined();
+  });
+
   it("when the body is not JSON or misses a field the bot needs, then 400 with a reason and nothing is posted", async () => {
     const headers = gitlabHeaders("Pipeline Hook");
     const notJson = await h.sendGitLab({ headers, rawBody: "{not json" });

@@ -160,6 +160,33 @@ describe("GitLab stand-in, driven by @gitbeaker/rest", () => {
       expect(call?.query.get("ref")).toBe("main");
     });
 
+    it("leaves child pipelines out of the list unless asked for source=parent_pipeline, as GitLab does", async () => {
+      gitlab.addProject("acme/parent", { id: 145 });
+      const c = gitlab.commit(145, "main", "With a child");
+      const parent = gitlab.addPipeline(145, c.id, { status: "success" });
+      const trigger = gitlab.jobs(145, parent.id)[0]?.id ?? 0;
+      const child = gitlab.addPipeline(145, c.id, {
+        status: "failed",
+        childOf: { pipelineId: parent.id, jobId: trigger },
+      });
+      expect(child).toMatchObject({ source: "parent_pipeline", ref: "main", sha: c.id });
+
+      const listed = await api.Pipelines.all(145, { sha: c.id, ref: "main" });
+      expect(listed.map((p) => p.id)).toEqual([parent.id]);
+      const children = await api.Pipelines.all(145, { source: "parent_pipeline" });
+      expect(children.map((p) => p.id)).toEqual([child.id]);
+      await expect(api.Pipelines.show(145, child.id)).resolves.toMatchObject({ source: "parent_pipeline" });
+
+      const hook = gitlab.pipelineEvent(145, child.id).body;
+      expect(hook.object_attributes.source).toBe("parent_pipeline");
+      expect(hook.source_pipeline).toEqual({
+        project: { id: 145, web_url: `${gitlab.url}/acme/parent`, path_with_namespace: "acme/parent" },
+        job_id: trigger,
+        pipeline_id: parent.id,
+      });
+      expect(gitlab.pipelineEvent(145, parent.id).body).not.toHaveProperty("source_pipeline");
+    });
+
     it("rejects an invalid status filter as Grape does", async () => {
       const error = await requestError(api.Pipelines.all(43, { status: "green" as never }));
       expect(error.message).toBe("status does not have a valid value");

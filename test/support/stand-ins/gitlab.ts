@@ -17,6 +17,8 @@
  *   scheduled goes to pending (user = the token's user); a finished (success/failed/canceled) manual job is
  *   retried: a new pending job is created, the old one is marked retried and, as GitLab's API does, the
  *   OLD job is returned. Anything else answers 400 `{"message":"400 Bad request - Unplayable Job"}`.
+ * - The pipelines list leaves child pipelines (`source: parent_pipeline`) out unless `source=parent_pipeline`
+ *   or `iids[]` is given (`Ci::PipelinesFinder`); their Pipeline Hooks carry `source_pipeline`.
  * - Compare (`straight=false`): commits reachable from `to` and not from `from`, oldest first; `commit`
  *   is the newest of them (null when there are none).
  */
@@ -126,6 +128,11 @@ export interface GitLabPipeline {
   variables: Array<{ key: string; value: string }>;
   /** Stage names in order. */
   stages: string[];
+  /**
+   * The upstream pipeline and trigger job of a downstream pipeline (GitLab's `Ci::Sources::Pipeline`):
+   * set for child pipelines (`source: "parent_pipeline"`) and multi-project ones (`source: "pipeline"`).
+   */
+  source_pipeline: { project_id: number; pipeline_id: number; job_id: number } | null;
 }
 
 export interface GitLabJob {
@@ -502,6 +509,11 @@ export class GitLabStandIn extends HttpStandIn {
       user?: Partial<GitLabUser>;
       name?: string;
       variables?: Array<{ key: string; value: string }>;
+      /**
+       * Makes it a child pipeline of `pipelineId` (same project), triggered by job `jobId` of it:
+       * `source` defaults to "parent_pipeline", ref and commit are the parent's.
+       */
+      childOf?: { pipelineId: number; jobId: number };
     } = {},
   ): GitLabPipeline {
     const state = this.state(projectRef);
@@ -528,7 +540,7 @@ export class GitLabStandIn extends HttpStandIn {
       sha,
       ref,
       status: "created",
-      source: opts.source ?? "push",
+      source: opts.source ?? (opts.childOf ? "parent_pipeline" : "push"),
       tag,
       before_sha: node.commit.parent_ids[0] ?? BLANK_SHA,
       name: opts.name ?? null,
@@ -543,7 +555,20 @@ export class GitLabStandIn extends HttpStandIn {
       user: this.makeUser({ id: 2, username: "alice", name: "Alice Dev", ...opts.user }),
       variables: opts.variables ?? [],
       stages,
+      source_pipeline: null,
     };
+    if (opts.childOf) {
+      const parent = this.findPipeline(state, opts.childOf.pipelineId);
+      if (parent.sha !== sha) throw new Error(`a child pipeline runs its parent's commit ${parent.sha}, not ${sha}`);
+      pipeline.ref = parent.ref;
+      pipeline.tag = parent.tag;
+      pipeline.protected_ref = parent.protected_ref;
+      pipeline.source_pipeline = {
+        project_id: state.project.id,
+        pipeline_id: parent.id,
+        job_id: this.findJob(state, opts.childOf.jobId).id,
+      };
+    }
     state.pipelines.push(pipeline);
     const jobs = specs.map((spec) => this.makeJob(state, pipeline, spec));
     state.jobs.push(...jobs);
@@ -705,8 +730,21 @@ export class GitLabStandIn extends HttpStandIn {
       pipeline,
       commit: state.commits.get(pipeline.sha)?.commit ?? null,
       builds: state.jobs.filter((j) => j.pipeline_id === pipeline.id),
+      ...(pipeline.source_pipeline ? { sourcePipeline: this.sourcePipelineAttrs(pipeline.source_pipeline) } : {}),
       headers: { instance: this.webBase() },
     });
+  }
+
+  /** `source_pipeline` of a Pipeline Hook (`Gitlab::DataBuilder::Pipeline#source_pipeline_attrs`). */
+  private sourcePipelineAttrs(
+    source: NonNullable<GitLabPipeline["source_pipeline"]>,
+  ): NonNullable<PipelineHookBody["source_pipeline"]> {
+    const upstream = this.state(source.project_id).project;
+    return {
+      project: { id: upstream.id, web_url: upstream.web_url, path_with_namespace: upstream.path_with_namespace },
+      job_id: source.job_id,
+      pipeline_id: source.pipeline_id,
+    };
   }
 
   /** A Job Hook delivery for the job as it is now. */
@@ -1384,8 +1422,11 @@ export class GitLabStandIn extends HttpStandIn {
       }
       const sort = q.get("sort") ?? "desc";
       if (sort !== "asc" && sort !== "desc") return errors.invalid("sort", "does not have a valid value");
+      // Child pipelines are left out unless asked for by source or iids (`Ci::PipelinesFinder#prefiltered_pipelines`).
+      const withChildren = q.get("source") === "parent_pipeline" || q.getAll("iids[]").length > 0;
       let list = state.pipelines.filter(
         (p) =>
+          (withChildren || p.source !== "parent_pipeline") &&
           (q.get("ref") === null || p.ref === q.get("ref")) &&
           (q.get("sha") === null || p.sha === q.get("sha")) &&
           (status === null || p.status === status) &&

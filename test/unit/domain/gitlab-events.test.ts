@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   deploymentEventSchema,
   HANDLED_EVENTS,
+  isChildPipeline,
   isHandledEvent,
   jobEventSchema,
   naturalKey,
@@ -59,6 +60,42 @@ describe("GitLab event schemas", () => {
   it("accept a pipeline event without a commit or merge request", () => {
     const body = { ...fixture("pipeline-event"), commit: null, merge_request: null };
     expect(pipelineEventSchema.safeParse(body).success).toBe(true);
+  });
+});
+
+describe("isChildPipeline", () => {
+  const body = fixture("pipeline-event");
+  const attributes = body.object_attributes as Record<string, unknown>;
+  const upstream = (projectId: number) => ({
+    project: { id: projectId, web_url: "https://gitlab.example.com/acme/x", path_with_namespace: "acme/x" },
+    job_id: 90400,
+    pipeline_id: 1186,
+  });
+  const event = (source: string | null, sourcePipeline?: unknown) =>
+    pipelineEventSchema.parse({
+      ...body,
+      object_attributes: { ...attributes, source },
+      ...(sourcePipeline === undefined ? {} : { source_pipeline: sourcePipeline }),
+    });
+
+  it("is a child pipeline when GitLab says source parent_pipeline", () => {
+    expect(isChildPipeline(event("parent_pipeline", upstream(42)))).toBe(true);
+  });
+
+  it("is not one for a push pipeline or a multi-project downstream pipeline", () => {
+    expect(isChildPipeline(event("push"))).toBe(false);
+    expect(isChildPipeline(event("pipeline", upstream(7)))).toBe(false);
+  });
+
+  it("without a source, is one when the upstream pipeline is in the same project", () => {
+    expect(isChildPipeline(event(null, upstream(42)))).toBe(true);
+    expect(isChildPipeline(event(null, upstream(7)))).toBe(false);
+    expect(isChildPipeline(event(null))).toBe(false);
+  });
+
+  it("an unexpected source_pipeline shape does not refuse the delivery", () => {
+    expect(pipelineEventSchema.safeParse({ ...body, source_pipeline: "odd" }).success).toBe(true);
+    expect(isChildPipeline(event("push", { project: "odd" }))).toBe(false);
   });
 });
 
