@@ -90,7 +90,9 @@ export async function handleGitLabWebhook(req: IncomingMessage, res: ServerRespo
     log.warn(ctx({ reason, issues: parsed.error.issues.length }), "GitLab webhook body does not match the schema");
     return sendJson(res, 400, { error: `invalid ${event} body: ${reason}` });
   }
-  const key = header(req, "idempotency-key") ?? header(req, "x-gitlab-event-uuid") ?? naturalKey(event, parsed.data);
+  // Idempotency-Key (GitLab 17.4+) is the same on every resend of a delivery. Without it, the event's own
+  // identity: X-Gitlab-Event-UUID is new on a resend and may be shared by distinct events (see naturalKey).
+  const key = header(req, "idempotency-key") ?? naturalKey(event, parsed.data);
   const id = `gitlab:${key}`.slice(0, 300);
   const skip = deps.skipReason(event, parsed.data);
   const process = skip === undefined;

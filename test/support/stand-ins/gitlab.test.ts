@@ -593,9 +593,9 @@ describe("deliveries to project hooks", () => {
     answer = 200;
   });
 
-  it("posts with the hook's token and UUID, only to hooks subscribed to the event", async () => {
+  it("posts with the hook's token and a fresh webhook UUID, only to hooks subscribed to the event", async () => {
     gitlab.addProject("acme/deliver", { id: 60 });
-    const hook = gitlab.addHook(60, { url: receiverUrl, token: "hook-secret", pipeline_events: true });
+    gitlab.addHook(60, { url: receiverUrl, token: "hook-secret", pipeline_events: true });
     const commit = gitlab.commit(60, "main", "Ship it");
     const pipeline = gitlab.addPipeline(60, commit.id);
 
@@ -604,9 +604,11 @@ describe("deliveries to project hooks", () => {
     expect(received[0]?.headers).toMatchObject({
       "x-gitlab-token": "hook-secret",
       "x-gitlab-event": "Pipeline Hook",
-      "x-gitlab-webhook-uuid": hook.uuid,
+      "x-gitlab-webhook-uuid": expect.stringMatching(/^[0-9a-f-]{36}$/),
       "x-gitlab-instance": gitlab.url,
     });
+    await gitlab.deliver(60, gitlab.pipelineEvent(60, pipeline.id));
+    expect(received[1]?.headers["x-gitlab-webhook-uuid"]).not.toBe(received[0]?.headers["x-gitlab-webhook-uuid"]);
     expect(JSON.parse(received[0]?.body ?? "{}")).toMatchObject({ object_kind: "pipeline" });
 
     await expect(gitlab.deliver(60, gitlab.jobEvent(60, gitlab.jobs(60, pipeline.id)[0]?.id ?? 0))).resolves.toEqual(
@@ -625,6 +627,29 @@ describe("deliveries to project hooks", () => {
     expect(received).toHaveLength(2);
     expect(received[1]?.headers["idempotency-key"]).toBe(received[0]?.headers["idempotency-key"]);
     expect(received[1]?.body).toBe(received[0]?.body);
+    // A resend is a new execution, in a request of its own: both UUIDs are new.
+    for (const name of ["x-gitlab-event-uuid", "x-gitlab-webhook-uuid"]) {
+      expect(received[1]?.headers[name]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(received[1]?.headers[name]).not.toBe(received[0]?.headers[name]);
+    }
+  });
+
+  it("before 17.4 (idempotencyKeys false), deliveries and resends carry no Idempotency-Key", async () => {
+    gitlab.addProject("acme/old", { id: 64 });
+    gitlab.addHook(64, { url: receiverUrl, token: "t", pipeline_events: true });
+    const commit = gitlab.commit(64, "main", "Old GitLab");
+    const pipeline = gitlab.addPipeline(64, commit.id);
+    gitlab.idempotencyKeys = false;
+    try {
+      const [first] = await gitlab.deliver(64, gitlab.pipelineEvent(64, pipeline.id));
+      if (!first) throw new Error("no delivery");
+      await gitlab.resend(first);
+    } finally {
+      gitlab.idempotencyKeys = true;
+    }
+    expect(received).toHaveLength(2);
+    for (const r of received) expect(r.headers).not.toHaveProperty("idempotency-key");
+    expect(received[1]?.headers["x-gitlab-event-uuid"]).not.toBe(received[0]?.headers["x-gitlab-event-uuid"]);
   });
 
   it("disables a hook for a while after 4 failures in a row, as GitLab does", async () => {

@@ -22,7 +22,7 @@
  * - Compare (`straight=false`): commits reachable from `to` and not from `from`, oldest first; `commit`
  *   is the newest of them (null when there are none).
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   BLANK_SHA,
   deploymentHook,
@@ -193,8 +193,6 @@ export interface GitLabHook extends Required<GitLabHookEvents> {
   project_id: number;
   /** Sent as `X-Gitlab-Token`; never returned by the API. */
   token: string | null;
-  /** Sent as `X-Gitlab-Webhook-UUID`. */
-  uuid: string;
   alert_status: "executable" | "temporarily_disabled" | "disabled";
   disabled_until: string | null;
   created_at: string;
@@ -358,6 +356,11 @@ export class GitLabStandIn extends HttpStandIn {
   readonly token: string;
   readonly user: GitLabUser;
   webhookTimeoutMs: number;
+  /**
+   * Whether deliveries carry `Idempotency-Key`, as GitLab does since 17.4; false models earlier
+   * versions, whose only identifiers (`X-Gitlab-Event-UUID`, `X-Gitlab-Webhook-UUID`) are new on a resend.
+   */
+  idempotencyKeys = true;
 
   private readonly projects: ProjectState[] = [];
   private readonly now: () => Date;
@@ -615,7 +618,6 @@ export class GitLabStandIn extends HttpStandIn {
       description: opts.description ?? "",
       project_id: state.project.id,
       token: opts.token ?? null,
-      uuid: uuidFrom(`hook:${state.project.id}:${id}`),
       push_events: opts.push_events ?? true,
       push_events_branch_filter: opts.push_events_branch_filter ?? "",
       tag_push_events: opts.tag_push_events ?? false,
@@ -784,11 +786,13 @@ export class GitLabStandIn extends HttpStandIn {
     for (const hook of hooks) {
       const headers: Record<string, string> = {
         ...delivery.headers,
-        "X-Gitlab-Webhook-UUID": hook.uuid,
+        // New for every execution, despite its name (`WebHookService#build_headers`: SecureRandom.uuid).
+        "X-Gitlab-Webhook-UUID": randomUUID(),
         "X-Gitlab-Instance": this.webBase(),
       };
       // Each hook gets its own delivery, so its own Idempotency-Key; derived, so a resend keeps it.
       if (hooks.length > 1) headers["Idempotency-Key"] = uuidFrom(`${delivery.headers["Idempotency-Key"]}:${hook.id}`);
+      if (!this.idempotencyKeys) delete headers["Idempotency-Key"];
       if (hook.token === null) delete headers["X-Gitlab-Token"];
       else headers["X-Gitlab-Token"] = hook.token;
       results.push(await this.post(hook, event, headers, delivery.rawBody));
@@ -796,11 +800,16 @@ export class GitLabStandIn extends HttpStandIn {
     return results;
   }
 
-  /** Sends a recorded delivery again, unchanged (GitLab's "Resend request"). */
+  /**
+   * Sends a recorded delivery again (GitLab's "Resend request", `WebHooks::Events::ResendService`): the
+   * same body and Idempotency-Key (17.4+), but a new execution, so a new `X-Gitlab-Webhook-UUID` and,
+   * as the resend is a request of its own, a new `X-Gitlab-Event-UUID` (`RecursionDetection::UUID`).
+   */
   async resend(result: HookDeliveryResult): Promise<HookDeliveryResult> {
     const hook = this.projects.flatMap((s) => s.hooks).find((h) => h.id === result.hookId);
     if (!hook) throw new Error(`hook ${result.hookId} is gone`);
-    return this.post(hook, result.event, result.headers, result.rawBody);
+    const headers = { ...result.headers, "X-Gitlab-Webhook-UUID": randomUUID(), "X-Gitlab-Event-UUID": randomUUID() };
+    return this.post(hook, result.event, headers, result.rawBody);
   }
 
   /** Resolves once every automatic delivery queued so far has been attempted. */
@@ -1331,7 +1340,7 @@ export class GitLabStandIn extends HttpStandIn {
   }
 
   private hookJson(hook: GitLabHook): Record<string, unknown> {
-    const { token: _token, uuid: _uuid, recent_failures: _failures, ...visible } = hook;
+    const { token: _token, recent_failures: _failures, ...visible } = hook;
     return { ...visible, url_variables: [], custom_webhook_template: "", custom_headers: [] };
   }
 
