@@ -253,6 +253,29 @@ describe("GitLab stand-in, driven by @gitbeaker/rest", () => {
       expect(gitlab.pipeline(projectRef, pipelineId).status).toBe("success");
     });
 
+    it("answers 403 to playing a job on a protected branch or for a protected environment the token's user may not deploy to", async () => {
+      const job = gitlab.jobByName(projectRef, pipelineId, "deploy_production");
+      gitlab.protectBranch(projectRef, "main");
+      const onBranch = await requestError(api.Jobs.play(projectRef, job.id));
+      expect(onBranch.message).toBe("403 Forbidden");
+      expect(onBranch.cause?.response.status).toBe(403);
+      // The permission check comes first: a job that is not playable is refused with 403 too.
+      const test = gitlab.jobByName(projectRef, pipelineId, "test");
+      expect((await requestError(api.Jobs.play(projectRef, test.id))).cause?.response.status).toBe(403);
+      expect(gitlab.job(projectRef, job.id).status).toBe("manual");
+
+      const other = `acme/env-${Math.random().toString(36).slice(2, 8)}`;
+      gitlab.addProject(other);
+      const commit = gitlab.commit(other, "main", "Deploy");
+      const pipeline = gitlab.addPipeline(other, commit.id, {
+        jobs: [{ name: "deploy_production", status: "manual", environment: "production" }],
+      });
+      gitlab.protectEnvironment(other, "production");
+      const deploy = gitlab.jobByName(other, pipeline.id, "deploy_production");
+      expect((await requestError(api.Jobs.play(other, deploy.id))).cause?.response.status).toBe(403);
+      expect(gitlab.job(other, deploy.id).status).toBe("manual");
+    });
+
     it("refuses to play a job that is not manual, or one already played", async () => {
       const test = gitlab.jobByName(projectRef, pipelineId, "test");
       const error = await requestError(api.Jobs.play(projectRef, test.id));

@@ -17,6 +17,9 @@
  *   scheduled goes to pending (user = the token's user); a finished (success/failed/canceled) manual job is
  *   retried: a new pending job is created, the old one is marked retried and, as GitLab's API does, the
  *   OLD job is returned. Anything else answers 400 `{"message":"400 Bad request - Unplayable Job"}`.
+ *   Before that, a job on a branch the token's user may not push or merge to, or deploying to a protected
+ *   environment the user may not deploy to, answers 403 `{"message":"403 Forbidden"}` (`protectBranch`,
+ *   `protectEnvironment`). Protected tags are not modelled.
  * - The pipelines list leaves child pipelines (`source: parent_pipeline`) out unless `source=parent_pipeline`
  *   or `iids[]` is given (`Ci::PipelinesFinder`); their Pipeline Hooks carry `source_pipeline`.
  * - Compare (`straight=false`): commits reachable from `to` and not from `from`, oldest first; `commit`
@@ -284,6 +287,7 @@ const errors = {
   refNotFound: { status: 404, body: { message: "404 Ref Not Found" } },
   hookNotFound: { status: 404, body: { message: "404 Not found" } },
   unplayable: { status: 400, body: { message: "400 Bad request - Unplayable Job" } },
+  forbidden: { status: 403, body: { message: "403 Forbidden" } },
   invalid: (param: string, what = "is invalid") => ({ status: 400, body: { error: `${param} ${what}` } }),
 } satisfies Record<string, StandInResponse | ((...args: string[]) => StandInResponse)>;
 
@@ -296,6 +300,10 @@ interface ProjectState {
   jobs: GitLabJob[];
   hooks: GitLabHook[];
   nextIid: number;
+  /** Branches the token's user may not push or merge to. */
+  protectedBranches: Set<string>;
+  /** Environments whose deploy access leaves the token's user out. */
+  protectedEnvironments: Set<string>;
 }
 
 function isoSecondsDiff(from: string | null, to: string | null): number | null {
@@ -436,6 +444,8 @@ export class GitLabStandIn extends HttpStandIn {
       jobs: [],
       hooks: [],
       nextIid: 1,
+      protectedBranches: new Set(),
+      protectedEnvironments: new Set(),
     });
     return project;
   }
@@ -606,6 +616,23 @@ export class GitLabStandIn extends HttpStandIn {
     const state = this.state(projectRef);
     const job = this.findJob(state, jobId);
     this.transitionJob(state, job, assertStatus(status), opts.failureReason);
+  }
+
+  /**
+   * Protects a branch so that the token's user may neither push nor merge to it: GitLab then refuses
+   * to let that user play the branch's jobs (`Ci::BuildPolicy`: a `protected_ref` prevents
+   * `update_build`, which `play_job` needs), answering `POST .../play` with 403.
+   */
+  protectBranch(projectRef: number | string, branch: string): void {
+    this.state(projectRef).protectedBranches.add(branch);
+  }
+
+  /**
+   * Protects an environment without giving the token's user deploy access: playing a job that deploys
+   * to it answers 403 (protected environments, `EE::Ci::BuildPolicy`; Premium and up).
+   */
+  protectEnvironment(projectRef: number | string, name: string): void {
+    this.state(projectRef).protectedEnvironments.add(name);
   }
 
   addHook(projectRef: number | string, opts: AddHookOptions): GitLabHook {
@@ -1526,6 +1553,9 @@ export class GitLabStandIn extends HttpStandIn {
       if (typeof id !== "number") return id;
       const job = state.jobs.find((j) => j.id === id);
       if (!job) return errors.notFound;
+      // `authorize!(:play_job, job)` comes before the playable check (`lib/api/ci/jobs.rb`).
+      const deniedEnvironment = job.environment !== null && state.protectedEnvironments.has(job.environment.name);
+      if ((!job.tag && state.protectedBranches.has(job.ref)) || deniedEnvironment) return errors.forbidden;
       const body = (req.body ?? {}) as { job_variables_attributes?: Array<{ key: string; value: string }> };
       const played = this.play(state, job, body.job_variables_attributes ?? []);
       return played ? { status: 200, body: this.jobJson(state, played) } : errors.unplayable;
