@@ -13,7 +13,7 @@ import { publishHome } from "./home.js";
 import { lockPipeline, unlockPipeline } from "./locks.js";
 import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
 import { findPipeline } from "./pipelines.js";
-import { type RequestSource, requestPromotion } from "./request-promotion.js";
+import { type RequestCreated, type RequestSource, requestPromotion } from "./request-promotion.js";
 import { requestRollback } from "./request-rollback.js";
 import { concernedPipelines, notBranchResult } from "./staging-ready.js";
 import { Worker } from "./worker.js";
@@ -62,14 +62,14 @@ export class PromoteBot {
     this.worker.dispatchDelivery(id);
   }
 
-  async requestPromotion(source: RequestSource, requester: string, override?: string): Promise<PromotionRequest> {
-    const request = await requestPromotion(this.ctx, this.approvers, {
+  async requestPromotion(source: RequestSource, requester: string, override?: string): Promise<RequestCreated> {
+    const created = await requestPromotion(this.ctx, this.approvers, {
       source,
       requester,
       ...(override !== undefined ? { override } : {}),
     });
-    if (request.state === "promoting") this.worker.followPromotion(request.id);
-    return request;
+    if (created.request.state === "promoting") this.worker.followPromotion(created.request.id);
+    return created;
   }
 
   async approve(requestId: string, actor: string): Promise<DecisionResult> {
@@ -113,14 +113,14 @@ export class PromoteBot {
     pipeline: string,
     requester: string,
     options: { override?: string; afterRequestId?: string } = {},
-  ): Promise<PromotionRequest> {
-    const request = await requestRollback(this.ctx, this.approvers, { pipeline, requester, ...options });
-    if (request.state === "promoting") this.worker.followPromotion(request.id);
-    return request;
+  ): Promise<RequestCreated> {
+    const created = await requestRollback(this.ctx, this.approvers, { pipeline, requester, ...options });
+    if (created.request.state === "promoting") this.worker.followPromotion(created.request.id);
+    return created;
   }
 
   /** The Rollback button of a promotion's success message: roll back what that promotion released. */
-  async rollbackPromotion(requestId: string, requester: string): Promise<PromotionRequest> {
+  async rollbackPromotion(requestId: string, requester: string): Promise<RequestCreated> {
     const promoted = await this.ctx.store.getRequest(requestId);
     if (promoted?.state !== "succeeded") {
       throw new DomainError(

@@ -257,6 +257,33 @@ describe("the approval check", () => {
     expect(promotionPosts()).toHaveLength(1);
   });
 
+  it("when self-approval is allowed but Slack fails the approvers' user group lookup, then nothing is approved, the requester is told why and the request waits for an approval", async () => {
+    await setup({ allowSelfApproval: true, requiredApprovals: 1 });
+    // GROUP_APPROVER is an approver only through the @releasers group, so only Slack can say so.
+    h.slack.fault({
+      path: "/api/usergroups.users.list",
+      times: 1_000,
+      response: { status: 200, body: { ok: false, error: "fatal_error" } },
+    });
+    await h.slash(GROUP_APPROVER, "whitewave");
+    const text = await answer(GROUP_APPROVER, /Requested the promotion/);
+    expect(text).toMatch(/could not check with Slack whether you are an approver/);
+    expect(text).toMatch(/waits for an approval/);
+    const message = approvalMessage();
+    expect(message).toBeDefined();
+    expect(buttonValue(message!, ACTIONS.approve)).toBeDefined();
+    expect(promotionPosts()).toHaveLength(0);
+    expect(h.logs.text).toMatch(/could not check whether the requester is an approver/);
+    const request = await h.bot.store.db.selectFrom("requests").select(["state"]).executeTakeFirstOrThrow();
+    expect(request.state).toBe("pending");
+
+    // Once Slack answers again, an approval goes through as usual.
+    h.slack.clearFaults();
+    await h.click(APPROVER_A, message!, ACTIONS.approve);
+    await finalMessage(message!.ts, /Promoted/);
+    expect(promotionPosts()).toHaveLength(1);
+  });
+
   it("when staging moved on after the request, then the approved release is still the one promoted", async () => {
     const shipped = await setup();
     const message = await requestViaCommand();
