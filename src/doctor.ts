@@ -18,7 +18,15 @@ export interface DoctorResult {
 
 function reason(error: unknown): string {
   if (error instanceof DomainError) return error.message.replaceAll(/[*`]/g, "");
-  const e = error as { data?: { error?: string }; message?: string };
+  const e = error as { data?: { error?: string; needed?: string; provided?: string }; message?: string };
+  if (e?.data?.error === "missing_scope") {
+    // Slack names the scope the call needed and the ones the token has (WebClient keeps the body in `data`).
+    const needed = e.data.needed ?? "an unnamed scope";
+    return `missing_scope: the Slack app lacks the ${needed} scope (the token has ${e.data.provided || "none"}); add ${needed} under OAuth & Permissions → Scopes (manifest.yml lists every scope the bot needs) and reinstall the app to the workspace`;
+  }
+  if (e?.data?.error === "channel_not_found") {
+    return "channel_not_found: no such channel, or a private channel the bot is not in (invite it with /invite @promote-bot)";
+  }
   return e?.data?.error ?? e?.message ?? String(error);
 }
 

@@ -152,7 +152,7 @@ export async function startBot(options: {
         store,
         log,
         now: () => new Date(),
-        needsProcessing: (event, body) => bot.needsProcessing(event, body),
+        skipReason: (event, body) => bot.skipReason(event, body),
         onRecorded: (id) => bot.deliveryRecorded(id),
       }).catch((error: unknown) => {
         log.error({ err: error }, "GitLab webhook handler failed");

@@ -13,10 +13,10 @@ import { publishHome } from "./home.js";
 import { lockPipeline, unlockPipeline } from "./locks.js";
 import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
 import { findPipeline } from "./pipelines.js";
-import { type RequestSource, requestPromotion } from "./request-promotion.js";
+import { type RequestCreated, type RequestSource, requestPromotion } from "./request-promotion.js";
 import { requestRollback } from "./request-rollback.js";
 import { type Resolution, resolveUnknown } from "./resolve-unknown.js";
-import { concernedPipelines } from "./staging-ready.js";
+import { concernedPipelines, notBranchResult } from "./staging-ready.js";
 import { Worker } from "./worker.js";
 
 export class PromoteBot {
@@ -38,18 +38,24 @@ export class PromoteBot {
     return this.ctx.pipelines.find((p) => p.name === name);
   }
 
-  /** Whether a GitLab event needs processing: a finished pipeline of a configured project and branch. */
-  needsProcessing(_event: HandledEvent, body: HandledBody): boolean {
+  /**
+   * Why a validated GitLab event needs no work (it is recorded as done at once), or undefined when it
+   * needs processing: the end of a production job, or a finished CI result of a configured project and branch.
+   */
+  skipReason(_event: HandledEvent, body: HandledBody): string | undefined {
     if (body.object_kind === "build") {
       // The end of a production job the bot may have played (strategy gitlab-job).
-      return (
-        ["success", "failed", "canceled"].includes(body.build_status) &&
-        this.ctx.pipelines.some((p) => p.strategy === "gitlab-job" && p.productionJob === body.build_name)
-      );
+      if (!["success", "failed", "canceled"].includes(body.build_status)) return `job status ${body.build_status}`;
+      return this.ctx.pipelines.some((p) => p.strategy === "gitlab-job" && p.productionJob === body.build_name)
+        ? undefined
+        : `job ${body.build_name} is no configured production job`;
     }
-    if (body.object_kind !== "pipeline") return false; // deployment events are only recorded
+    if (body.object_kind !== "pipeline") return "deployment events are only recorded";
     const status = body.object_attributes.status;
-    return (status === "success" || status === "failed") && concernedPipelines(this.ctx.pipelines, body).length > 0;
+    if (status !== "success" && status !== "failed") return `pipeline status ${status}`;
+    const notResult = notBranchResult(body);
+    if (notResult) return notResult;
+    return concernedPipelines(this.ctx.pipelines, body).length > 0 ? undefined : "no configured project and branch";
   }
 
   /** A GitLab delivery was recorded: process it in the background. */
@@ -57,14 +63,14 @@ export class PromoteBot {
     this.worker.dispatchDelivery(id);
   }
 
-  async requestPromotion(source: RequestSource, requester: string, override?: string): Promise<PromotionRequest> {
-    const request = await requestPromotion(this.ctx, this.approvers, {
+  async requestPromotion(source: RequestSource, requester: string, override?: string): Promise<RequestCreated> {
+    const created = await requestPromotion(this.ctx, this.approvers, {
       source,
       requester,
       ...(override !== undefined ? { override } : {}),
     });
-    if (request.state === "promoting") this.worker.followPromotion(request.id);
-    return request;
+    if (created.request.state === "promoting") this.worker.followPromotion(created.request.id);
+    return created;
   }
 
   async approve(requestId: string, actor: string): Promise<DecisionResult> {
@@ -115,14 +121,14 @@ export class PromoteBot {
     pipeline: string,
     requester: string,
     options: { override?: string; afterRequestId?: string } = {},
-  ): Promise<PromotionRequest> {
-    const request = await requestRollback(this.ctx, this.approvers, { pipeline, requester, ...options });
-    if (request.state === "promoting") this.worker.followPromotion(request.id);
-    return request;
+  ): Promise<RequestCreated> {
+    const created = await requestRollback(this.ctx, this.approvers, { pipeline, requester, ...options });
+    if (created.request.state === "promoting") this.worker.followPromotion(created.request.id);
+    return created;
   }
 
   /** The Rollback button of a promotion's success message: roll back what that promotion released. */
-  async rollbackPromotion(requestId: string, requester: string): Promise<PromotionRequest> {
+  async rollbackPromotion(requestId: string, requester: string): Promise<RequestCreated> {
     const promoted = await this.ctx.store.getRequest(requestId);
     if (promoted?.state !== "succeeded") {
       throw new DomainError(

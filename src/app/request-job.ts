@@ -7,13 +7,12 @@ import { DomainError } from "../domain/errors.js";
 import type { Gate } from "../domain/gate.js";
 import type { CiJob, CiPipeline } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
-import type { PromotionRequest } from "../domain/request.js";
 import { code, esc, link } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { herokuSide } from "./pipelines.js";
-import { completeRequest, inProgress, requestBasics } from "./request-promotion.js";
+import { completeRequest, inProgress, type RequestCreated, requestBasics } from "./request-promotion.js";
 
 /** How many recent successful pipelines are searched for a manual production job. */
 const SEARCHED_PIPELINES = 10;
@@ -56,7 +55,7 @@ export async function requestJob(
     overrideReason: string | null;
     overrideGate: string | null;
   },
-): Promise<PromotionRequest> {
+): Promise<RequestCreated> {
   const { p, candidate } = args;
   const branch = p.branch ?? (await ctx.gitlab.project(p.gitlabProject)).defaultBranch;
   const newest = await newestPlayable(ctx, p, branch);

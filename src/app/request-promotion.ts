@@ -4,7 +4,7 @@
  * requester what failed and what to do.
  */
 import type { PipelineConfig } from "../config.js";
-import { approvesOnRequest } from "../domain/approval-policy.js";
+import { approvesOnRequest, selfApprovalPossible } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
 import { closedError, closedGates, type Gate, overrideKeys } from "../domain/gate.js";
 import type { Release } from "../domain/ports.js";
@@ -21,6 +21,16 @@ import { requestJob } from "./request-job.js";
 import { commitsBehind } from "./staging-ready.js";
 
 export type RequestSource = { kind: "command"; pipeline: string } | { kind: "button"; candidateId: string };
+
+/** A stored request, and whether approving it on the requester's behalf could not be decided. */
+export interface RequestCreated {
+  request: PromotionRequest;
+  /**
+   * True when the policy would let the requester's own approval count at once but Slack could not say
+   * whether the requester is an approver: the request then waits for an approval like any other.
+   */
+  selfApprovalUnchecked: boolean;
+}
 
 /** Audits and announces an approver's override of a lock or freeze window for one request. */
 export async function announceOverride(
@@ -194,7 +204,7 @@ export async function requestPromotion(
   ctx: AppContext,
   approvers: ApproverDirectory,
   args: { source: RequestSource; requester: string; override?: string },
-): Promise<PromotionRequest> {
+): Promise<RequestCreated> {
   const { pipeline: p, candidate } = await resolveSource(ctx, args.source);
   const log = ctx.log.child({ pipeline: p.name, slackUser: args.requester });
 
@@ -304,7 +314,7 @@ export async function completeRequest(
     overrideReason: string | null;
     what: string;
   },
-): Promise<PromotionRequest> {
+): Promise<RequestCreated> {
   const { p, announced, g, overrideReason } = args;
   let request = args.request;
   if (overrideReason !== null && g.kind !== "open") await announceOverride(ctx, request, g, overrideReason, args.what);
@@ -325,10 +335,22 @@ export async function completeRequest(
     ctx.log.error({ err: error, requestId: request.id }, "could not post the approval message; the sweep will");
   }
 
-  const requesterIsApprover = await approvers.isApprover(p, request.requester).catch(() => false);
+  if (!selfApprovalPossible(p)) return { request, selfApprovalUnchecked: false };
+  let requesterIsApprover: boolean;
+  try {
+    requesterIsApprover = await approvers.isApprover(p, request.requester);
+  } catch (error) {
+    // Not approving is the safe side, but not silently: the requester is told the request waits for an
+    // approval (theirs included, once Slack answers), and the log says why it was not approved at once.
+    ctx.log.warn(
+      { err: error, requestId: request.id, pipeline: p.name, slackUser: request.requester },
+      "could not check whether the requester is an approver; the request waits for an approval",
+    );
+    return { request, selfApprovalUnchecked: true };
+  }
   if (approvesOnRequest({ requesterIsApprover, policy: p })) {
     await approve(ctx, approvers, { requestId: request.id, actor: request.requester });
     request = (await ctx.store.getRequest(request.id)) ?? request;
   }
-  return request;
+  return { request, selfApprovalUnchecked: false };
 }

@@ -4,19 +4,19 @@
  * approval check as a promotion applies; what is stored is exactly which release each app goes back to.
  */
 import { DomainError } from "../domain/errors.js";
-import type { PromotionRequest, RollbackTarget } from "../domain/request.js";
+import type { RollbackTarget } from "../domain/request.js";
 import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
-import { checkGate, completeRequest, inProgress, requestBasics } from "./request-promotion.js";
+import { checkGate, completeRequest, inProgress, type RequestCreated, requestBasics } from "./request-promotion.js";
 
 export async function requestRollback(
   ctx: AppContext,
   approvers: ApproverDirectory,
   args: { pipeline: string; requester: string; override?: string; afterRequestId?: string },
-): Promise<PromotionRequest> {
+): Promise<RequestCreated> {
   const p = findPipeline(ctx.pipelines, args.pipeline);
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);

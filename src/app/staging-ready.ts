@@ -5,7 +5,7 @@
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import { describeGate, gate } from "../domain/gate.js";
-import type { PipelineEvent } from "../domain/gitlab-events.js";
+import { isChildPipeline, type PipelineEvent } from "../domain/gitlab-events.js";
 import type { ChatMessage, Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import {
@@ -32,12 +32,23 @@ export type PipelineEventOutcome =
   | "no-manual-job"
   | "ci-failed";
 
-/** Which configured pipelines an event concerns: the project and branch match, not a tag or MR pipeline. */
+/** Why a pipeline event is not the CI result of a branch (a tag, merge request or child pipeline), if so. */
+export function notBranchResult(event: PipelineEvent): string | undefined {
+  const a = event.object_attributes;
+  if (a.tag) return `pipeline #${a.id} is a tag pipeline (${a.ref})`;
+  if (a.source === "merge_request_event" || a.source === "external_pull_request_event" || event.merge_request)
+    return `pipeline #${a.id} is a merge request pipeline`;
+  if (isChildPipeline(event)) {
+    const parent = event.source_pipeline?.pipeline_id;
+    return `pipeline #${a.id} is a child pipeline of pipeline #${parent ?? "?"}; the parent carries the branch's CI result`;
+  }
+  return undefined;
+}
+
+/** Which configured pipelines an event concerns: the project and branch match, and it is the branch's CI result. */
 export function concernedPipelines(pipelines: PipelineConfig[], event: PipelineEvent): PipelineConfig[] {
   const a = event.object_attributes;
-  if (a.tag) return [];
-  if (a.source === "merge_request_event" || a.source === "external_pull_request_event" || event.merge_request)
-    return [];
+  if (notBranchResult(event) !== undefined) return [];
   return pipelines.filter((p) => {
     if (!matchesProject(p, event.project)) return false;
     const branch = p.branch ?? event.project.default_branch ?? undefined;

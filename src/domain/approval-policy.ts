@@ -121,7 +121,12 @@ export function checkCanEnd(args: {
   return undefined;
 }
 
+/** Whether a request can be approved as it is made: self-approval allowed and one approval needed. */
+export function selfApprovalPossible(policy: ApprovalPolicy): boolean {
+  return policy.allowSelfApproval && policy.requiredApprovals === 1;
+}
+
 /** A requester who is an approver, allowed to self-approve, with one approval needed: no second click. */
 export function approvesOnRequest(args: { requesterIsApprover: boolean; policy: ApprovalPolicy }): boolean {
-  return args.requesterIsApprover && args.policy.allowSelfApproval && args.policy.requiredApprovals === 1;
+  return args.requesterIsApprover && selfApprovalPossible(args.policy);
 }

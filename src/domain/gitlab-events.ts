@@ -21,8 +21,20 @@ export const pipelineEventSchema = z.object({
     status: z.string(),
     source: z.string().nullish(),
     url: z.string().nullish(),
+    // Pipeline Hooks carry no updated_at; finished_at changes when a retried pipeline ends again.
+    finished_at: z.string().nullish().catch(null),
   }),
   merge_request: z.object({ iid: z.number().optional() }).passthrough().nullish(),
+  // Set for downstream pipelines (child and multi-project): `Gitlab::DataBuilder::Pipeline#source_pipeline_attrs`.
+  // Read only to tell a child pipeline apart, so an odd shape counts as absent rather than refusing the delivery.
+  source_pipeline: z
+    .object({
+      pipeline_id: z.number().int().nullish(),
+      project: z.object({ id: z.number().int().nullish() }).passthrough().nullish(),
+    })
+    .passthrough()
+    .nullish()
+    .catch(null),
   project: projectRef,
   builds: z.array(z.object({ id: z.number().int(), name: z.string(), status: z.string() }).passthrough()).nullish(),
   commit: z
@@ -44,12 +56,15 @@ export const jobEventSchema = z.object({
   project_id: z.number().int(),
   ref: z.string(),
   sha: z.string(),
+  build_started_at: z.string().nullish().catch(null),
+  build_finished_at: z.string().nullish().catch(null),
 });
 
 export const deploymentEventSchema = z.object({
   object_kind: z.literal("deployment"),
   status: z.string(),
   deployment_id: z.number().int(),
+  status_changed_at: z.string().nullish().catch(null),
   project: projectRef,
 });
 
@@ -71,15 +86,38 @@ export function isHandledEvent(event: string): event is HandledEvent {
   return Object.hasOwn(HANDLED_EVENTS, event);
 }
 
-/** The key a redelivery shares with the original when GitLab sends no Idempotency-Key or event UUID. */
+/**
+ * A child pipeline (`trigger: include:` in the parent's CI config) has its own Pipeline Hooks, but its
+ * status is only part of the branch's CI result, which the parent pipeline carries: GitLab's pipelines
+ * list leaves child pipelines out too (`Ci::PipelinesFinder` filters them unless asked for).
+ * GitLab sends `source: "parent_pipeline"`; without `source` (older versions), a `source_pipeline` in the
+ * same project means the same thing, since a multi-project downstream pipeline lives in another project.
+ */
+export function isChildPipeline(event: PipelineEvent): boolean {
+  const source = event.object_attributes.source;
+  if (source) return source === "parent_pipeline";
+  const upstream = event.source_pipeline?.project?.id;
+  return upstream !== undefined && upstream !== null && upstream === event.project.id;
+}
+
+/**
+ * The event's own identity, for deduplicating deliveries that carry no `Idempotency-Key` (GitLab before
+ * 17.4): a resend gets a new `X-Gitlab-Event-UUID` (and `X-Gitlab-Webhook-UUID`), while distinct events
+ * may share one (GitLab recycles the event UUID for every hook fired from a request that carried one:
+ * `Gitlab::WebHooks::RecursionDetection::UUID`), so neither header identifies an event. The object, its
+ * status and the time of that status do: a pipeline retried after failing that fails again has a later
+ * `finished_at`, a job's status has its start or finish time, a deployment its `status_changed_at`.
+ */
 export function naturalKey(event: HandledEvent, body: PipelineEvent | JobEvent | DeploymentEvent): string {
   switch (body.object_kind) {
-    case "pipeline":
-      return `pipeline:${body.project.id}:${body.object_attributes.id}:${body.object_attributes.status}`;
+    case "pipeline": {
+      const a = body.object_attributes;
+      return `pipeline:${body.project.id}:${a.id}:${a.status}:${a.finished_at ?? ""}`;
+    }
     case "build":
-      return `job:${body.project_id}:${body.build_id}:${body.build_status}`;
+      return `job:${body.project_id}:${body.build_id}:${body.build_status}:${body.build_finished_at ?? body.build_started_at ?? ""}`;
     case "deployment":
-      return `deployment:${body.project.id}:${body.deployment_id}:${body.status}`;
+      return `deployment:${body.project.id}:${body.deployment_id}:${body.status}:${body.status_changed_at ?? ""}`;
     default:
       return `${event}:unknown`;
   }

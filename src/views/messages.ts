@@ -476,14 +476,38 @@ export function helpMessage(pipelines: string[]): ChatMessage {
   ]);
 }
 
-export function requestCreatedReply(request: PromotionRequest, pipeline: PipelineView): ChatMessage {
+/**
+ * Said to a requester whose own approval would have counted at once if Slack had said whether they are
+ * an approver (a user group lookup failed): nothing was approved, and the request waits.
+ */
+function selfApprovalUncheckedText(pipeline: string): string {
+  return `:warning: I could not check with Slack whether you are an approver of *${esc(pipeline)}*, so nothing was approved on your behalf: the request waits for an approval. If you are an approver, approve it from its message once Slack answers; otherwise ask an approver.`;
+}
+
+export function requestCreatedReply(
+  request: PromotionRequest,
+  pipeline: PipelineView,
+  selfApprovalUnchecked = false,
+): ChatMessage {
   const what = `*${esc(request.pipeline)}* ${esc(pipeline.from)} v${request.sourceReleaseVersion} (${code(shortSha(request.commitSha))}) to ${esc(pipeline.to)}`;
   if (request.state === "promoting") {
     return notice(`Approved your own request (allowed for *${esc(request.pipeline)}*): promoting ${what} now.`);
   }
+  const unchecked = selfApprovalUnchecked ? ` ${selfApprovalUncheckedText(request.pipeline)}` : "";
   return notice(
-    `Requested the promotion of ${what}. It needs ${plural(request.requiredApprovals, "approval")} from ${approversText(pipeline)}.`,
+    `Requested the promotion of ${what}. It needs ${plural(request.requiredApprovals, "approval")} from ${approversText(pipeline)}.${unchecked}`,
     `Requested the promotion of ${request.pipeline} v${request.sourceReleaseVersion} to ${pipeline.to}; it needs ${plural(request.requiredApprovals, "approval")}.`,
+  );
+}
+
+export function rollbackCreatedReply(request: PromotionRequest, selfApprovalUnchecked = false): ChatMessage {
+  const what = `*${esc(request.pipeline)}* to v${request.sourceReleaseVersion}`;
+  if (request.state === "promoting") {
+    return notice(`Approved your own request (allowed for *${esc(request.pipeline)}*): rolling back ${what} now.`);
+  }
+  const unchecked = selfApprovalUncheckedText(request.pipeline);
+  return notice(
+    `Requested a rollback of ${what}. It needs ${plural(request.requiredApprovals, "approval")}.${selfApprovalUnchecked ? ` ${unchecked}` : ""}`,
   );
 }
 

@@ -6,7 +6,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { runDoctor } from "../../src/doctor.js";
 import { createLogger } from "../../src/infra/logger.js";
-import { APPROVER_GROUP, CHANNEL, PROJECT_ID, SECRET_VARIABLES, startWorld, type World } from "../support/harness.js";
+import {
+  APPROVER_GROUP,
+  CHANNEL,
+  PROJECT_ID,
+  pipelinesYaml,
+  SECRET_VARIABLES,
+  startWorld,
+  type World,
+} from "../support/harness.js";
 
 let world: World;
 afterEach(async () => {
@@ -56,6 +64,22 @@ describe("doctor", () => {
       expect.stringContaining("expected one app in the development stage, found 0"),
       expect.stringContaining("no webhook to https://<this bot>/gitlab/webhook"),
     ]);
+  });
+
+  it("when the Slack app lacks groups:read, the line of a private channel names the missing scope and how to add it", async () => {
+    await healthyWorld();
+    const privateChannel = "C0PRIVATE01";
+    world.slack.addChannel(privateChannel, { name: "release-room", isPrivate: true, isMember: true });
+    world.slack.scopes = world.slack.scopes.filter((scope) => scope !== "groups:read");
+    const env = { ...world.env, PIPELINES_YAML: pipelinesYaml().replace(CHANNEL, privateChannel) };
+    const result = await runDoctor(loadConfig(env), silent);
+    expect(result.ok).toBe(false);
+    const line = result.lines.find((l) => l.includes(`Slack channel ${privateChannel}`)) ?? "";
+    expect(line).toMatch(/^FAIL/);
+    expect(line).toContain("groups:read");
+    expect(line).toMatch(/OAuth & Permissions/);
+    expect(line).toMatch(/reinstall/i);
+    expect(line).not.toMatch(/— missing_scope$/);
   });
 
   it("fails on bad tokens without printing them, and the command exits 1", async () => {

@@ -10,6 +10,7 @@ import {
   REQUESTER,
   startHarness,
 } from "../support/harness.js";
+import type { JobSpec } from "../support/stand-ins/gitlab.js";
 import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 let h: Harness;
@@ -17,16 +18,16 @@ afterEach(async () => {
   await h?.close();
 });
 
-const JOBS = [
+const JOBS: JobSpec[] = [
   { name: "test", stage: "test", status: "success" },
   { name: "deploy_staging", stage: "staging", status: "success" },
   { name: "deploy_production", stage: "production", status: "manual", when: "manual" },
 ];
 
 /** A commit whose pipeline passed, deployed staging (a container release) and waits on deploy_production. */
-function ship(title: string) {
+function ship(title: string, jobs: JobSpec[] = JOBS) {
   const commit = h.gitlab.commit(PROJECT_ID, "main", title, { authorName: "Ada Lovelace" });
-  const pipeline = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", jobs: JOBS });
+  const pipeline = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", jobs });
   h.heroku.deploy(h.ids.staging, commit.id, { container: true });
   const job = h.gitlab.jobs(PROJECT_ID, pipeline.id).find((j) => j.name === "deploy_production")!;
   return { commit, pipeline, job };
@@ -35,8 +36,8 @@ function ship(title: string) {
 const plays = () => h.gitlab.callsTo("POST", /\/jobs\/\d+\/play$/);
 const settled = (ts: string, pattern: RegExp) => h.messageMatching(ts, pattern, 10_000);
 
-async function announceAndApprove(): Promise<{ message: SlackMessage; jobId: number }> {
-  const { pipeline, job } = ship("Container feature");
+async function announceAndApprove(jobs: JobSpec[] = JOBS): Promise<{ message: SlackMessage; jobId: number }> {
+  const { pipeline, job } = ship("Container feature", jobs);
   expect(pipeline.status).toBe("success");
   await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
   const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
@@ -113,6 +114,23 @@ describe("strategy gitlab-job", () => {
     const versions = h.slack.messages.find((m) => m.ts === message.ts)?.history ?? [];
     expect(versions.some((v) => /failed/i.test(v.text + JSON.stringify(v.blocks)))).toBe(false);
   }, 30_000);
+
+  it("when GitLab refuses to play the job (403: a protected environment the bot's user may not deploy to), the request fails saying so and what to do, and nothing runs", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h.gitlab.protectEnvironment(PROJECT_ID, "production");
+    const { message, jobId } = await announceAndApprove([
+      ...JOBS.slice(0, 2),
+      { name: "deploy_production", stage: "production", status: "manual", when: "manual", environment: "production" },
+    ]);
+    const done = await settled(message.ts, /Promotion failed/);
+    const text = messageText(done);
+    expect(text).toContain("403");
+    expect(text).toMatch(/protected environment/);
+    expect(text).toMatch(/deploy access/);
+    expect(text).not.toMatch(/refused the bot's token|GITLAB_TOKEN is valid/);
+    expect(plays()).toHaveLength(1);
+    expect(h.gitlab.job(PROJECT_ID, jobId).status).toBe("manual");
+  });
 
   it("finishes by polling when no Job Hook arrives", async () => {
     h = await startHarness({ pipeline: { strategy: "gitlab-job" } });

@@ -121,6 +121,18 @@ describe("requesting a promotion", () => {
     expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(0);
   });
 
+  it("when the commit's newest pipeline is a child pipeline still running, then CI is judged by the parent and the request is created", async () => {
+    const shipped = await setup();
+    const trigger = h.gitlab.jobs(PROJECT_ID, shipped.pipelineId)[0]?.id ?? 0;
+    h.gitlab.addPipeline(PROJECT_ID, shipped.sha, {
+      status: "running",
+      childOf: { pipelineId: shipped.pipelineId, jobId: trigger },
+    });
+    await h.slash(REQUESTER, "whitewave");
+    await answer(REQUESTER, /Requested the promotion/);
+    expect(approvalMessage()).toBeDefined();
+  });
+
   it("when production already runs the slug, or the release expired, then the request is refused", async () => {
     h = await startHarness();
     await h.slash(REQUESTER, "whitewave");
@@ -242,6 +254,33 @@ describe("the approval check", () => {
     await setup({ allowSelfApproval: true, requiredApprovals: 1 });
     await h.slash(APPROVER_A, "whitewave");
     await h.slack.waitFor(() => h.channelMessages().find((m) => /Promoted/.test(messageText(m))));
+    expect(promotionPosts()).toHaveLength(1);
+  });
+
+  it("when self-approval is allowed but Slack fails the approvers' user group lookup, then nothing is approved, the requester is told why and the request waits for an approval", async () => {
+    await setup({ allowSelfApproval: true, requiredApprovals: 1 });
+    // GROUP_APPROVER is an approver only through the @releasers group, so only Slack can say so.
+    h.slack.fault({
+      path: "/api/usergroups.users.list",
+      times: 1_000,
+      response: { status: 200, body: { ok: false, error: "fatal_error" } },
+    });
+    await h.slash(GROUP_APPROVER, "whitewave");
+    const text = await answer(GROUP_APPROVER, /Requested the promotion/);
+    expect(text).toMatch(/could not check with Slack whether you are an approver/);
+    expect(text).toMatch(/waits for an approval/);
+    const message = approvalMessage();
+    expect(message).toBeDefined();
+    expect(buttonValue(message!, ACTIONS.approve)).toBeDefined();
+    expect(promotionPosts()).toHaveLength(0);
+    expect(h.logs.text).toMatch(/could not check whether the requester is an approver/);
+    const request = await h.bot.store.db.selectFrom("requests").select(["state"]).executeTakeFirstOrThrow();
+    expect(request.state).toBe("pending");
+
+    // Once Slack answers again, an approval goes through as usual.
+    h.slack.clearFaults();
+    await h.click(APPROVER_A, message!, ACTIONS.approve);
+    await finalMessage(message!.ts, /Promoted/);
     expect(promotionPosts()).toHaveLength(1);
   });
 

@@ -108,6 +108,17 @@ describe("rollback", () => {
     expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
   }, 30_000);
 
+  it("when an approver asks for a rollback and self-approval is allowed with one approval, the reply says it rolls back now", async () => {
+    h = await startHarness({ pipeline: { allowSelfApproval: true, requiredApprovals: 1 } });
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    await h.slash(APPROVER_B, "rollback whitewave");
+    const text = await answer(APPROVER_B, /rollback|rolling back/i);
+    expect(text).toMatch(/Approved your own request .*rolling back \*whitewave\* to v/);
+    expect(text).not.toMatch(/It needs/);
+    await h.slack.waitFor(() => h.heroku.currentRelease(h.ids.production)?.slug?.id === before.slug?.id, 10_000);
+  });
+
   it("is requested, approved and executed once: production runs the previous release again", async () => {
     h = await startHarness();
     const before = h.heroku.currentRelease(h.ids.production)!;

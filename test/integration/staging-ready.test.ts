@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
-import { bigPipelineHook, gitlabHeaders } from "../support/gitlab-events.js";
+import { bigPipelineHook, DEFAULT_WEBHOOK_SECRET, gitlabHeaders, hookTime } from "../support/gitlab-events.js";
 import { buttonValue, CHANNEL, type Harness, messageText, PROJECT_ID, startHarness } from "../support/harness.js";
 
 describe("GitLab pipeline webhooks -> staging-ready messages", () => {
@@ -43,7 +43,7 @@ describe("GitLab pipeline webhooks -> staging-ready messages", () => {
     const again = await h.sendGitLab(delivery);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ status: "duplicate" });
-    // Without Idempotency-Key and event UUID, the project + pipeline + status identify the event.
+    // Without Idempotency-Key and event UUID, the project, pipeline, status and finished_at identify the event.
     const bare = { ...delivery.headers };
     delete bare["Idempotency-Key"];
     delete bare["X-Gitlab-Event-UUID"];
@@ -51,6 +51,65 @@ describe("GitLab pipeline webhooks -> staging-ready messages", () => {
     expect((await h.sendGitLab({ headers: bare, rawBody: delivery.rawBody })).status).toBe(200);
     await settle();
     expect(h.channelMessages()).toHaveLength(1);
+  });
+
+  /** A delivery as GitLab before 17.4 sends it: no Idempotency-Key; before 14.8, no event UUID either. */
+  const withoutKey = (
+    delivery: { headers: Record<string, string>; rawBody: string },
+    eventUuid: string | null,
+  ): { headers: Record<string, string>; rawBody: string } => {
+    const headers = { ...delivery.headers };
+    delete headers["Idempotency-Key"];
+    if (eventUuid === null) delete headers["X-Gitlab-Event-UUID"];
+    else headers["X-Gitlab-Event-UUID"] = eventUuid;
+    return { headers, rawBody: delivery.rawBody };
+  };
+
+  it("when GitLab before 17.4 resends a failed pipeline's delivery (no Idempotency-Key, a new event UUID each time), then the failure is reported once", async () => {
+    h.gitlab.idempotencyKeys = false;
+    h.gitlab.addHook(PROJECT_ID, {
+      url: `${h.bot.url}/gitlab/webhook`,
+      token: DEFAULT_WEBHOOK_SECRET,
+      push_events: false,
+      pipeline_events: true,
+    });
+    const commit = h.gitlab.commit(PROJECT_ID, "main", "Break the build");
+    const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "failed" });
+    const [first] = await h.gitlab.deliver(PROJECT_ID, h.gitlab.pipelineEvent(PROJECT_ID, ci.id));
+    if (!first) throw new Error("the hook got no delivery");
+    await settle();
+    const resent = [await h.gitlab.resend(first), await h.gitlab.resend(first)];
+    expect([first, ...resent].map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(new Set([first, ...resent].map((r) => r.headers["X-Gitlab-Event-UUID"])).size).toBe(3);
+    await settle();
+    expect(h.channelMessages()).toHaveLength(1);
+    expect(messageText(h.channelMessages()[0]!)).toContain(ci.web_url);
+  });
+
+  it("when a pipeline fails again after a retry, then the second failure is reported too, even without Idempotency-Key or event UUID", async () => {
+    const commit = h.gitlab.commit(PROJECT_ID, "main", "Flaky build");
+    const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "failed" });
+    const failed = h.gitlab.pipelineEvent(PROJECT_ID, ci.id);
+    expect((await h.sendGitLab(withoutKey(failed, null))).status).toBe(200);
+    await settle();
+    // A retried job fails again minutes later: same pipeline id and status, a later finished_at.
+    const body = JSON.parse(failed.rawBody) as { object_attributes: { finished_at: string } };
+    body.object_attributes.finished_at = hookTime(new Date(Date.now() + 10 * 60_000).toISOString());
+    const again = withoutKey({ headers: failed.headers, rawBody: JSON.stringify(body) }, null);
+    expect((await h.sendGitLab(again)).status).toBe(200);
+    await settle();
+    expect(h.channelMessages()).toHaveLength(2);
+  });
+
+  it("when distinct events share one X-Gitlab-Event-UUID (GitLab recycles it for every hook fired from one request), then each is processed", async () => {
+    const shared = "5d9a4c1e-7b2f-4e3a-9c8d-1f2e3a4b5c6d";
+    for (const title of ["Break one thing", "Break another"]) {
+      const commit = h.gitlab.commit(PROJECT_ID, "main", title);
+      const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "failed" });
+      expect((await h.sendGitLab(withoutKey(h.gitlab.pipelineEvent(PROJECT_ID, ci.id), shared))).status).toBe(200);
+    }
+    await settle();
+    expect(h.channelMessages()).toHaveLength(2);
   });
 
   it("when the token is wrong or missing, then 401 and nothing is posted", async () => {
@@ -126,6 +185,27 @@ describe("GitLab pipeline webhooks -> staging-ready messages", () => {
     await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, p5.id));
     await settle();
     expect(h.channelMessages()).toHaveLength(0);
+  });
+
+  it("when a child pipeline (source parent_pipeline) passes or fails on the branch, then nothing is posted and the log says why; the parent pipeline is announced", async () => {
+    const shipped = h.shipToStaging("Monorepo change");
+    const trigger = h.gitlab.jobs(PROJECT_ID, shipped.pipelineId)[0]?.id ?? 0;
+    const childOf = { pipelineId: shipped.pipelineId, jobId: trigger };
+    const passed = h.gitlab.addPipeline(PROJECT_ID, shipped.sha, { status: "success", childOf });
+    const failed = h.gitlab.addPipeline(PROJECT_ID, shipped.sha, { status: "failed", childOf });
+    for (const child of [passed, failed]) {
+      const response = await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, child.id));
+      expect(response.status).toBe(200);
+    }
+    await settle();
+    expect(h.channelMessages()).toHaveLength(0);
+    expect(h.logs.text).toMatch(/child pipeline of pipeline #\d+/);
+
+    await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    await settle();
+    const messages = h.channelMessages();
+    expect(messages).toHaveLength(1);
+    expect(buttonValue(messages[0]!, ACTIONS.promote)).toBeDefined();
   });
 
   it("when the body is not JSON or misses a field the bot needs, then 400 with a reason and nothing is posted", async () => {

@@ -761,6 +761,7 @@ export function exampleRecords(): {
     user: EXAMPLE_USER,
     variables: [],
     stages: ["test", "deploy"],
+    source_pipeline: null,
   };
   return { user: EXAMPLE_USER, project, commit, pipeline };
 }

@@ -74,8 +74,7 @@ describe("manifest.yml", () => {
     for (const method of called) expect(Object.keys(WEB_API_SCOPES)).toContain(method);
     const needed = new Set<string>([FEATURE_SCOPES.commands, FEATURE_SCOPES.publicChannels]);
     for (const method of called) {
-      const scope = WEB_API_SCOPES[method];
-      if (scope) needed.add(scope);
+      for (const scope of [WEB_API_SCOPES[method] ?? []].flat()) needed.add(scope);
     }
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([...needed].sort());
   });

@@ -69,6 +69,10 @@ export interface GitLabAdapterOptions {
   timeoutMs?: number;
 }
 
+function statusOf(error: GitbeakerRequestError): number | undefined {
+  return (error.cause as { response?: Response } | undefined)?.response?.status;
+}
+
 function toCommit(c: z.infer<typeof commitSchema>): CommitInfo {
   return { sha: c.id, title: c.title, authorName: c.author_name ?? "unknown", webUrl: c.web_url ?? null };
 }
@@ -117,7 +121,7 @@ export class GitLabAdapter implements GitLabPort {
   private translate(error: unknown, what: string): DomainError {
     if (error instanceof GitbeakerRequestError) {
       const cause = error.cause as { response?: Response; description?: string } | undefined;
-      const status = cause?.response?.status;
+      const status = statusOf(error);
       const description = cause?.description || error.message;
       if (status === 401 || status === 403) {
         return new DomainError(
@@ -239,6 +243,16 @@ export class GitLabAdapter implements GitLabPort {
     try {
       raw = await this.api.Jobs.play(project, jobId);
     } catch (error) {
+      // A valid token gets 403 here from GitLab's permission check on the job itself (`authorize!(:play_job)`
+      // in lib/api/ci/jobs.rb, before the job is touched): its branch is protected and the token's user may
+      // not merge to it, or its environment is protected and the user is not among those who may deploy.
+      if (error instanceof GitbeakerRequestError && statusOf(error) === 403) {
+        throw new DomainError(
+          "GITLAB_FORBIDDEN",
+          `GitLab did not let the bot play job #${jobId} (403), so nothing was deployed: the job deploys to a protected environment, or runs on a protected branch, that the bot's GitLab user (the owner of GITLAB_TOKEN) may not deploy to. Give that user deploy access to the environment (Settings → CI/CD → Protected environments) or the right to merge to the branch (Settings → Repository → Protected branches), then ask again.`,
+          { status: 403 },
+        );
+      }
       throw this.translate(error, `playing job #${jobId}`);
     }
     const parsed = jobSchema.safeParse(raw);

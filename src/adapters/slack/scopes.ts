@@ -3,7 +3,7 @@
  * (https://api.slack.com/methods). manifest.yml must request exactly the scopes these and the app's
  * features need, no more: test/unit/manifest.test.ts checks it against this table and the code.
  */
-export const WEB_API_SCOPES: Record<string, string | null> = {
+export const WEB_API_SCOPES: Record<string, string | string[] | null> = {
   "chat.postMessage": "chat:write",
   "chat.update": "chat:write",
   "usergroups.users.list": "usergroups:read",
@@ -11,7 +11,8 @@ export const WEB_API_SCOPES: Record<string, string | null> = {
   "views.publish": null,
   // Used by `npm run doctor` only.
   "auth.test": null,
-  "conversations.info": "channels:read",
+  // Each conversation type has its own read scope; pipeline channels may be public or private.
+  "conversations.info": ["channels:read", "groups:read"],
 };
 
 /** Scopes needed by features rather than by a method call. */

@@ -24,8 +24,8 @@ export interface WebhookDeps {
   store: Store;
   log: Logger;
   now: () => Date;
-  /** Whether a validated event needs work (else it is recorded as done at once). */
-  needsProcessing: (event: HandledEvent, body: HandledBody) => boolean;
+  /** Why a validated event needs no work (it is then recorded as done at once); undefined when it needs work. */
+  skipReason: (event: HandledEvent, body: HandledBody) => string | undefined;
   onRecorded: (deliveryId: string) => void;
 }
 
@@ -90,9 +90,12 @@ export async function handleGitLabWebhook(req: IncomingMessage, res: ServerRespo
     log.warn(ctx({ reason, issues: parsed.error.issues.length }), "GitLab webhook body does not match the schema");
     return sendJson(res, 400, { error: `invalid ${event} body: ${reason}` });
   }
-  const key = header(req, "idempotency-key") ?? header(req, "x-gitlab-event-uuid") ?? naturalKey(event, parsed.data);
+  // Idempotency-Key (GitLab 17.4+) is the same on every resend of a delivery. Without it, the event's own
+  // identity: X-Gitlab-Event-UUID is new on a resend and may be shared by distinct events (see naturalKey).
+  const key = header(req, "idempotency-key") ?? naturalKey(event, parsed.data);
   const id = `gitlab:${key}`.slice(0, 300);
-  const process = deps.needsProcessing(event, parsed.data);
+  const skip = deps.skipReason(event, parsed.data);
+  const process = skip === undefined;
   let recorded: boolean;
   try {
     recorded = await deps.store.recordDelivery({
@@ -117,6 +120,6 @@ export async function handleGitLabWebhook(req: IncomingMessage, res: ServerRespo
     log.info(ctx({ delivery: id }), "GitLab delivery recorded");
     deps.onRecorded(id);
   } else {
-    log.debug(ctx({ delivery: id }), "GitLab delivery recorded; nothing to do for it");
+    log.debug(ctx({ delivery: id, reason: skip }), "GitLab delivery recorded; nothing to do for it");
   }
 }

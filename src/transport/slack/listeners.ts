@@ -11,7 +11,7 @@ import type { ChatMessage } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { isStopping } from "../../infra/stopping.js";
 import { ACTIONS } from "../../views/action-ids.js";
-import { helpMessage, notice, refusal, requestCreatedReply } from "../../views/messages.js";
+import { helpMessage, notice, refusal, requestCreatedReply, rollbackCreatedReply } from "../../views/messages.js";
 import { esc } from "../../views/mrkdwn.js";
 import { historyMessage, listMessage, statusMessage } from "../../views/status.js";
 import { parsePromoteCommand } from "./parse-command.js";
@@ -128,26 +128,21 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
               return reply(respond, notice(`Unlocked *${esc(lock.pipeline)}*.`));
             }
             case "rollback": {
-              const request = await bot.requestRollback(
+              const created = await bot.requestRollback(
                 parsed.pipeline,
                 command.user_id,
                 parsed.override !== undefined ? { override: parsed.override } : {},
               );
-              return reply(
-                respond,
-                notice(
-                  `Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}. It needs ${request.requiredApprovals === 1 ? "an approval" : `${request.requiredApprovals} approvals`}.`,
-                ),
-              );
+              return reply(respond, rollbackCreatedReply(created.request, created.selfApprovalUnchecked));
             }
             case "request": {
-              const request = await bot.requestPromotion(
+              const { request, selfApprovalUnchecked } = await bot.requestPromotion(
                 { kind: "command", pipeline: parsed.pipeline },
                 command.user_id,
                 parsed.override,
               );
               const pipeline = bot.pipeline(request.pipeline);
-              if (pipeline) await reply(respond, requestCreatedReply(request, pipeline));
+              if (pipeline) await reply(respond, requestCreatedReply(request, pipeline, selfApprovalUnchecked));
               return;
             }
           }
@@ -187,14 +182,14 @@ export function registerListeners(app: App, bot: PromoteBot, log: Logger): void 
   };
 
   onButton(ACTIONS.promote, async ({ value, user, answer }) => {
-    const request = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
+    const { request, selfApprovalUnchecked } = await bot.requestPromotion({ kind: "button", candidateId: value }, user);
     const pipeline = bot.pipeline(request.pipeline);
-    if (pipeline) await answer(requestCreatedReply(request, pipeline));
+    if (pipeline) await answer(requestCreatedReply(request, pipeline, selfApprovalUnchecked));
   });
 
   onButton(ACTIONS.rollback, async ({ value, user, answer }) => {
-    const request = await bot.rollbackPromotion(value, user);
-    await answer(notice(`Requested a rollback of *${esc(request.pipeline)}* to v${request.sourceReleaseVersion}.`));
+    const created = await bot.rollbackPromotion(value, user);
+    await answer(rollbackCreatedReply(created.request, created.selfApprovalUnchecked));
   });
 
   const decisions = [

@@ -160,6 +160,33 @@ describe("GitLab stand-in, driven by @gitbeaker/rest", () => {
       expect(call?.query.get("ref")).toBe("main");
     });
 
+    it("leaves child pipelines out of the list unless asked for source=parent_pipeline, as GitLab does", async () => {
+      gitlab.addProject("acme/parent", { id: 145 });
+      const c = gitlab.commit(145, "main", "With a child");
+      const parent = gitlab.addPipeline(145, c.id, { status: "success" });
+      const trigger = gitlab.jobs(145, parent.id)[0]?.id ?? 0;
+      const child = gitlab.addPipeline(145, c.id, {
+        status: "failed",
+        childOf: { pipelineId: parent.id, jobId: trigger },
+      });
+      expect(child).toMatchObject({ source: "parent_pipeline", ref: "main", sha: c.id });
+
+      const listed = await api.Pipelines.all(145, { sha: c.id, ref: "main" });
+      expect(listed.map((p) => p.id)).toEqual([parent.id]);
+      const children = await api.Pipelines.all(145, { source: "parent_pipeline" });
+      expect(children.map((p) => p.id)).toEqual([child.id]);
+      await expect(api.Pipelines.show(145, child.id)).resolves.toMatchObject({ source: "parent_pipeline" });
+
+      const hook = gitlab.pipelineEvent(145, child.id).body;
+      expect(hook.object_attributes.source).toBe("parent_pipeline");
+      expect(hook.source_pipeline).toEqual({
+        project: { id: 145, web_url: `${gitlab.url}/acme/parent`, path_with_namespace: "acme/parent" },
+        job_id: trigger,
+        pipeline_id: parent.id,
+      });
+      expect(gitlab.pipelineEvent(145, parent.id).body).not.toHaveProperty("source_pipeline");
+    });
+
     it("rejects an invalid status filter as Grape does", async () => {
       const error = await requestError(api.Pipelines.all(43, { status: "green" as never }));
       expect(error.message).toBe("status does not have a valid value");
@@ -224,6 +251,29 @@ describe("GitLab stand-in, driven by @gitbeaker/rest", () => {
       gitlab.setJobStatus(projectRef, job.id, "success");
       await expect(api.Jobs.show(projectRef, job.id)).resolves.toMatchObject({ status: "success" });
       expect(gitlab.pipeline(projectRef, pipelineId).status).toBe("success");
+    });
+
+    it("answers 403 to playing a job on a protected branch or for a protected environment the token's user may not deploy to", async () => {
+      const job = gitlab.jobByName(projectRef, pipelineId, "deploy_production");
+      gitlab.protectBranch(projectRef, "main");
+      const onBranch = await requestError(api.Jobs.play(projectRef, job.id));
+      expect(onBranch.message).toBe("403 Forbidden");
+      expect(onBranch.cause?.response.status).toBe(403);
+      // The permission check comes first: a job that is not playable is refused with 403 too.
+      const test = gitlab.jobByName(projectRef, pipelineId, "test");
+      expect((await requestError(api.Jobs.play(projectRef, test.id))).cause?.response.status).toBe(403);
+      expect(gitlab.job(projectRef, job.id).status).toBe("manual");
+
+      const other = `acme/env-${Math.random().toString(36).slice(2, 8)}`;
+      gitlab.addProject(other);
+      const commit = gitlab.commit(other, "main", "Deploy");
+      const pipeline = gitlab.addPipeline(other, commit.id, {
+        jobs: [{ name: "deploy_production", status: "manual", environment: "production" }],
+      });
+      gitlab.protectEnvironment(other, "production");
+      const deploy = gitlab.jobByName(other, pipeline.id, "deploy_production");
+      expect((await requestError(api.Jobs.play(other, deploy.id))).cause?.response.status).toBe(403);
+      expect(gitlab.job(other, deploy.id).status).toBe("manual");
     });
 
     it("refuses to play a job that is not manual, or one already played", async () => {
@@ -566,9 +616,9 @@ describe("deliveries to project hooks", () => {
     answer = 200;
   });
 
-  it("posts with the hook's token and UUID, only to hooks subscribed to the event", async () => {
+  it("posts with the hook's token and a fresh webhook UUID, only to hooks subscribed to the event", async () => {
     gitlab.addProject("acme/deliver", { id: 60 });
-    const hook = gitlab.addHook(60, { url: receiverUrl, token: "hook-secret", pipeline_events: true });
+    gitlab.addHook(60, { url: receiverUrl, token: "hook-secret", pipeline_events: true });
     const commit = gitlab.commit(60, "main", "Ship it");
     const pipeline = gitlab.addPipeline(60, commit.id);
 
@@ -577,9 +627,11 @@ describe("deliveries to project hooks", () => {
     expect(received[0]?.headers).toMatchObject({
       "x-gitlab-token": "hook-secret",
       "x-gitlab-event": "Pipeline Hook",
-      "x-gitlab-webhook-uuid": hook.uuid,
+      "x-gitlab-webhook-uuid": expect.stringMatching(/^[0-9a-f-]{36}$/),
       "x-gitlab-instance": gitlab.url,
     });
+    await gitlab.deliver(60, gitlab.pipelineEvent(60, pipeline.id));
+    expect(received[1]?.headers["x-gitlab-webhook-uuid"]).not.toBe(received[0]?.headers["x-gitlab-webhook-uuid"]);
     expect(JSON.parse(received[0]?.body ?? "{}")).toMatchObject({ object_kind: "pipeline" });
 
     await expect(gitlab.deliver(60, gitlab.jobEvent(60, gitlab.jobs(60, pipeline.id)[0]?.id ?? 0))).resolves.toEqual(
@@ -598,6 +650,29 @@ describe("deliveries to project hooks", () => {
     expect(received).toHaveLength(2);
     expect(received[1]?.headers["idempotency-key"]).toBe(received[0]?.headers["idempotency-key"]);
     expect(received[1]?.body).toBe(received[0]?.body);
+    // A resend is a new execution, in a request of its own: both UUIDs are new.
+    for (const name of ["x-gitlab-event-uuid", "x-gitlab-webhook-uuid"]) {
+      expect(received[1]?.headers[name]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(received[1]?.headers[name]).not.toBe(received[0]?.headers[name]);
+    }
+  });
+
+  it("before 17.4 (idempotencyKeys false), deliveries and resends carry no Idempotency-Key", async () => {
+    gitlab.addProject("acme/old", { id: 64 });
+    gitlab.addHook(64, { url: receiverUrl, token: "t", pipeline_events: true });
+    const commit = gitlab.commit(64, "main", "Old GitLab");
+    const pipeline = gitlab.addPipeline(64, commit.id);
+    gitlab.idempotencyKeys = false;
+    try {
+      const [first] = await gitlab.deliver(64, gitlab.pipelineEvent(64, pipeline.id));
+      if (!first) throw new Error("no delivery");
+      await gitlab.resend(first);
+    } finally {
+      gitlab.idempotencyKeys = true;
+    }
+    expect(received).toHaveLength(2);
+    for (const r of received) expect(r.headers).not.toHaveProperty("idempotency-key");
+    expect(received[1]?.headers["x-gitlab-event-uuid"]).not.toBe(received[0]?.headers["x-gitlab-event-uuid"]);
   });
 
   it("disables a hook for a while after 4 failures in a row, as GitLab does", async () => {

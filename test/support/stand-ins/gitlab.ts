@@ -17,10 +17,15 @@
  *   scheduled goes to pending (user = the token's user); a finished (success/failed/canceled) manual job is
  *   retried: a new pending job is created, the old one is marked retried and, as GitLab's API does, the
  *   OLD job is returned. Anything else answers 400 `{"message":"400 Bad request - Unplayable Job"}`.
+ *   Before that, a job on a branch the token's user may not push or merge to, or deploying to a protected
+ *   environment the user may not deploy to, answers 403 `{"message":"403 Forbidden"}` (`protectBranch`,
+ *   `protectEnvironment`). Protected tags are not modelled.
+ * - The pipelines list leaves child pipelines (`source: parent_pipeline`) out unless `source=parent_pipeline`
+ *   or `iids[]` is given (`Ci::PipelinesFinder`); their Pipeline Hooks carry `source_pipeline`.
  * - Compare (`straight=false`): commits reachable from `to` and not from `from`, oldest first; `commit`
  *   is the newest of them (null when there are none).
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   BLANK_SHA,
   deploymentHook,
@@ -126,6 +131,11 @@ export interface GitLabPipeline {
   variables: Array<{ key: string; value: string }>;
   /** Stage names in order. */
   stages: string[];
+  /**
+   * The upstream pipeline and trigger job of a downstream pipeline (GitLab's `Ci::Sources::Pipeline`):
+   * set for child pipelines (`source: "parent_pipeline"`) and multi-project ones (`source: "pipeline"`).
+   */
+  source_pipeline: { project_id: number; pipeline_id: number; job_id: number } | null;
 }
 
 export interface GitLabJob {
@@ -186,8 +196,6 @@ export interface GitLabHook extends Required<GitLabHookEvents> {
   project_id: number;
   /** Sent as `X-Gitlab-Token`; never returned by the API. */
   token: string | null;
-  /** Sent as `X-Gitlab-Webhook-UUID`. */
-  uuid: string;
   alert_status: "executable" | "temporarily_disabled" | "disabled";
   disabled_until: string | null;
   created_at: string;
@@ -279,6 +287,7 @@ const errors = {
   refNotFound: { status: 404, body: { message: "404 Ref Not Found" } },
   hookNotFound: { status: 404, body: { message: "404 Not found" } },
   unplayable: { status: 400, body: { message: "400 Bad request - Unplayable Job" } },
+  forbidden: { status: 403, body: { message: "403 Forbidden" } },
   invalid: (param: string, what = "is invalid") => ({ status: 400, body: { error: `${param} ${what}` } }),
 } satisfies Record<string, StandInResponse | ((...args: string[]) => StandInResponse)>;
 
@@ -291,6 +300,10 @@ interface ProjectState {
   jobs: GitLabJob[];
   hooks: GitLabHook[];
   nextIid: number;
+  /** Branches the token's user may not push or merge to. */
+  protectedBranches: Set<string>;
+  /** Environments whose deploy access leaves the token's user out. */
+  protectedEnvironments: Set<string>;
 }
 
 function isoSecondsDiff(from: string | null, to: string | null): number | null {
@@ -351,6 +364,11 @@ export class GitLabStandIn extends HttpStandIn {
   readonly token: string;
   readonly user: GitLabUser;
   webhookTimeoutMs: number;
+  /**
+   * Whether deliveries carry `Idempotency-Key`, as GitLab does since 17.4; false models earlier
+   * versions, whose only identifiers (`X-Gitlab-Event-UUID`, `X-Gitlab-Webhook-UUID`) are new on a resend.
+   */
+  idempotencyKeys = true;
 
   private readonly projects: ProjectState[] = [];
   private readonly now: () => Date;
@@ -426,6 +444,8 @@ export class GitLabStandIn extends HttpStandIn {
       jobs: [],
       hooks: [],
       nextIid: 1,
+      protectedBranches: new Set(),
+      protectedEnvironments: new Set(),
     });
     return project;
   }
@@ -502,6 +522,11 @@ export class GitLabStandIn extends HttpStandIn {
       user?: Partial<GitLabUser>;
       name?: string;
       variables?: Array<{ key: string; value: string }>;
+      /**
+       * Makes it a child pipeline of `pipelineId` (same project), triggered by job `jobId` of it:
+       * `source` defaults to "parent_pipeline", ref and commit are the parent's.
+       */
+      childOf?: { pipelineId: number; jobId: number };
     } = {},
   ): GitLabPipeline {
     const state = this.state(projectRef);
@@ -528,7 +553,7 @@ export class GitLabStandIn extends HttpStandIn {
       sha,
       ref,
       status: "created",
-      source: opts.source ?? "push",
+      source: opts.source ?? (opts.childOf ? "parent_pipeline" : "push"),
       tag,
       before_sha: node.commit.parent_ids[0] ?? BLANK_SHA,
       name: opts.name ?? null,
@@ -543,7 +568,20 @@ export class GitLabStandIn extends HttpStandIn {
       user: this.makeUser({ id: 2, username: "alice", name: "Alice Dev", ...opts.user }),
       variables: opts.variables ?? [],
       stages,
+      source_pipeline: null,
     };
+    if (opts.childOf) {
+      const parent = this.findPipeline(state, opts.childOf.pipelineId);
+      if (parent.sha !== sha) throw new Error(`a child pipeline runs its parent's commit ${parent.sha}, not ${sha}`);
+      pipeline.ref = parent.ref;
+      pipeline.tag = parent.tag;
+      pipeline.protected_ref = parent.protected_ref;
+      pipeline.source_pipeline = {
+        project_id: state.project.id,
+        pipeline_id: parent.id,
+        job_id: this.findJob(state, opts.childOf.jobId).id,
+      };
+    }
     state.pipelines.push(pipeline);
     const jobs = specs.map((spec) => this.makeJob(state, pipeline, spec));
     state.jobs.push(...jobs);
@@ -580,6 +618,23 @@ export class GitLabStandIn extends HttpStandIn {
     this.transitionJob(state, job, assertStatus(status), opts.failureReason);
   }
 
+  /**
+   * Protects a branch so that the token's user may neither push nor merge to it: GitLab then refuses
+   * to let that user play the branch's jobs (`Ci::BuildPolicy`: a `protected_ref` prevents
+   * `update_build`, which `play_job` needs), answering `POST .../play` with 403.
+   */
+  protectBranch(projectRef: number | string, branch: string): void {
+    this.state(projectRef).protectedBranches.add(branch);
+  }
+
+  /**
+   * Protects an environment without giving the token's user deploy access: playing a job that deploys
+   * to it answers 403 (protected environments, `EE::Ci::BuildPolicy`; Premium and up).
+   */
+  protectEnvironment(projectRef: number | string, name: string): void {
+    this.state(projectRef).protectedEnvironments.add(name);
+  }
+
   addHook(projectRef: number | string, opts: AddHookOptions): GitLabHook {
     const state = this.state(projectRef);
     const id = this.nextHookId++;
@@ -590,7 +645,6 @@ export class GitLabStandIn extends HttpStandIn {
       description: opts.description ?? "",
       project_id: state.project.id,
       token: opts.token ?? null,
-      uuid: uuidFrom(`hook:${state.project.id}:${id}`),
       push_events: opts.push_events ?? true,
       push_events_branch_filter: opts.push_events_branch_filter ?? "",
       tag_push_events: opts.tag_push_events ?? false,
@@ -705,8 +759,21 @@ export class GitLabStandIn extends HttpStandIn {
       pipeline,
       commit: state.commits.get(pipeline.sha)?.commit ?? null,
       builds: state.jobs.filter((j) => j.pipeline_id === pipeline.id),
+      ...(pipeline.source_pipeline ? { sourcePipeline: this.sourcePipelineAttrs(pipeline.source_pipeline) } : {}),
       headers: { instance: this.webBase() },
     });
+  }
+
+  /** `source_pipeline` of a Pipeline Hook (`Gitlab::DataBuilder::Pipeline#source_pipeline_attrs`). */
+  private sourcePipelineAttrs(
+    source: NonNullable<GitLabPipeline["source_pipeline"]>,
+  ): NonNullable<PipelineHookBody["source_pipeline"]> {
+    const upstream = this.state(source.project_id).project;
+    return {
+      project: { id: upstream.id, web_url: upstream.web_url, path_with_namespace: upstream.path_with_namespace },
+      job_id: source.job_id,
+      pipeline_id: source.pipeline_id,
+    };
   }
 
   /** A Job Hook delivery for the job as it is now. */
@@ -746,11 +813,13 @@ export class GitLabStandIn extends HttpStandIn {
     for (const hook of hooks) {
       const headers: Record<string, string> = {
         ...delivery.headers,
-        "X-Gitlab-Webhook-UUID": hook.uuid,
+        // New for every execution, despite its name (`WebHookService#build_headers`: SecureRandom.uuid).
+        "X-Gitlab-Webhook-UUID": randomUUID(),
         "X-Gitlab-Instance": this.webBase(),
       };
       // Each hook gets its own delivery, so its own Idempotency-Key; derived, so a resend keeps it.
       if (hooks.length > 1) headers["Idempotency-Key"] = uuidFrom(`${delivery.headers["Idempotency-Key"]}:${hook.id}`);
+      if (!this.idempotencyKeys) delete headers["Idempotency-Key"];
       if (hook.token === null) delete headers["X-Gitlab-Token"];
       else headers["X-Gitlab-Token"] = hook.token;
       results.push(await this.post(hook, event, headers, delivery.rawBody));
@@ -758,11 +827,16 @@ export class GitLabStandIn extends HttpStandIn {
     return results;
   }
 
-  /** Sends a recorded delivery again, unchanged (GitLab's "Resend request"). */
+  /**
+   * Sends a recorded delivery again (GitLab's "Resend request", `WebHooks::Events::ResendService`): the
+   * same body and Idempotency-Key (17.4+), but a new execution, so a new `X-Gitlab-Webhook-UUID` and,
+   * as the resend is a request of its own, a new `X-Gitlab-Event-UUID` (`RecursionDetection::UUID`).
+   */
   async resend(result: HookDeliveryResult): Promise<HookDeliveryResult> {
     const hook = this.projects.flatMap((s) => s.hooks).find((h) => h.id === result.hookId);
     if (!hook) throw new Error(`hook ${result.hookId} is gone`);
-    return this.post(hook, result.event, result.headers, result.rawBody);
+    const headers = { ...result.headers, "X-Gitlab-Webhook-UUID": randomUUID(), "X-Gitlab-Event-UUID": randomUUID() };
+    return this.post(hook, result.event, headers, result.rawBody);
   }
 
   /** Resolves once every automatic delivery queued so far has been attempted. */
@@ -1293,7 +1367,7 @@ export class GitLabStandIn extends HttpStandIn {
   }
 
   private hookJson(hook: GitLabHook): Record<string, unknown> {
-    const { token: _token, uuid: _uuid, recent_failures: _failures, ...visible } = hook;
+    const { token: _token, recent_failures: _failures, ...visible } = hook;
     return { ...visible, url_variables: [], custom_webhook_template: "", custom_headers: [] };
   }
 
@@ -1384,8 +1458,11 @@ export class GitLabStandIn extends HttpStandIn {
       }
       const sort = q.get("sort") ?? "desc";
       if (sort !== "asc" && sort !== "desc") return errors.invalid("sort", "does not have a valid value");
+      // Child pipelines are left out unless asked for by source or iids (`Ci::PipelinesFinder#prefiltered_pipelines`).
+      const withChildren = q.get("source") === "parent_pipeline" || q.getAll("iids[]").length > 0;
       let list = state.pipelines.filter(
         (p) =>
+          (withChildren || p.source !== "parent_pipeline") &&
           (q.get("ref") === null || p.ref === q.get("ref")) &&
           (q.get("sha") === null || p.sha === q.get("sha")) &&
           (status === null || p.status === status) &&
@@ -1476,6 +1553,9 @@ export class GitLabStandIn extends HttpStandIn {
       if (typeof id !== "number") return id;
       const job = state.jobs.find((j) => j.id === id);
       if (!job) return errors.notFound;
+      // `authorize!(:play_job, job)` comes before the playable check (`lib/api/ci/jobs.rb`).
+      const deniedEnvironment = job.environment !== null && state.protectedEnvironments.has(job.environment.name);
+      if ((!job.tag && state.protectedBranches.has(job.ref)) || deniedEnvironment) return errors.forbidden;
       const body = (req.body ?? {}) as { job_variables_attributes?: Array<{ key: string; value: string }> };
       const played = this.play(state, job, body.job_variables_attributes ?? []);
       return played ? { status: 200, body: this.jobJson(state, played) } : errors.unplayable;

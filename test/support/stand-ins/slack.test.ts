@@ -212,6 +212,24 @@ describe("SlackStandIn", () => {
       expect(platformError(await client.users.info({ user: BOB }).catch((e: unknown) => e))).toBe("user_not_found");
     });
 
+    it("answers conversations.info for a private channel with missing_scope, needed and provided without groups:read", async () => {
+      slack.addChannel("C0PRIVATE1", { name: "secret-releases", isPrivate: true, isMember: true });
+      await expect(client.conversations.info({ channel: "C0PRIVATE1" })).resolves.toMatchObject({
+        channel: { is_private: true },
+      });
+      slack.scopes = slack.scopes.filter((scope) => scope !== "groups:read");
+      const error = (await client.conversations.info({ channel: "C0PRIVATE1" }).catch((e: unknown) => e)) as {
+        data?: Record<string, unknown>;
+      };
+      expect(error.data).toMatchObject({ ok: false, error: "missing_scope", needed: "groups:read" });
+      expect(String(error.data?.provided).split(",")).toContain("channels:read");
+      expect(String(error.data?.provided).split(",")).not.toContain("groups:read");
+      // A public channel still answers: it needs channels:read only.
+      await expect(client.conversations.info({ channel: CHANNEL })).resolves.toMatchObject({ ok: true });
+      const auth = await client.auth.test();
+      expect(auth.response_metadata?.scopes).not.toContain("groups:read");
+    });
+
     it("is waited out by WebClient when it answers 429 with Retry-After", async () => {
       const patient = new WebClient("xoxb-test-token", {
         slackApiUrl: slack.apiUrl,

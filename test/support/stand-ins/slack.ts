@@ -92,6 +92,8 @@ export interface SlackStandInOptions {
   token?: string;
   /** Whether the bot holds `chat:write.public` (may post to public channels it is not in). Default false. */
   chatWritePublic?: boolean;
+  /** The bot token's other scopes (default `DEFAULT_SLACK_SCOPES`); only conversations.info checks them. */
+  scopes?: string[];
   /** Clock used for response_url expiry and `at` stamps (default `Date.now`). */
   now?: () => number;
 }
@@ -136,7 +138,15 @@ export type ExtraMethodHandler = (req: StandInRequest) => StandInResponse | Prom
  */
 const JSON_METHODS = new Set(["chat.postMessage", "chat.update", "chat.postEphemeral"]);
 
-const OAUTH_SCOPES = ["chat:write", "commands", "usergroups:read", "users:read", "channels:read", "groups:read"];
+/** The bot token's scopes unless the stand-in is given others (`chat:write.public` follows `chatWritePublic`). */
+export const DEFAULT_SLACK_SCOPES = [
+  "chat:write",
+  "commands",
+  "usergroups:read",
+  "users:read",
+  "channels:read",
+  "groups:read",
+];
 
 /** The part of a message Slack sends back in API answers and interaction payloads. */
 export function messagePayload(message: SlackMessage): Record<string, unknown> {
@@ -160,7 +170,7 @@ function botProfile(): Record<string, unknown> {
 }
 
 function ok(body: Record<string, unknown>): StandInResponse {
-  return { status: 200, headers: { "x-oauth-scopes": OAUTH_SCOPES.join(",") }, body: { ok: true, ...body } };
+  return { status: 200, body: { ok: true, ...body } };
 }
 
 function fail(error: string, extra: Record<string, unknown> = {}): StandInResponse {
@@ -175,6 +185,8 @@ export class SlackStandIn extends HttpStandIn {
   readonly token: string;
   /** Whether the bot holds `chat:write.public`; may be changed between calls. */
   chatWritePublic: boolean;
+  /** The bot token's scopes besides `chat:write.public`; may be changed between calls. */
+  scopes: string[];
   /** Channel messages, thread replies included, in post order. Deleted messages are removed. */
   readonly messages: SlackMessage[] = [];
   /** Everything sent to a response_url or via chat.postEphemeral, in order. */
@@ -204,6 +216,7 @@ export class SlackStandIn extends HttpStandIn {
     super("Slack");
     this.token = options.token ?? DEFAULT_SLACK_TOKEN;
     this.chatWritePublic = options.chatWritePublic ?? false;
+    this.scopes = [...(options.scopes ?? DEFAULT_SLACK_SCOPES)];
     this.now = options.now ?? Date.now;
     // Slack answers GET with query arguments as well; WebClient always POSTs.
     this.route("POST", "/api/:method", (req) => this.handleApi(req));
@@ -314,7 +327,20 @@ export class SlackStandIn extends HttpStandIn {
     if ("error" in parsed) return fail(parsed.error);
     if (!parsed.token) return fail("not_authed");
     if (parsed.token !== this.token) return fail("invalid_auth");
-    return handler(parsed.args);
+    const response = handler(parsed.args);
+    // Slack names the token's scopes on every authenticated answer; WebClient reads them into
+    // `response_metadata.scopes`.
+    return { ...response, headers: { ...response.headers, "x-oauth-scopes": this.grantedScopes().join(",") } };
+  }
+
+  private grantedScopes(): string[] {
+    return this.chatWritePublic ? [...this.scopes, "chat:write.public"] : [...this.scopes];
+  }
+
+  /** Slack's answer to a call the token lacks a scope for: `missing_scope` with `needed` and `provided`. */
+  private missingScope(needed: string): StandInResponse | undefined {
+    if (this.grantedScopes().includes(needed)) return undefined;
+    return fail("missing_scope", { needed, provided: this.grantedScopes().join(",") });
   }
 
   private authTest(): StandInResponse {
@@ -408,6 +434,12 @@ export class SlackStandIn extends HttpStandIn {
   private conversationInfo(args: Args): StandInResponse {
     const channel = this.resolveChannel(stringArg(args, "channel"));
     if (!channel || !this.visible(channel)) return fail("channel_not_found");
+    // conversations.info needs the read scope of the conversation's type: channels:read for a public
+    // channel, groups:read for a private one (method reference; the error shape, with `needed` and
+    // `provided`, as in DataDog/slapr PR 47). Whether Slack checks the scope before or after looking the
+    // channel up is not documented: here an invisible channel is `channel_not_found` first.
+    const denied = this.missingScope(channel.isPrivate ? "groups:read" : "channels:read");
+    if (denied) return denied;
     return ok({
       channel: {
         id: channel.id,

@@ -6,6 +6,7 @@ import {
   checkDecidable,
   describeFinalState,
   evaluateApproval,
+  selfApprovalPossible,
 } from "../../../src/domain/approval-policy.js";
 import type { DomainError } from "../../../src/domain/errors.js";
 import type { Approval, PromotionRequest, RequestState } from "../../../src/domain/request.js";
@@ -235,5 +236,13 @@ describe("approvesOnRequest", () => {
     [true, { requiredApprovals: 2, allowSelfApproval: true }],
   ])("needs a click otherwise (approver: %s, policy %j)", (requesterIsApprover, policy) => {
     expect(approvesOnRequest({ requesterIsApprover, policy })).toBe(false);
+  });
+});
+
+describe("selfApprovalPossible", () => {
+  it("is possible only when self-approval is allowed and one approval is needed: only then is the requester looked up", () => {
+    expect(selfApprovalPossible({ requiredApprovals: 1, allowSelfApproval: true })).toBe(true);
+    expect(selfApprovalPossible({ requiredApprovals: 1, allowSelfApproval: false })).toBe(false);
+    expect(selfApprovalPossible({ requiredApprovals: 2, allowSelfApproval: true })).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   deploymentEventSchema,
   HANDLED_EVENTS,
+  isChildPipeline,
   isHandledEvent,
   jobEventSchema,
   naturalKey,
@@ -62,6 +63,42 @@ describe("GitLab event schemas", () => {
   });
 });
 
+describe("isChildPipeline", () => {
+  const body = fixture("pipeline-event");
+  const attributes = body.object_attributes as Record<string, unknown>;
+  const upstream = (projectId: number) => ({
+    project: { id: projectId, web_url: "https://gitlab.example.com/acme/x", path_with_namespace: "acme/x" },
+    job_id: 90400,
+    pipeline_id: 1186,
+  });
+  const event = (source: string | null, sourcePipeline?: unknown) =>
+    pipelineEventSchema.parse({
+      ...body,
+      object_attributes: { ...attributes, source },
+      ...(sourcePipeline === undefined ? {} : { source_pipeline: sourcePipeline }),
+    });
+
+  it("is a child pipeline when GitLab says source parent_pipeline", () => {
+    expect(isChildPipeline(event("parent_pipeline", upstream(42)))).toBe(true);
+  });
+
+  it("is not one for a push pipeline or a multi-project downstream pipeline", () => {
+    expect(isChildPipeline(event("push"))).toBe(false);
+    expect(isChildPipeline(event("pipeline", upstream(7)))).toBe(false);
+  });
+
+  it("without a source, is one when the upstream pipeline is in the same project", () => {
+    expect(isChildPipeline(event(null, upstream(42)))).toBe(true);
+    expect(isChildPipeline(event(null, upstream(7)))).toBe(false);
+    expect(isChildPipeline(event(null))).toBe(false);
+  });
+
+  it("an unexpected source_pipeline shape does not refuse the delivery", () => {
+    expect(pipelineEventSchema.safeParse({ ...body, source_pipeline: "odd" }).success).toBe(true);
+    expect(isChildPipeline(event("push", { project: "odd" }))).toBe(false);
+  });
+});
+
 describe("isHandledEvent", () => {
   it("knows the pipeline, job and deployment hooks", () => {
     for (const event of ["Pipeline Hook", "Job Hook", "Deployment Hook"]) expect(isHandledEvent(event)).toBe(true);
@@ -83,28 +120,42 @@ describe("isHandledEvent", () => {
 });
 
 describe("naturalKey", () => {
-  it("keys a pipeline event by project, pipeline and status", () => {
+  it("keys a pipeline event by project, pipeline, status and finished_at", () => {
     expect(naturalKey("Pipeline Hook", pipelineEventSchema.parse(fixture("pipeline-event")))).toBe(
-      "pipeline:42:1187:success",
+      "pipeline:42:1187:success:2025-03-04 09:19:02 UTC",
     );
   });
 
-  it("keys a job event by project, job and status", () => {
-    expect(naturalKey("Job Hook", jobEventSchema.parse(fixture("job-event")))).toBe("job:42:90412:success");
+  it("keys a job event by project, job, status and its finish (else start) time", () => {
+    const job = fixture("job-event");
+    expect(naturalKey("Job Hook", jobEventSchema.parse(job))).toBe("job:42:90412:success:2025-03-04 10:04:47 UTC");
+    const running = jobEventSchema.parse({ ...job, build_status: "running", build_finished_at: null });
+    expect(naturalKey("Job Hook", running)).toBe("job:42:90412:running:2025-03-04 10:02:11 UTC");
   });
 
-  it("keys a deployment event by project, deployment and status", () => {
+  it("keys a deployment event by project, deployment, status and status_changed_at", () => {
     expect(naturalKey("Deployment Hook", deploymentEventSchema.parse(fixture("deployment-event")))).toBe(
-      "deployment:42:311:success",
+      "deployment:42:311:success:2025-03-04 10:04:47 +0000",
     );
   });
 
-  it("gives a status change of the same pipeline its own key", () => {
+  it("gives a status change of the same pipeline its own key, and so a second failure after a retry", () => {
     const body = fixture("pipeline-event");
-    const running = pipelineEventSchema.parse({
-      ...body,
-      object_attributes: { ...(body.object_attributes as object), status: "running" },
-    });
-    expect(naturalKey("Pipeline Hook", running)).toBe("pipeline:42:1187:running");
+    const attributes = body.object_attributes as Record<string, unknown>;
+    const key = (status: string, finished_at: string | null) =>
+      naturalKey(
+        "Pipeline Hook",
+        pipelineEventSchema.parse({ ...body, object_attributes: { ...attributes, status, finished_at } }),
+      );
+    expect(key("running", null)).toBe("pipeline:42:1187:running:");
+    expect(key("failed", "2025-03-04 09:19:02 UTC")).not.toBe(key("failed", "2025-03-04 09:31:40 UTC"));
+    expect(key("failed", "2025-03-04 09:19:02 UTC")).toBe(key("failed", "2025-03-04 09:19:02 UTC"));
+  });
+
+  it("does not refuse an event whose time field has an unexpected type", () => {
+    const body = fixture("job-event");
+    expect(naturalKey("Job Hook", jobEventSchema.parse({ ...body, build_finished_at: 17 }))).toBe(
+      "job:42:90412:success:2025-03-04 10:02:11 UTC",
+    );
   });
 });

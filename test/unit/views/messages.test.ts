@@ -15,6 +15,7 @@ import {
   refusal,
   requestCreatedReply,
   requestMessage,
+  rollbackCreatedReply,
   stagingNotDeployedMessage,
   stagingReadyMessage,
   supersededMessage,
@@ -468,6 +469,24 @@ describe("other messages", () => {
     const reply = requestCreatedReply(aRequest({ requiredApprovals: 2 }), pipeline);
     expect(sectionTexts(reply)[0]).toContain("It needs 2 approvals from <@U0AAAAAAA>, <!subteam^S0BBBBBBB>.");
     expect(reply.text).not.toMatch(/[*`]/);
+  });
+
+  it("tells a requester whose self-approval could not be checked that nothing was approved and the request waits", () => {
+    const checked = sectionTexts(requestCreatedReply(aRequest({ requiredApprovals: 1 }), pipeline))[0] ?? "";
+    expect(checked).not.toMatch(/could not check/);
+    const unchecked = sectionTexts(requestCreatedReply(aRequest({ requiredApprovals: 1 }), pipeline, true))[0] ?? "";
+    expect(unchecked).toContain("It needs 1 approval");
+    expect(unchecked).toMatch(/could not check with Slack whether you are an approver of \*whitewave\*/);
+    expect(unchecked).toMatch(/nothing was approved on your behalf: the request waits for an approval/);
+    const rollback = sectionTexts(rollbackCreatedReply(aRequest({ pipeline: "<!here>", requiredApprovals: 1 }), true));
+    expect(rollback[0]).toMatch(/Requested a rollback of \*&lt;!here&gt;\*.*could not check/);
+    expect(rollback[0]).not.toContain("<!here>");
+  });
+
+  it("tells the requester of a rollback approved on request that it rolls back now", () => {
+    const text = sectionTexts(rollbackCreatedReply(aRequest({ state: "promoting", sourceReleaseVersion: 41 })))[0];
+    expect(text).toContain("rolling back *whitewave* to v41 now");
+    expect(text).not.toContain("It needs");
   });
 
   it("prefixes a refusal with a warning", () => {
