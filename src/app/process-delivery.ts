@@ -62,7 +62,8 @@ export async function processDelivery(ctx: AppContext, delivery: Delivery): Prom
 async function onJobEvent(ctx: AppContext, jobId: number): Promise<void> {
   for (const p of ctx.pipelines.filter((x) => x.strategy === "gitlab-job")) {
     const active = await ctx.store.activeRequest(p.name);
-    if (active?.state !== "promoting" || active.gitlabJob?.id !== jobId) continue;
+    // A request whose outcome is unknown is settled by the hook too: it carries the job's true outcome.
+    if (!(active?.state === "promoting" || active?.state === "unknown") || active.gitlabJob?.id !== jobId) continue;
     // The hook says the job ended; the job as GitLab shows it now gives the duration and URL.
     const job = await ctx.gitlab.job(p.gitlabProject, jobId);
     await finishJobFromHook(ctx, active, job);

@@ -162,6 +162,14 @@ describe("strategy gitlab-job", () => {
     const text = messageText(done);
     expect(text).toContain(`#${jobId}`);
     expect(text).not.toMatch(/Heroku/);
+    expect(text).not.toMatch(/Promotion failed/);
+    expect(plays()).toHaveLength(1);
+    // A runner picks it up later and the job deploys: its Job Hook carries the true outcome.
+    h.heroku.deploy(h.ids.production, h.gitlab.job(PROJECT_ID, jobId).sha ?? "c".repeat(40));
+    h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
+    await h.sendGitLab(h.gitlab.jobEvent(PROJECT_ID, jobId));
+    const settledByHook = await settled(message.ts, /Promoted/);
+    expect(messageText(settledByHook)).toMatch(/whitewave-prod now runs v\d+/);
     expect(plays()).toHaveLength(1);
   });
 
