@@ -22,6 +22,14 @@ export interface Tuning {
   /** A promotion is followed by one process at a time under a lease of this length, renewed every third of it. */
   promotionLeaseMs: number;
   deliveryLeaseMs: number;
+  /**
+   * Every GitLab delivery gets this many attempts when processing fails for a reason that may pass
+   * (Slack, Heroku or GitLab unavailable, a store error), retried with backoff from
+   * `deliveryRetryFirstMs` doubling up to `deliveryRetryMaxMs`; then it is failed for good.
+   */
+  deliveryAttempts: number;
+  deliveryRetryFirstMs: number;
+  deliveryRetryMaxMs: number;
   /** Timeout of one Heroku or GitLab API call. */
   httpTimeoutMs: number;
   /** How long a POST /pipeline-promotions may take; a recovering process waits this long past an unrecorded POST. */
@@ -52,6 +60,10 @@ export const DEFAULT_TUNING: Tuning = {
   jobReleaseWaitMs: 2 * 60_000,
   promotionLeaseMs: 15_000,
   deliveryLeaseMs: 5 * 60_000,
+  // 30 s, 1, 2, 4, 8 min: a delivery is retried over about a quarter of an hour.
+  deliveryAttempts: 6,
+  deliveryRetryFirstMs: 30_000,
+  deliveryRetryMaxMs: 10 * 60_000,
   httpTimeoutMs: 15_000,
   promotionPostTimeoutMs: 15_000,
   sweepIntervalMs: 10_000,

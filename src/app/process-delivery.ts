@@ -1,7 +1,15 @@
-/** Processing a recorded GitLab delivery, off the request path. */
+/**
+ * Processing a recorded GitLab delivery, off the request path, under one bounded retry policy for every
+ * kind of delivery: a failure that may pass (Slack, Heroku or GitLab unavailable, a store error, the
+ * unexpected) is retried with backoff up to `deliveryAttempts` attempts; a definite refusal fails it at
+ * once. A failed delivery keeps its reason in the deliveries table (state `failed`, `last_error`) and
+ * is logged at error level. A failure to reach Slack is never reported to Slack.
+ */
+import { isSlackError, isTransientSlackError, slackReason } from "../adapters/slack/slack-errors.js";
 import { DomainError } from "../domain/errors.js";
-import { HANDLED_EVENTS, isHandledEvent, type PipelineEvent } from "../domain/gitlab-events.js";
+import { HANDLED_EVENTS, type HandledBody, isHandledEvent, type PipelineEvent } from "../domain/gitlab-events.js";
 import type { Delivery } from "../domain/records.js";
+import type { Logger } from "../infra/logger.js";
 import { isStopping } from "../infra/stopping.js";
 import { processingFailedMessage } from "../views/messages.js";
 import type { AppContext } from "./context.js";
@@ -20,42 +28,72 @@ export async function processDelivery(ctx: AppContext, delivery: Delivery): Prom
     await ctx.store.finishDelivery(delivery.id, "failed", "body no longer matches the schema");
     return;
   }
-  const body = parsed.data;
-  if (body.object_kind === "build") {
-    await onJobEvent(ctx, body.build_id);
-    await ctx.store.finishDelivery(delivery.id, "done");
+  if (delivery.attempts > ctx.tuning.deliveryAttempts) {
+    // Claimed more often than it may be attempted: each process handling it stopped before it ended.
+    const reason = `gave up after ${delivery.attempts - 1} attempts: ${delivery.lastError ?? "the process handling it stopped each time"}`;
+    log.error({ reason }, "a GitLab delivery failed for good");
+    await ctx.store.finishDelivery(delivery.id, "failed", reason);
     return;
   }
-  if (body.object_kind !== "pipeline") {
-    // Deployment events are only recorded.
-    await ctx.store.finishDelivery(delivery.id, "done");
-    return;
-  }
-  let outcomes: Awaited<ReturnType<typeof onPipelineEvent>>;
   try {
-    outcomes = await onPipelineEvent(ctx, body);
+    await handle(ctx, parsed.data, log);
+    await ctx.store.finishDelivery(delivery.id, "done");
   } catch (error) {
     if (isStopping(error)) {
       // Shutting down mid-way: hand the delivery back so the next process picks it up at once.
       await ctx.store.releaseDelivery(delivery.id, ctx.instanceId);
       throw error;
     }
-    const reason = error instanceof DomainError ? error.message : "an unexpected error (see the bot's logs)";
-    log.error(
-      { err: error, code: error instanceof DomainError ? error.code : undefined },
-      "processing a pipeline event failed",
-    );
-    await ctx.store.finishDelivery(delivery.id, "failed", reason.slice(0, 500));
-    await reportFailure(ctx, body, reason);
+    await failed(ctx, delivery, parsed.data, error, log);
+  }
+}
+
+async function handle(ctx: AppContext, body: HandledBody, log: Logger): Promise<void> {
+  if (body.object_kind === "build") {
+    await onJobEvent(ctx, body.build_id);
     return;
   }
-  // Outside the try: a store error here must not be reported to the channel as a processing failure
-  // (the delivery stays unfinished and is picked up again; the candidate's unique index keeps it single).
+  // Deployment events are only recorded.
+  if (body.object_kind !== "pipeline") return;
+  const outcomes = await onPipelineEvent(ctx, body);
   log.info(
     { outcomes, status: body.object_attributes.status, ref: body.object_attributes.ref },
     "pipeline event processed",
   );
-  await ctx.store.finishDelivery(delivery.id, "done");
+}
+
+/** What the failure means: retry later, or fail the delivery (and say so in Slack when Slack is not the problem). */
+async function failed(ctx: AppContext, delivery: Delivery, body: HandledBody, error: unknown, log: Logger) {
+  const slack = isSlackError(error) || (error instanceof DomainError && error.code === "SLACK_FAILED");
+  const definite =
+    (error instanceof DomainError && error.details.retryable !== true && error.code !== "SLACK_FAILED") ||
+    (isSlackError(error) && !isTransientSlackError(error));
+  const reason =
+    error instanceof DomainError
+      ? error.message
+      : isSlackError(error)
+        ? slackReason(error)
+        : "an unexpected error (see the bot's logs)";
+  const code = error instanceof DomainError ? error.code : undefined;
+  if (!definite && delivery.attempts < ctx.tuning.deliveryAttempts) {
+    const delay = Math.min(
+      ctx.tuning.deliveryRetryMaxMs,
+      ctx.tuning.deliveryRetryFirstMs * 2 ** Math.max(0, delivery.attempts - 1),
+    );
+    log.warn({ err: error, code, retryInMs: delay }, "processing a GitLab delivery failed; it will be tried again");
+    await ctx.store.retryDeliveryLater(
+      delivery.id,
+      ctx.instanceId,
+      new Date(ctx.clock.now().getTime() + delay),
+      reason,
+    );
+    return;
+  }
+  const why = definite ? reason : `gave up after ${delivery.attempts} attempts: ${reason}`;
+  log.error({ err: error, code, attempts: delivery.attempts }, "a GitLab delivery failed for good");
+  await ctx.store.finishDelivery(delivery.id, "failed", why.slice(0, 500));
+  // Telling the channel needs Slack: when Slack is what failed, the log and the deliveries table say it.
+  if (!slack && body.object_kind === "pipeline") await reportFailure(ctx, body, why);
 }
 
 /** A Job Hook: if it is the production job a request played, the request can be finished now. */

@@ -176,6 +176,8 @@ export interface Store {
   /** Takes a delivery for processing when it is new or its previous lease ran out. */
   claimDelivery(id: string, owner: string, now: Date, leaseMs: number): Promise<Delivery | undefined>;
   finishDelivery(id: string, state: "done" | "failed", error?: string): Promise<void>;
+  /** Hands a claimed delivery back to be processed again from `at` (its attempts counted), with why. */
+  retryDeliveryLater(id: string, owner: string, at: Date, error: string): Promise<void>;
   /** Hands a delivery back unprocessed (shutting down), so the next process takes it at once. */
   releaseDelivery(id: string, owner: string): Promise<void>;
   /** Ids of deliveries not yet processed (new, or with an expired lease). */

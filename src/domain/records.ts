@@ -7,6 +7,8 @@ export interface Delivery {
   receivedAt: Date;
   state: "received" | "processing" | "done" | "failed";
   attempts: number;
+  /** Why the last attempt failed, when one did. */
+  lastError: string | null;
 }
 
 /**

@@ -132,6 +132,31 @@ describe("strategy gitlab-job", () => {
     expect(h.gitlab.job(PROJECT_ID, jobId).status).toBe("manual");
   });
 
+  it("when a Job Hook cannot be processed because GitLab stays down, its delivery is retried a bounded number of times and ends failed with the reason", async () => {
+    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    const { jobId } = await announceAndApprove();
+    h.gitlab.fault({
+      method: "GET",
+      path: /\/jobs\/\d+$/,
+      times: Number.POSITIVE_INFINITY,
+      when: () => plays().length > 0,
+      response: { status: 503, body: { message: "503 Service Unavailable" } },
+    });
+    h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
+    await h.sendGitLab(h.gitlab.jobEvent(PROJECT_ID, jobId));
+    const jobDelivery = async () =>
+      (await h.bot.store.db.selectFrom("deliveries").selectAll().where("event", "=", "Job Hook").execute())[0];
+    let row = await jobDelivery();
+    for (let i = 0; i < 200 && row?.state !== "failed"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      row = await jobDelivery();
+    }
+    expect(row?.state).toBe("failed");
+    expect(row?.attempts).toBe(6);
+    expect(row?.last_error).toMatch(/gave up after 6 attempts: .*GitLab/);
+    expect(plays()).toHaveLength(1);
+  }, 40_000);
+
   it("finishes by polling when no Job Hook arrives", async () => {
     h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
     const { message, jobId } = await announceAndApprove();

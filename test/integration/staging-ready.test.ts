@@ -285,21 +285,63 @@ describe("GitLab pipeline webhooks -> staging-ready messages", () => {
     expect(messageText(messages[0]!)).toContain("already");
   });
 
-  it("when Heroku stays down, then one short report in the channel and the delivery stays recorded", async () => {
+  it("when Heroku stays down, then the delivery is retried a bounded number of times, then one short report in the channel and the delivery stays recorded as failed", async () => {
     const shipped = h.shipToStaging("Heroku down");
     h.heroku.fault({
       path: /^\/pipelines\//,
-      times: 100,
+      times: 1_000,
       response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
     });
-    const response = await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId));
+    const delivery = h.gitlab.pipelineEvent(PROJECT_ID, shipped.pipelineId);
+    const response = await h.sendGitLab(delivery);
     expect(response.status).toBe(200);
+    const report = await h.slack.waitFor(() => h.channelMessages()[0], 15_000);
+    expect(messageText(report)).toContain("503");
+    expect(messageText(report)).toContain("gave up after 6 attempts");
     await settle();
-    const messages = h.channelMessages();
-    expect(messages).toHaveLength(1);
-    expect(messageText(messages[0]!)).toContain("503");
     const stored = await h.bot.store.db.selectFrom("deliveries").selectAll().execute();
-    expect(stored.map((d) => d.state)).toEqual(["failed"]);
+    expect(stored.map((d) => [d.state, d.attempts])).toEqual([["failed", 6]]);
+    expect(stored[0]?.last_error).toContain("gave up after 6 attempts");
+    expect(h.channelMessages()).toHaveLength(1);
     expect(h.channelMessages()[0]?.channel).toBe(CHANNEL);
-  });
+    // Once Heroku is back, the operator resends it from GitLab: a failed delivery gets a fresh series.
+    h.heroku.clearFaults();
+    expect((await h.sendGitLab(delivery)).status).toBe(200);
+    await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
+    await settle();
+    const again = await h.bot.store.db.selectFrom("deliveries").selectAll().execute();
+    expect(again.map((d) => [d.state, d.attempts])).toEqual([["done", 1]]);
+    // A resend of a delivery that was processed is still a duplicate.
+    await h.sendGitLab(delivery);
+    await settle();
+    expect(h.channelMessages().filter((m) => buttonValue(m, ACTIONS.promote))).toHaveLength(1);
+  }, 30_000);
+
+  for (const outage of [
+    { as: "ok_false" as const, ms: 1_000 },
+    // Long enough to outlast WebClient's own retries of a 503 (3, 0.5 to 5 s apart).
+    { as: "http_503" as const, ms: 5_000 },
+  ]) {
+    it(`when Slack is down while announcing (${outage.as}), then the staging-ready message is posted once it is back, the previous one loses its button, and the outage is not reported to Slack`, async () => {
+      const first = h.shipToStaging("First");
+      await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, first.pipelineId));
+      await settle();
+      const second = h.shipToStaging("Second");
+      h.slack.unavailableFor(outage.ms, { as: outage.as });
+      await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, second.pipelineId));
+      const newer = await h.slack.waitFor(
+        () => h.channelMessages().find((m) => messageText(m).includes("Second")),
+        20_000,
+      );
+      await h.slack.waitFor(() => !buttonValue(h.channelMessages()[0]!, ACTIONS.promote), 10_000);
+      await settle();
+      const messages = h.channelMessages();
+      expect(messages).toHaveLength(2);
+      expect(messageText(messages[0]!)).toContain(`superseded by v${second.releaseVersion}`);
+      expect(buttonValue(newer, ACTIONS.promote)).toBeDefined();
+      expect(messages.some((m) => /failed/.test(messageText(m)))).toBe(false);
+      const stored = await h.bot.store.db.selectFrom("deliveries").select(["state"]).execute();
+      expect(stored.map((d) => d.state)).toEqual(["done", "done"]);
+    }, 40_000);
+  }
 });

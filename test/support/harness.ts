@@ -48,6 +48,8 @@ export const FAST_TUNING: Partial<Tuning> = {
   promotionLeaseMs: 5_000,
   promotionPostTimeoutMs: 300,
   deliveryLeaseMs: 10_000,
+  deliveryRetryFirstMs: 100,
+  deliveryRetryMaxMs: 400,
   sweepIntervalMs: 200,
   messageSettleMs: 400,
   userGroupCacheMs: 60_000,

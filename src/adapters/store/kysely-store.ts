@@ -228,7 +228,21 @@ export class KyselyStore implements Store {
         last_error: null,
         finished_at: d.state === "done" ? iso(d.receivedAt) : null,
       })
-      .onConflict((oc) => oc.column("id").doNothing())
+      // A delivery that failed for good and is sent again (an operator's "Resend request" in GitLab) gets
+      // a fresh series of attempts; any other redelivery is a duplicate.
+      .onConflict((oc) =>
+        oc
+          .column("id")
+          .doUpdateSet({
+            state: "received",
+            attempts: 0,
+            body: (eb) => eb.ref("excluded.body"),
+            lease_owner: null,
+            lease_until: null,
+            finished_at: null,
+          })
+          .where("deliveries.state", "=", "failed"),
+      )
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
@@ -259,6 +273,7 @@ export class KyselyStore implements Store {
       receivedAt: date(row.received_at),
       state: row.state as Delivery["state"],
       attempts: Number(row.attempts),
+      lastError: row.last_error,
     };
   }
 
@@ -275,6 +290,17 @@ export class KyselyStore implements Store {
         body: state === "done" ? "" : sql<string>`body`,
       })
       .where("id", "=", id)
+      .execute();
+  }
+
+  async retryDeliveryLater(id: string, owner: string, at: Date, error: string): Promise<void> {
+    // A lease nobody holds that runs out at `at`: the sweep and claimDelivery take it up from then.
+    await this.db
+      .updateTable("deliveries")
+      .set({ state: "processing", lease_owner: null, lease_until: iso(at), last_error: error.slice(0, 500) })
+      .where("id", "=", id)
+      .where("state", "=", "processing")
+      .where("lease_owner", "=", owner)
       .execute();
   }
 

@@ -283,6 +283,26 @@ export class SlackStandIn extends HttpStandIn {
     });
   }
 
+  /**
+   * Slack down for `ms` from now: every Web API call (`methods`, default all) answers as Slack does in
+   * an outage, either HTTP 503 (which WebClient retries itself) or HTTP 200 `{ ok: false, error:
+   * "service_unavailable" }`, one of the transient errors every method's reference lists
+   * (docs.slack.dev/reference/methods: internal_error, fatal_error, service_unavailable). Which of the
+   * two a real outage produces is not documented; tests should survive both.
+   */
+  unavailableFor(ms: number, options: { as?: "http_503" | "ok_false"; methods?: RegExp } = {}): void {
+    const until = Date.now() + ms;
+    this.fault({
+      path: options.methods ?? /^\/api\//,
+      times: Number.POSITIVE_INFINITY,
+      when: () => Date.now() < until,
+      response:
+        options.as === "ok_false"
+          ? { status: 200, body: { ok: false, error: "service_unavailable" } }
+          : { status: 503, body: "Service Unavailable" },
+    });
+  }
+
   /** Top-level messages of a channel (thread parents included, replies excluded). */
   topLevel(channel: string): SlackMessage[] {
     return this.messages.filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts));

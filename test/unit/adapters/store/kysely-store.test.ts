@@ -75,6 +75,24 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect(await store.unfinishedDeliveries(new Date(later.getTime() + 120_000), 100)).not.toContain(id);
   });
 
+  it("hands a failed delivery back for a later attempt, with why, counting its attempts", async () => {
+    const id = randomUUID();
+    const now = new Date();
+    await store.recordDelivery({ id, event: "Job Hook", body: "{}", receivedAt: now });
+    expect((await store.claimDelivery(id, "a", now, 60_000))?.attempts).toBe(1);
+    const retryAt = new Date(now.getTime() + 30_000);
+    // Only the process that holds it can hand it back.
+    await store.retryDeliveryLater(id, "b", retryAt, "not mine");
+    await store.retryDeliveryLater(id, "a", retryAt, "GitLab did not answer");
+    expect(await store.unfinishedDeliveries(now, 100)).not.toContain(id);
+    expect(await store.claimDelivery(id, "c", now, 60_000)).toBeUndefined();
+    const later = new Date(retryAt.getTime() + 1);
+    expect(await store.unfinishedDeliveries(later, 100)).toContain(id);
+    const again = await store.claimDelivery(id, "c", later, 60_000);
+    expect(again?.attempts).toBe(2);
+    expect(again?.lastError).toBe("GitLab did not answer");
+  });
+
   it("keeps one active request per pipeline and returns the existing one", async () => {
     const first = newRequest();
     const second = newRequest({ pipeline: first.pipeline });
