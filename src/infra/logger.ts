@@ -60,8 +60,23 @@ export function createLogger(options: {
   level: LogLevel;
   secrets?: readonly string[];
   destination?: DestinationStream;
+  /**
+   * Receives every line as the code wrote it, before the secret scrubber (which is the last line of
+   * defence): tests check there that no secret was logged at all.
+   */
+  beforeScrubbing?: DestinationStream;
 }): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const scrubbed = scrubbingStream(options.secrets ?? [], destination);
+  const tap = options.beforeScrubbing;
+  const stream: DestinationStream = tap
+    ? {
+        write(line: string) {
+          tap.write(line);
+          scrubbed.write(line);
+        },
+      }
+    : scrubbed;
   return pino(
     {
       level: options.level,
@@ -69,7 +84,7 @@ export function createLogger(options: {
       redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    scrubbingStream(options.secrets ?? [], destination),
+    stream,
   );
 }
 

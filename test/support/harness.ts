@@ -296,7 +296,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   await options.beforeStart?.(world);
   const config = loadConfig(world.env);
   const logs = new LogCapture();
-  const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
+  // What the code logged before the scrubber: the no-secret check below reads this, so that it fails
+  // when a secret is logged even though the scrubber would have hidden it.
+  const unscrubbed = new LogCapture();
+  const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs, beforeScrubbing: unscrubbed });
   const bot = await startBot({
     config,
     log,
@@ -313,8 +316,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await bot.close(2_000);
       await options.afterStop?.(world);
       await closeWorld();
-      // Every end-to-end test doubles as a check that no secret reached the logs or Slack.
-      assertNoSecrets(world, logs.text);
+      // Every end-to-end test doubles as a check that no secret was logged (before the scrubber) or
+      // reached Slack.
+      assertNoSecrets(world, unscrubbed.text);
     },
   });
 }

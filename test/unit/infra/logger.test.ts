@@ -36,6 +36,21 @@ describe("createLogger", () => {
     expect(output()).toContain("token=[REDACTED]");
   });
 
+  it("hands every line to beforeScrubbing as written, so a test can see a secret the scrubber hides", () => {
+    const raw: string[] = [];
+    const scrubbed: string[] = [];
+    const log = createLogger({
+      level: "info",
+      secrets: [SECRET],
+      destination: { write: (line: string) => void scrubbed.push(line) },
+      beforeScrubbing: { write: (line: string) => void raw.push(line) },
+    });
+    log.info(`token=${SECRET}`);
+    expect(raw.join("")).toContain(SECRET);
+    expect(scrubbed.join("")).not.toContain(SECRET);
+    expect(scrubbed.join("")).toContain("token=[REDACTED]");
+  });
+
   it("scrubs a secret from a %s argument", () => {
     const { log, output } = collecting();
     log.info("token is %s", SECRET);
