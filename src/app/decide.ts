@@ -7,11 +7,11 @@ import { checkCanEnd, checkDecidable, evaluateApproval } from "../domain/approva
 import { DomainError } from "../domain/errors.js";
 import { blockingGate, closedError } from "../domain/gate.js";
 import type { ChatMessage } from "../domain/ports.js";
-import { isExpired, type PromotionRequest } from "../domain/request.js";
+import { isActive, isExpired, type PromotionRequest } from "../domain/request.js";
 import { decisionReply, requestMessage } from "../views/messages.js";
 import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
-import { auditNote, auditRequest } from "./audit.js";
+import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { pipelineView } from "./pipelines.js";
 
@@ -117,6 +117,9 @@ async function converge(
   return shown;
 }
 
+/** Denials of one person on one request are audited once in this window. */
+const DENIAL_AUDIT_MS = 60_000;
+
 /** Bounds the re-renders of one refresh: each follows a change made meanwhile (a decision, an approval). */
 const MAX_RERENDERS = 10;
 
@@ -168,9 +171,22 @@ async function deny(
   error: DomainError,
   shown = false,
 ): Promise<never> {
-  await auditRequest(ctx, request, "denied", actor, { code: error.code });
-  // A click on a message that is out of date gets the message brought up to date (once).
-  if (request.state !== "pending" && !shown) await refreshQuietly(ctx, request);
+  // One row per person, request and minute: a burst of clicks (or a script) does not flood the audit.
+  const first = await ctx.store.auditUnlessRecent(
+    {
+      requestId: request.id,
+      pipeline: request.pipeline,
+      event: "denied",
+      actor,
+      at: ctx.clock.now(),
+      detail: { code: error.code },
+    },
+    DENIAL_AUDIT_MS,
+  );
+  // A click on a message that is out of date (it still shows buttons of an active request that moved
+  // on) gets it brought up to date, once per person and minute. A finished request is never re-rendered
+  // for a denial: the sweep settles its message (settleMessages), so a click cannot buy Slack calls.
+  if (first && isActive(request.state) && request.state !== "pending" && !shown) await refreshQuietly(ctx, request);
   throw error;
 }
 

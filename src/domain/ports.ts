@@ -266,6 +266,8 @@ export interface Store {
   unlock(pipeline: string): Promise<Lock | undefined>;
 
   audit(entry: AuditEntry): Promise<void>;
+  /** Writes the row unless the same event by the same actor on the request was written within `withinMs`. */
+  auditUnlessRecent(entry: AuditEntry, withinMs: number): Promise<boolean>;
   auditFor(requestId: string): Promise<AuditEntry[]>;
 }
 

@@ -780,6 +780,19 @@ export class KyselyStore implements Store {
     await insertAudit(this.db, entry);
   }
 
+  async auditUnlessRecent(entry: AuditEntry, withinMs: number): Promise<boolean> {
+    // One statement (insert … select … where not exists): a burst of the same row from one process
+    // writes it once. Two processes racing may each write one; the audit stays truthful either way.
+    const since = iso(new Date(entry.at.getTime() - withinMs));
+    const result = await sql`INSERT INTO audit (request_id, pipeline, event, actor, at, detail)
+      SELECT ${entry.requestId}, ${entry.pipeline}, ${entry.event}, ${entry.actor}, ${iso(entry.at)}, ${JSON.stringify(entry.detail)}
+      WHERE NOT EXISTS (
+        SELECT 1 FROM audit
+        WHERE request_id = ${entry.requestId} AND event = ${entry.event} AND actor = ${entry.actor} AND at >= ${since}
+      )`.execute(this.db);
+    return Number(result.numAffectedRows ?? 0) > 0;
+  }
+
   async auditFor(requestId: string): Promise<AuditEntry[]> {
     const rows = await this.db
       .selectFrom("audit")

@@ -93,6 +93,27 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect(again?.lastError).toBe("GitLab did not answer");
   });
 
+  it("writes a repeated audit row once per actor, request and window", async () => {
+    const input = newRequest();
+    await store.createRequest(input);
+    const at = new Date();
+    const row = (actor: string, when: Date) => ({
+      requestId: input.id,
+      pipeline: input.pipeline,
+      event: "denied",
+      actor,
+      at: when,
+      detail: { code: "NOT_APPROVER" },
+    });
+    expect(await store.auditUnlessRecent(row("U1", at), 60_000)).toBe(true);
+    expect(await store.auditUnlessRecent(row("U1", new Date(at.getTime() + 1_000)), 60_000)).toBe(false);
+    expect(await store.auditUnlessRecent(row("U2", at), 60_000)).toBe(true);
+    expect(await store.auditUnlessRecent(row("U1", new Date(at.getTime() + 61_000)), 60_000)).toBe(true);
+    const denied = (await store.auditFor(input.id)).filter((e) => e.event === "denied");
+    expect(denied.map((e) => e.actor)).toEqual(["U1", "U2", "U1"]);
+    expect(denied[0]?.detail).toEqual({ code: "NOT_APPROVER" });
+  });
+
   it("keeps one active request per pipeline and returns the existing one", async () => {
     const first = newRequest();
     const second = newRequest({ pipeline: first.pipeline });
