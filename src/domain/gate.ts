@@ -58,6 +58,53 @@ export function gateKey(g: Closed): string {
   return `freeze:${JSON.stringify([w.days, w.from, w.to, w.timezone, w.reason])}:${g.since?.toISOString() ?? "always"}`;
 }
 
+/** A lock or freeze window an override was given for, as read back from its key (`gateKey`). */
+export type OverriddenGate =
+  | { kind: "locked"; lockedBy: string; lockedAt: Date }
+  | { kind: "frozen"; window: FreezeWindow; since: Date | undefined };
+
+function parseGateKey(key: string): OverriddenGate | undefined {
+  if (key.startsWith("lock:")) {
+    // `lock:<user id>:<ISO time>`: a Slack user id has no colon, the time has several.
+    const rest = key.slice("lock:".length);
+    const colon = rest.indexOf(":");
+    const lockedAt = new Date(rest.slice(colon + 1));
+    if (colon <= 0 || Number.isNaN(lockedAt.getTime())) return undefined;
+    return { kind: "locked", lockedBy: rest.slice(0, colon), lockedAt };
+  }
+  if (key.startsWith("freeze:")) {
+    // `freeze:<JSON array>:<ISO time or "always">`: the array's last `]:` ends it (a reason inside it
+    // is a JSON string, and the time after it holds no bracket).
+    const rest = key.slice("freeze:".length);
+    const end = rest.lastIndexOf("]:");
+    if (end < 0) return undefined;
+    let fields: unknown;
+    try {
+      fields = JSON.parse(rest.slice(0, end + 1));
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(fields)) return undefined;
+    const [days, from, to, timezone, reason] = fields as unknown[];
+    if (!Array.isArray(days) || ![from, to, timezone, reason].every((v) => typeof v === "string")) return undefined;
+    const sinceText = rest.slice(end + 2);
+    const since = sinceText === "always" ? undefined : new Date(sinceText);
+    if (since && Number.isNaN(since.getTime())) return undefined;
+    const window = { days, from, to, timezone, reason } as FreezeWindow;
+    return { kind: "frozen", window, since };
+  }
+  return undefined;
+}
+
+/**
+ * Which locks and windows a stored override covers (`overrideKeys` read back), to show on the
+ * request; empty when there is none, or for a request stored before overrides named their gate.
+ */
+export function overriddenGates(overrideGate: string | null): OverriddenGate[] {
+  if (!overrideGate) return [];
+  return overrideGate.split("\n").flatMap((key) => parseGateKey(key) ?? []);
+}
+
 /** What an override given now covers: every lock and window closing the pipeline now (one key a line). */
 export function overrideKeys(closed: readonly Closed[]): string | null {
   return closed.length > 0 ? closed.map(gateKey).join("\n") : null;
