@@ -21,7 +21,11 @@ export async function requestRollback(
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);
 
-  const { gate: g, overrideReason, overrideGate } = await checkGate(ctx, approvers, p, args.requester, args.override);
+  const {
+    gate: g,
+    overrideReason,
+    overrideGate,
+  } = await checkGate(ctx, approvers, p, args.requester, args.override, "rollback");
 
   const promoted = args.afterRequestId ? await ctx.store.getRequest(args.afterRequestId) : undefined;
   const side = await herokuSide(ctx, p);

@@ -4,6 +4,7 @@
  */
 import { DomainError } from "./errors.js";
 import { type FreezeWindow, inWindow, occurrenceStart } from "./freeze.js";
+import type { RequestKind } from "./request.js";
 
 export interface Lock {
   pipeline: string;
@@ -131,13 +132,27 @@ export function describeGate(g: Exclude<Gate, { kind: "open" }>, pipeline: strin
   return `*${esc(pipeline)}* is in a freeze window (${w.days.join(", ")} ${w.from}–${w.to} ${esc(w.timezone)}): ${esc(w.reason)}`;
 }
 
+/** The command an approver gives to ask for a request of this kind through a lock or freeze window. */
+export function overrideCommand(kind: RequestKind, pipeline: string, esc: (s: string) => string): string {
+  return `\`/promote ${kind === "rollback" ? "rollback " : ""}${esc(pipeline)} --override "reason"\``;
+}
+
+/**
+ * The refusal for a closed gate: what closes it, and what to do, in the words of the request's kind
+ * (a rollback has its own override form). `held`: the refusal of an approval of a request that was
+ * asked before the gate closed, which no new command can change: it has to be asked again.
+ */
 export function closedError(
   g: Exclude<Gate, { kind: "open" }>,
   pipeline: string,
   esc: (s: string) => string,
+  options: { kind?: RequestKind; held?: boolean } = {},
 ): DomainError {
-  return new DomainError(
-    "LOCKED",
-    `${describeGate(g, pipeline, esc)}. Promotions wait until it ${g.kind === "locked" ? "is unlocked" : "ends"}; an approver can override for one request with \`/promote ${esc(pipeline)} --override "reason"\`.`,
-  );
+  const kind = options.kind ?? "promotion";
+  const until = g.kind === "locked" ? "is unlocked" : "ends";
+  const override = overrideCommand(kind, pipeline, esc);
+  const next = options.held
+    ? `This ${kind} waits until it ${until}. To go through it now, cancel this request (the requester or an approver) and have an approver ask again with ${override}.`
+    : `${kind === "rollback" ? "Rollbacks" : "Promotions"} wait until it ${until}; an approver can override it for one ${kind} with ${override}.`;
+  return new DomainError("LOCKED", `${describeGate(g, pipeline, esc)}. ${next}`);
 }

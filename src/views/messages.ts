@@ -492,6 +492,7 @@ export function helpMessage(pipelines: string[]): ChatMessage {
         "• `/promote lock &lt;pipeline&gt; &lt;reason&gt;` / `/promote unlock &lt;pipeline&gt;` — stop and resume promotions (approvers)",
         '• `/promote &lt;pipeline&gt; --override "reason"` — promote through a lock or freeze window (approvers)',
         "• `/promote rollback &lt;pipeline&gt;` — ask to roll production back to its previous release (same approvals)",
+        '• `/promote rollback &lt;pipeline&gt; --override "reason"` — roll back through a lock or freeze window (approvers)',
         "• `/promote help` — this help",
         "Or click *Promote* on a staging-ready message in the pipeline's channel.",
       ].join("\n"),

@@ -51,6 +51,9 @@ describe("locks", () => {
     const refusal = await answer(APPROVER_B, /is locked by/);
     expect(refusal).toContain(`<@${APPROVER_A}>`);
     expect(refusal).toContain("database incident #42");
+    // The request was asked before the lock: a new override cannot reach it, so the refusal says to ask again.
+    expect(refusal).toMatch(/This promotion waits until it is unlocked\. To go through it now, cancel this request/);
+    expect(refusal).toContain("`/promote whitewave --override");
     expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
 
     await h.slash(APPROVER_A, "unlock whitewave");

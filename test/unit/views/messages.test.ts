@@ -502,6 +502,9 @@ describe("other messages", () => {
   it("explains the commands and lists the configured pipelines", () => {
     const help = rendered(helpMessage(["whitewave", "bluewave"]));
     expect(help).toContain("`/promote &lt;pipeline&gt;`");
+    expect(help).toContain(
+      '`/promote rollback &lt;pipeline&gt; --override "reason"` — roll back through a lock or freeze window',
+    );
     expect(help).toContain("Configured pipelines: `whitewave`, `bluewave`");
     expect(rendered(helpMessage([]))).toContain("Configured pipelines: none");
   });
