@@ -180,6 +180,51 @@ describe("rollback", () => {
     expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
   });
 
+  it("is refused up front, before any approval, when Heroku says the previous release cannot be rolled back to", async () => {
+    h = await startHarness();
+    const oldest = h.heroku.currentRelease(h.ids.production)!;
+    h.heroku.deploy(h.ids.production, h.shipToStaging("Deployed outside the bot").sha);
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    const success = await promoteOnce();
+    h.heroku.markIneligibleForRollback(before.id);
+    const requests = () =>
+      h.bot.store.db.selectFrom("requests").select("kind").where("kind", "=", "rollback").execute();
+
+    await h.slash(REQUESTER, "rollback whitewave");
+    const refusal = await answer(REQUESTER, /cannot be rolled back to/);
+    expect(refusal).toContain(`Heroku says whitewave-prod v${before.version} is not eligible for rollback`);
+    expect(refusal).toMatch(/Nothing was requested\./);
+    // What to do instead: promote a fix forward, or roll back by hand to an older release.
+    expect(refusal).toContain("/promote whitewave");
+    expect(refusal).toContain(`heroku releases:rollback v${oldest.version} -a whitewave-prod`);
+
+    await h.click(BYSTANDER, success, ACTIONS.rollback);
+    await answer(BYSTANDER, /is not eligible for rollback/);
+    expect(await requests()).toHaveLength(0);
+    expect(pending()).toBeUndefined();
+    expect(rollbackPosts()).toHaveLength(0);
+  });
+
+  it("when Heroku's release list leaves eligible_for_rollback out, a succeeded previous release is still rolled back to", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    // The list as Heroku would send it, newest first, without the field (an older API answer).
+    const body = h.heroku
+      .releases(h.ids.production)
+      .reverse()
+      .map(({ eligible_for_rollback: _left, ...release }) => release);
+    h.heroku.fault({
+      method: "GET",
+      path: `/apps/${h.ids.production}/releases`,
+      times: 1,
+      response: { status: 200, body },
+    });
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    expect(messageText(message)).toContain(`back to v${before.version}`);
+  });
+
   it("is refused when the previous release has expired", async () => {
     h = await startHarness();
     const before = h.heroku.currentRelease(h.ids.production)!;
