@@ -206,7 +206,9 @@ export async function approve(
     // A lock or freeze window stops approvals too, unless an approver overrode it for this request.
     // Every lock and window closing it must be covered, not only the first.
     const g = blockingGate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now(), request);
-    if (g.kind !== "open") return deny(ctx, request, args.actor, closedError(g, p.name, esc));
+    if (g.kind !== "open") {
+      return deny(ctx, request, args.actor, closedError(g, p.name, esc, { kind: request.kind, held: true }));
+    }
   }
   const approvals = actorIsApprover ? await ctx.store.approvals(request.id) : [];
   const decision = evaluateApproval({

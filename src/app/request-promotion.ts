@@ -6,10 +6,10 @@
 import type { PipelineConfig } from "../config.js";
 import { approvesOnRequest, selfApprovalPossible } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, closedGates, type Gate, overrideKeys } from "../domain/gate.js";
+import { closedError, closedGates, type Gate, overrideCommand, overrideKeys } from "../domain/gate.js";
 import type { Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
-import { type PromotionRequest, shortSha } from "../domain/request.js";
+import { type PromotionRequest, type RequestKind, shortSha } from "../domain/request.js";
 import { notice } from "../views/messages.js";
 import { code, esc, link, user, when } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
@@ -61,6 +61,7 @@ export async function checkGate(
   p: PipelineConfig,
   requester: string,
   override: string | undefined,
+  kind: RequestKind = "promotion",
 ): Promise<{ gate: Gate; overrideReason: string | null; overrideGate: string | null }> {
   const closed = closedGates(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
   const g: Gate = closed[0] ?? { kind: "open" };
@@ -72,10 +73,10 @@ export async function checkGate(
       );
     }
     if (!override.trim()) {
-      throw new DomainError("BAD_INPUT", `An override needs a reason: \`/promote ${esc(p.name)} --override "why"\`.`);
+      throw new DomainError("BAD_INPUT", `An override needs a reason: ${overrideCommand(kind, p.name, esc)}.`);
     }
   } else if (g.kind !== "open") {
-    throw closedError(g, p.name, esc);
+    throw closedError(g, p.name, esc, { kind });
   }
   const overriding = override !== undefined && g.kind !== "open";
   return {

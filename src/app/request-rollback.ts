@@ -21,7 +21,11 @@ export async function requestRollback(
   const active = await ctx.store.activeRequest(p.name);
   if (active) throw inProgress(active);
 
-  const { gate: g, overrideReason, overrideGate } = await checkGate(ctx, approvers, p, args.requester, args.override);
+  const {
+    gate: g,
+    overrideReason,
+    overrideGate,
+  } = await checkGate(ctx, approvers, p, args.requester, args.override, "rollback");
 
   const promoted = args.afterRequestId ? await ctx.store.getRequest(args.afterRequestId) : undefined;
   const side = await herokuSide(ctx, p);
@@ -43,12 +47,26 @@ export async function requestRollback(
       (r) => r.version < current.version && (r.status === "succeeded" || r.status === "expired"),
     );
     if (!previous) {
-      throw new DomainError("RELEASE_UNAVAILABLE", `${esc(app.name)} has no earlier release to roll back to.`);
-    }
-    if (previous.status === "expired") {
       throw new DomainError(
         "RELEASE_UNAVAILABLE",
-        `${esc(app.name)} v${previous.version} has expired (Heroku deleted its build), so it cannot be rolled back to.`,
+        `${esc(app.name)} has no earlier release to roll back to. Promote a fix forward with \`/promote ${esc(p.name)}\`.`,
+      );
+    }
+    if (previous.status === "expired" || !previous.eligibleForRollback) {
+      // Refused here, before anyone approves: Heroku would refuse the rollback's POST.
+      const why =
+        previous.status === "expired"
+          ? `${esc(app.name)} v${previous.version} has expired (Heroku deleted its build), so it cannot be rolled back to.`
+          : `Heroku says ${esc(app.name)} v${previous.version} is not eligible for rollback, so it cannot be rolled back to.`;
+      const older = releases.find(
+        (r) => r.version < previous.version && r.status === "succeeded" && r.eligibleForRollback,
+      );
+      const byHand = older
+        ? `roll back by hand to an older release Heroku still allows (\`heroku releases:rollback v${older.version} -a ${esc(app.name)}\`)`
+        : "roll back by hand to an older release (`heroku releases:rollback vN`), if Heroku still has one";
+      throw new DomainError(
+        "RELEASE_UNAVAILABLE",
+        `${why} Nothing was requested. Promote a fix forward with \`/promote ${esc(p.name)}\`, or ${byHand}.`,
       );
     }
     targets.push({

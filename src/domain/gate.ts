@@ -4,6 +4,7 @@
  */
 import { DomainError } from "./errors.js";
 import { type FreezeWindow, inWindow, occurrenceStart } from "./freeze.js";
+import type { RequestKind } from "./request.js";
 
 export interface Lock {
   pipeline: string;
@@ -58,6 +59,53 @@ export function gateKey(g: Closed): string {
   return `freeze:${JSON.stringify([w.days, w.from, w.to, w.timezone, w.reason])}:${g.since?.toISOString() ?? "always"}`;
 }
 
+/** A lock or freeze window an override was given for, as read back from its key (`gateKey`). */
+export type OverriddenGate =
+  | { kind: "locked"; lockedBy: string; lockedAt: Date }
+  | { kind: "frozen"; window: FreezeWindow; since: Date | undefined };
+
+function parseGateKey(key: string): OverriddenGate | undefined {
+  if (key.startsWith("lock:")) {
+    // `lock:<user id>:<ISO time>`: a Slack user id has no colon, the time has several.
+    const rest = key.slice("lock:".length);
+    const colon = rest.indexOf(":");
+    const lockedAt = new Date(rest.slice(colon + 1));
+    if (colon <= 0 || Number.isNaN(lockedAt.getTime())) return undefined;
+    return { kind: "locked", lockedBy: rest.slice(0, colon), lockedAt };
+  }
+  if (key.startsWith("freeze:")) {
+    // `freeze:<JSON array>:<ISO time or "always">`: the array's last `]:` ends it (a reason inside it
+    // is a JSON string, and the time after it holds no bracket).
+    const rest = key.slice("freeze:".length);
+    const end = rest.lastIndexOf("]:");
+    if (end < 0) return undefined;
+    let fields: unknown;
+    try {
+      fields = JSON.parse(rest.slice(0, end + 1));
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(fields)) return undefined;
+    const [days, from, to, timezone, reason] = fields as unknown[];
+    if (!Array.isArray(days) || ![from, to, timezone, reason].every((v) => typeof v === "string")) return undefined;
+    const sinceText = rest.slice(end + 2);
+    const since = sinceText === "always" ? undefined : new Date(sinceText);
+    if (since && Number.isNaN(since.getTime())) return undefined;
+    const window = { days, from, to, timezone, reason } as FreezeWindow;
+    return { kind: "frozen", window, since };
+  }
+  return undefined;
+}
+
+/**
+ * Which locks and windows a stored override covers (`overrideKeys` read back), to show on the
+ * request; empty when there is none, or for a request stored before overrides named their gate.
+ */
+export function overriddenGates(overrideGate: string | null): OverriddenGate[] {
+  if (!overrideGate) return [];
+  return overrideGate.split("\n").flatMap((key) => parseGateKey(key) ?? []);
+}
+
 /** What an override given now covers: every lock and window closing the pipeline now (one key a line). */
 export function overrideKeys(closed: readonly Closed[]): string | null {
   return closed.length > 0 ? closed.map(gateKey).join("\n") : null;
@@ -84,13 +132,27 @@ export function describeGate(g: Exclude<Gate, { kind: "open" }>, pipeline: strin
   return `*${esc(pipeline)}* is in a freeze window (${w.days.join(", ")} ${w.from}–${w.to} ${esc(w.timezone)}): ${esc(w.reason)}`;
 }
 
+/** The command an approver gives to ask for a request of this kind through a lock or freeze window. */
+export function overrideCommand(kind: RequestKind, pipeline: string, esc: (s: string) => string): string {
+  return `\`/promote ${kind === "rollback" ? "rollback " : ""}${esc(pipeline)} --override "reason"\``;
+}
+
+/**
+ * The refusal for a closed gate: what closes it, and what to do, in the words of the request's kind
+ * (a rollback has its own override form). `held`: the refusal of an approval of a request that was
+ * asked before the gate closed, which no new command can change: it has to be asked again.
+ */
 export function closedError(
   g: Exclude<Gate, { kind: "open" }>,
   pipeline: string,
   esc: (s: string) => string,
+  options: { kind?: RequestKind; held?: boolean } = {},
 ): DomainError {
-  return new DomainError(
-    "LOCKED",
-    `${describeGate(g, pipeline, esc)}. Promotions wait until it ${g.kind === "locked" ? "is unlocked" : "ends"}; an approver can override for one request with \`/promote ${esc(pipeline)} --override "reason"\`.`,
-  );
+  const kind = options.kind ?? "promotion";
+  const until = g.kind === "locked" ? "is unlocked" : "ends";
+  const override = overrideCommand(kind, pipeline, esc);
+  const next = options.held
+    ? `This ${kind} waits until it ${until}. To go through it now, cancel this request (the requester or an approver) and have an approver ask again with ${override}.`
+    : `${kind === "rollback" ? "Rollbacks" : "Promotions"} wait until it ${until}; an approver can override it for one ${kind} with ${override}.`;
+  return new DomainError("LOCKED", `${describeGate(g, pipeline, esc)}. ${next}`);
 }

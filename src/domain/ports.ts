@@ -23,6 +23,8 @@ export interface Release {
   createdAt: string;
   description: string;
   outputStreamUrl: string | null;
+  /** Heroku's `eligible_for_rollback`: false when Heroku refuses a rollback to this release. */
+  eligibleForRollback: boolean;
 }
 
 export interface Coupling {

@@ -3,6 +3,7 @@ import type { HomeEntry } from "../app/home.js";
 import { shortSha } from "../domain/request.js";
 import { ACTIONS } from "./action-ids.js";
 import { actions, type Block, button, context, divider, section } from "./blocks.js";
+import { overrideText } from "./messages.js";
 import { code, esc, plural, truncate, user, when } from "./mrkdwn.js";
 
 /** Slack allows 100 blocks in a Home view. */
@@ -42,6 +43,8 @@ export function homeView(args: { entries: HomeEntry[]; notice: string | undefine
           `:raising_hand: ${what} of v${pending.sourceReleaseVersion} asked by ${user(pending.requester)} ${when(pending.createdAt)}; expires ${when(pending.expiresAt)}`,
         ),
       );
+      const override = overrideText(pending);
+      if (override) blocks.push(context(override));
       if (canDecide) {
         blocks.push(
           actions(`home-${pending.id}`, [

@@ -3,6 +3,7 @@
  * `text` is the notification fallback; `blocks` the Block Kit layout.
  */
 import { formatDuration } from "../domain/duration.js";
+import { type OverriddenGate, overriddenGates } from "../domain/gate.js";
 import type { ChatMessage, CommitInfo } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
 import { type AppRef, type Approval, type PromotionRequest, shortSha } from "../domain/request.js";
@@ -71,6 +72,26 @@ function behindLines(behind: BehindView | null, to: string): string[] {
 
 function approversText(p: Pick<PipelineView, "approverUsers" | "approverGroups">): string {
   return [...p.approverUsers.map(user), ...p.approverGroups.map(userGroup)].join(", ") || "nobody configured";
+}
+
+function overriddenGateText(g: OverriddenGate): string {
+  if (g.kind === "locked") return `the lock set by ${user(g.lockedBy)} ${when(g.lockedAt)}`;
+  const w = g.window;
+  return `the freeze window (${w.days.join(", ")} ${w.from}–${w.to} ${esc(w.timezone)}: ${esc(truncate(w.reason, 200, "…"))})`;
+}
+
+/**
+ * Says that a request goes through a lock or freeze window on an override: who gave it (the
+ * requester: only an approver may, and only when asking), for which lock and window, and why.
+ * Undefined for a request without an override.
+ */
+export function overrideText(
+  request: Pick<PromotionRequest, "requester" | "overrideReason" | "overrideGate">,
+): string | undefined {
+  if (!request.overrideReason) return undefined;
+  const gates = overriddenGates(request.overrideGate).map(overriddenGateText);
+  const what = gates.length > 0 ? gates.join(" and ") : "a lock or freeze window";
+  return `:unlock: ${user(request.requester)} overrode ${what}: ${esc(request.overrideReason)}`;
 }
 
 // ------------------------------------------------------------------ staging ready
@@ -313,6 +334,9 @@ export function requestMessage(args: {
     details.push(`*${esc(pipeline.to)} ${verb} ${plural(r.commitsBehind, "commit")} behind*`);
   }
   const blocks: Block[] = [section(headline), section(details.join("\n"))];
+  // Shown in every state: what an approver let through a lock or freeze window stays on the record.
+  const override = overrideText(r);
+  if (override) blocks.push(context(override));
 
   const approvedBy = approvals.map((a) => user(a.approver)).join(", ");
   if (r.state === "pending") {
@@ -468,6 +492,7 @@ export function helpMessage(pipelines: string[]): ChatMessage {
         "• `/promote lock &lt;pipeline&gt; &lt;reason&gt;` / `/promote unlock &lt;pipeline&gt;` — stop and resume promotions (approvers)",
         '• `/promote &lt;pipeline&gt; --override "reason"` — promote through a lock or freeze window (approvers)',
         "• `/promote rollback &lt;pipeline&gt;` — ask to roll production back to its previous release (same approvals)",
+        '• `/promote rollback &lt;pipeline&gt; --override "reason"` — roll back through a lock or freeze window (approvers)',
         "• `/promote help` — this help",
         "Or click *Promote* on a staging-ready message in the pipeline's channel.",
       ].join("\n"),

@@ -11,8 +11,10 @@ import {
   messageText,
   PROJECT_ID,
   REQUESTER,
+  SIGNING_SECRET,
   startHarness,
 } from "../support/harness.js";
+import { homeOpenedBody, postSlack } from "../support/slack-requests.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -22,6 +24,13 @@ afterEach(async () => {
 const answer = (user: string, pattern: RegExp) => h.answer(user, pattern);
 const approvalMessage = () => h.approvalMessage();
 const channelText = () => h.channelMessages().map(messageText).join("\n");
+/** Opens the App Home tab as Slack would, and returns what the bot published there. */
+async function openHome(user: string): Promise<string> {
+  const views = h.slack.homeViews.length;
+  await postSlack(h.bot.url, SIGNING_SECRET, homeOpenedBody(user), { headers: { "content-type": "application/json" } });
+  await h.slack.waitFor(() => h.slack.homeViews.length > views && h.slack.homeOf(user), 5_000);
+  return JSON.stringify(h.slack.homeOf(user)?.blocks ?? []);
+}
 const ALWAYS =
   '[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "00:00", timezone: Europe/Paris, reason: "release train maintenance" }]';
 
@@ -42,6 +51,9 @@ describe("locks", () => {
     const refusal = await answer(APPROVER_B, /is locked by/);
     expect(refusal).toContain(`<@${APPROVER_A}>`);
     expect(refusal).toContain("database incident #42");
+    // The request was asked before the lock: a new override cannot reach it, so the refusal says to ask again.
+    expect(refusal).toMatch(/This promotion waits until it is unlocked\. To go through it now, cancel this request/);
+    expect(refusal).toContain("`/promote whitewave --override");
     expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
 
     await h.slash(APPROVER_A, "unlock whitewave");
@@ -130,6 +142,22 @@ describe("locks", () => {
     expect(override).toHaveLength(1);
     expect(JSON.parse(override[0]!.detail)).toEqual({ reason: "fixes the outage", gate: "locked" });
   });
+
+  it("a request through a lock on an override says so on its message and in App Home: who overrode which lock, and why", async () => {
+    h = await startHarness();
+    await h.slash(APPROVER_A, 'lock whitewave "database incident #42"');
+    await answer(APPROVER_A, /Locked/);
+    h.shipToStaging("The hotfix");
+    await h.slash(APPROVER_B, 'whitewave --override "fixes the outage"');
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    const overrode = new RegExp(`<@${APPROVER_B}> overrode the lock set by <@${APPROVER_A}> [^"]*: fixes the outage`);
+    expect(messageText(message)).toMatch(overrode);
+    expect(await openHome(BYSTANDER)).toMatch(overrode);
+
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await h.messageMatching(message.ts, /Promoted/);
+    expect(messageText(done)).toMatch(overrode);
+  });
 });
 
 describe("freeze windows", () => {
@@ -162,5 +190,17 @@ describe("freeze windows", () => {
     await answer(APPROVER_A, /Unlocked/);
     await h.click(APPROVER_B, message, ACTIONS.approve);
     await h.messageMatching(message.ts, /Promoted/);
+  });
+
+  it("a request through a freeze window on an override says so on its message and in App Home: who, which window, why", async () => {
+    h = await startHarness({ pipeline: { freeze: ALWAYS } });
+    h.shipToStaging("Frozen fix");
+    await h.slash(APPROVER_A, 'whitewave --override "security fix"');
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    const overrode = new RegExp(
+      `<@${APPROVER_A}> overrode the freeze window \\(mon, tue, wed, thu, fri, sat, sun 00:00–00:00 Europe/Paris: release train maintenance\\): security fix`,
+    );
+    expect(messageText(message)).toMatch(overrode);
+    expect(await openHome(APPROVER_B)).toMatch(overrode);
   });
 });

@@ -181,6 +181,51 @@ describe("rollback", () => {
     expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
   });
 
+  it("is refused up front, before any approval, when Heroku says the previous release cannot be rolled back to", async () => {
+    h = await startHarness();
+    const oldest = h.heroku.currentRelease(h.ids.production)!;
+    h.heroku.deploy(h.ids.production, h.shipToStaging("Deployed outside the bot").sha);
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    const success = await promoteOnce();
+    h.heroku.markIneligibleForRollback(before.id);
+    const requests = () =>
+      h.bot.store.db.selectFrom("requests").select("kind").where("kind", "=", "rollback").execute();
+
+    await h.slash(REQUESTER, "rollback whitewave");
+    const refusal = await answer(REQUESTER, /cannot be rolled back to/);
+    expect(refusal).toContain(`Heroku says whitewave-prod v${before.version} is not eligible for rollback`);
+    expect(refusal).toMatch(/Nothing was requested\./);
+    // What to do instead: promote a fix forward, or roll back by hand to an older release.
+    expect(refusal).toContain("/promote whitewave");
+    expect(refusal).toContain(`heroku releases:rollback v${oldest.version} -a whitewave-prod`);
+
+    await h.click(BYSTANDER, success, ACTIONS.rollback);
+    await answer(BYSTANDER, /is not eligible for rollback/);
+    expect(await requests()).toHaveLength(0);
+    expect(pending()).toBeUndefined();
+    expect(rollbackPosts()).toHaveLength(0);
+  });
+
+  it("when Heroku's release list leaves eligible_for_rollback out, a succeeded previous release is still rolled back to", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    // The list as Heroku would send it, newest first, without the field (an older API answer).
+    const body = h.heroku
+      .releases(h.ids.production)
+      .reverse()
+      .map(({ eligible_for_rollback: _left, ...release }) => release);
+    h.heroku.fault({
+      method: "GET",
+      path: `/apps/${h.ids.production}/releases`,
+      times: 1,
+      response: { status: 200, body },
+    });
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    expect(messageText(message)).toContain(`back to v${before.version}`);
+  });
+
   it("is refused when the previous release has expired", async () => {
     h = await startHarness();
     const before = h.heroku.currentRelease(h.ids.production)!;
@@ -188,5 +233,85 @@ describe("rollback", () => {
     h.heroku.expireRelease(before.id);
     await h.slash(REQUESTER, "rollback whitewave");
     await answer(REQUESTER, /has expired \(Heroku deleted its build\)/);
+  });
+});
+
+describe("rollback through a lock or freeze window", () => {
+  const channelText = () => h.channelMessages().map(messageText).join("\n");
+  const forwardOverride = /`\/promote whitewave --override/;
+
+  it("a rollback refused by a lock names the rollback's own override; an approver's override rolls back, announced as a rollback", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    await h.slash(APPROVER_A, 'lock whitewave "database incident"');
+    await answer(APPROVER_A, /Locked/);
+
+    await h.slash(REQUESTER, "rollback whitewave");
+    const refusal = await answer(REQUESTER, /is locked by/);
+    expect(refusal).toMatch(/Rollbacks wait until it is unlocked/);
+    expect(refusal).toContain('`/promote rollback whitewave --override \\"reason\\"`');
+    expect(refusal).not.toMatch(forwardOverride);
+
+    await h.slash(APPROVER_A, 'rollback whitewave --override "the release corrupts orders"');
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.slack.waitFor(() =>
+      /overrode the lock of \*whitewave\* for a rollback to v\d+: the release corrupts orders/.test(channelText()),
+    );
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await settled(message.ts, /Rolled back/);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
+  });
+
+  it("the Rollback button of a success message, refused by a lock, names the rollback's own override", async () => {
+    h = await startHarness();
+    const success = await promoteOnce();
+    await h.slash(APPROVER_A, 'lock whitewave "quiet period"');
+    await answer(APPROVER_A, /Locked/);
+    await h.click(BYSTANDER, success, ACTIONS.rollback);
+    const refusal = await answer(BYSTANDER, /is locked by/);
+    expect(refusal).toContain("/promote rollback whitewave --override");
+    expect(refusal).not.toMatch(forwardOverride);
+    expect(rollbackPosts()).toHaveLength(0);
+  });
+
+  it("an approval of a rollback held by a lock set after it was asked says how to go through: cancel, then the rollback's override", async () => {
+    h = await startHarness();
+    await promoteOnce();
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.slash(APPROVER_A, 'lock whitewave "database incident"');
+    await answer(APPROVER_A, /Locked/);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    const refusal = await answer(APPROVER_B, /is locked by/);
+    expect(refusal).toMatch(/This rollback waits until it is unlocked/);
+    expect(refusal).toMatch(/cancel this request .*`\/promote rollback whitewave --override/);
+    expect(refusal).not.toMatch(forwardOverride);
+    expect(rollbackPosts()).toHaveLength(0);
+  });
+
+  it("inside a freeze window, a rollback is refused naming the rollback's override, and goes through on it", async () => {
+    h = await startHarness({
+      pipeline: {
+        freeze:
+          '[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "00:00", timezone: Europe/Paris, reason: "year-end freeze" }]',
+      },
+    });
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    // Production moved on outside the bot (the freeze stops the bot's promotions).
+    h.heroku.deploy(h.ids.production, h.shipToStaging("Regrettable hotfix").sha);
+
+    await h.slash(REQUESTER, "rollback whitewave");
+    const refusal = await answer(REQUESTER, /freeze window/);
+    expect(refusal).toContain("year-end freeze");
+    expect(refusal).toMatch(/Rollbacks wait until it ends/);
+    expect(refusal).toContain("/promote rollback whitewave --override");
+    expect(refusal).not.toMatch(forwardOverride);
+
+    await h.slash(APPROVER_A, 'rollback whitewave --override "the hotfix broke checkout"');
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await settled(message.ts, /Rolled back/);
+    expect(h.heroku.currentRelease(h.ids.production)?.slug?.id).toBe(before.slug?.id);
   });
 });

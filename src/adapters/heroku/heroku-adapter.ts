@@ -26,6 +26,9 @@ const releaseSchema = z.object({
   created_at: z.string(),
   description: z.string().nullable().optional(),
   output_stream_url: z.string().nullable().optional(),
+  // A read-only boolean of every release in the Platform API schema (heroku/platform-api schema.json,
+  // `release.definitions.eligible_for_rollback`). Optional so that an answer without it still reads.
+  eligible_for_rollback: z.boolean().optional(),
 });
 const pipelineSchema = z.object({ id: z.string(), name: z.string() });
 const couplingSchema = z.object({ app: z.object({ id: z.string() }), stage: z.string() });
@@ -49,6 +52,9 @@ function toRelease(r: z.infer<typeof releaseSchema>): Release {
     createdAt: r.created_at,
     description: r.description ?? "",
     outputStreamUrl: r.output_stream_url ?? null,
+    // Without the field, the one cause Heroku documents decides: an expired release cannot be rolled
+    // back to (changelog-items/3395).
+    eligibleForRollback: r.eligible_for_rollback ?? r.status !== "expired",
   };
 }
 

@@ -64,7 +64,12 @@ export function parsePromoteCommand(text: string): PromoteCommand {
     if (typeof pipeline !== "string") return pipeline;
     if (third === undefined) return { kind: "rollback", pipeline };
     const override = overrideReason(trimmed, third);
-    if (override === undefined) return { kind: "help", hint: "Usage: `/promote rollback <pipeline>`." };
+    if (override === undefined) {
+      return {
+        kind: "help",
+        hint: 'Usage: `/promote rollback <pipeline>` or `/promote rollback <pipeline> --override "reason"`.',
+      };
+    }
     if (!override) return { kind: "help", hint: 'Usage: `/promote rollback <pipeline> --override "reason"`: say why.' };
     return { kind: "rollback", pipeline, override };
   }

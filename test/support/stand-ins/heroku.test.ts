@@ -290,6 +290,36 @@ describe("HerokuStandIn", () => {
     expect(heroku.currentRelease(production.name)?.id).toBe(rollback.id);
   });
 
+  it("says in eligible_for_rollback which releases can be rolled back to, and refuses a rollback to one that cannot", async () => {
+    const old = heroku.deploy(production.name, "aaaaaaa1111111");
+    const ineligible = heroku.deploy(production.name, "bbbbbbb2222222");
+    const expired = heroku.deploy(production.name, "ccccccc3333333");
+    heroku.deploy(production.name, "ddddddd4444444");
+    heroku.expireRelease(expired.id);
+    heroku.markIneligibleForRollback(ineligible.id);
+
+    const listed = await client.get<HerokuRelease[]>(`/apps/${production.name}/releases`);
+    const eligibility = Object.fromEntries(listed.map((r) => [r.id, r.eligible_for_rollback]));
+    expect(eligibility[old.id]).toBe(true);
+    expect(eligibility[ineligible.id]).toBe(false);
+    expect(eligibility[expired.id]).toBe(false);
+    expect(
+      (await client.get<HerokuRelease>(`/apps/${production.name}/releases/${ineligible.id}`)).eligible_for_rollback,
+    ).toBe(false);
+
+    const current = heroku.currentRelease(production.name)?.id;
+    for (const target of [ineligible, expired]) {
+      const refused = await rejection(
+        client.post(`/apps/${production.name}/releases`, { body: { release: target.id } }),
+      );
+      expect(refused.statusCode).toBe(422);
+      expect(refused.body.id).toBe("invalid_params");
+    }
+    expect(heroku.currentRelease(production.name)?.id).toBe(current);
+    await client.post(`/apps/${production.name}/releases`, { body: { release: old.id } });
+    expect(heroku.currentRelease(production.name)?.slug).toEqual(old.slug);
+  });
+
   it("injects a 429 with Retry-After, which heroku-client does not retry", async () => {
     heroku.fault({
       method: "GET",

@@ -25,6 +25,14 @@ export interface HerokuRelease {
   status: "pending" | "succeeded" | "failed" | "expired";
   slug: { id: string } | null;
   current: boolean;
+  /**
+   * Whether Heroku allows a rollback to this release: a read-only boolean of every release in the
+   * Platform API schema (heroku/platform-api `schema.json`, `release.definitions.eligible_for_rollback`,
+   * "indicates if this release is eligible for rollback"). The schema gives no rule; the one cause
+   * Heroku documents is expiry ("Rollback to expired releases is not supported", changelog-items/3395),
+   * so `expireRelease` clears it, and `markIneligibleForRollback` clears it for any other cause.
+   */
+  eligible_for_rollback: boolean;
   created_at: string;
   updated_at: string;
   description: string;
@@ -266,6 +274,18 @@ export class HerokuStandIn extends HttpStandIn {
     if (!release) throw new Error(`unknown release ${releaseId}`);
     if (release.current) throw new Error("Heroku never expires the current release");
     release.status = "expired";
+    release.eligible_for_rollback = false;
+    release.updated_at = this.timestamp();
+  }
+
+  /**
+   * Makes Heroku report a release as not eligible for rollback (and refuse a rollback to it) for a
+   * reason other than expiry, which the API does not name.
+   */
+  markIneligibleForRollback(releaseId: string): void {
+    const release = this.releasesById.get(releaseId);
+    if (!release) throw new Error(`unknown release ${releaseId}`);
+    release.eligible_for_rollback = false;
     release.updated_at = this.timestamp();
   }
 
@@ -439,6 +459,9 @@ export class HerokuStandIn extends HttpStandIn {
         throw invalidParams(
           `Release v${target.version} has expired: its artifact was destroyed by the release retention policy and it cannot be rolled back to.`,
         );
+      }
+      if (!target.eligible_for_rollback) {
+        throw invalidParams(`Release v${target.version} is not eligible for rollback.`);
       }
       const release = this.createRelease(app, {
         slugId: target.slug?.id ?? null,
@@ -614,6 +637,7 @@ export class HerokuStandIn extends HttpStandIn {
       status: spec.status,
       slug: spec.slugId ? { id: spec.slugId } : null,
       current: becomesCurrent,
+      eligible_for_rollback: true,
       created_at: at,
       updated_at: at,
       description: spec.description,
@@ -735,7 +759,7 @@ export class HerokuStandIn extends HttpStandIn {
       created_at: r.created_at,
       current: r.current,
       description: r.description,
-      eligible_for_rollback: r.status !== "expired",
+      eligible_for_rollback: r.eligible_for_rollback,
       id: r.id,
       output_stream_url: r.output_stream_url,
       slug: r.slug && { ...r.slug },

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { type FreezeWindow, occurrenceStart } from "../../../src/domain/freeze.js";
-import { blockingGate, closedGates, type Gate, gateKey, gatePasses, overrideKeys } from "../../../src/domain/gate.js";
+import {
+  blockingGate,
+  closedGates,
+  type Gate,
+  gateKey,
+  gatePasses,
+  overriddenGates,
+  overrideKeys,
+} from "../../../src/domain/gate.js";
 
 // 2026-11-30 is a Monday; Paris is UTC+1 in winter.
 const lunch: FreezeWindow = {
@@ -100,5 +108,28 @@ describe("blockingGate", () => {
     const g = blockingGate(undefined, [lunch, train], at("2026-11-30T11:40:00Z"), request);
     expect(g.kind === "frozen" && g.window.reason).toBe("release train");
     expect(closedGates(undefined, [lunch, train], at("2026-11-30T11:40:00Z"))).toHaveLength(2);
+  });
+});
+
+describe("overriddenGates", () => {
+  it("reads back which lock and which occurrence of which window an override was given for", () => {
+    const both = closedGates(lock("2026-11-30T11:05:00Z"), [lunch], at("2026-11-30T11:10:00Z"));
+    expect(overriddenGates(overrideKeys(both))).toEqual([
+      { kind: "locked", lockedBy: "U0A", lockedAt: at("2026-11-30T11:05:00Z") },
+      { kind: "frozen", window: lunch, since: at("2026-11-30T11:00:00Z") },
+    ]);
+    expect(overriddenGates(overrideKeys(closedGates(undefined, [always], at("2026-11-30T11:00:00Z"))))).toEqual([
+      { kind: "frozen", window: always, since: undefined },
+    ]);
+  });
+
+  it("keeps a window whose reason holds the separators, and names nothing for no override or an old one", () => {
+    const odd = { ...lunch, reason: 'deploys "paused"]: see #ops\nline' };
+    const closed = closedGates(undefined, [odd], at("2026-11-30T11:10:00Z"));
+    expect(overriddenGates(overrideKeys(closed))).toEqual([
+      { kind: "frozen", window: odd, since: at("2026-11-30T11:00:00Z") },
+    ]);
+    expect(overriddenGates(null)).toEqual([]);
+    expect(overriddenGates("something else")).toEqual([]);
   });
 });

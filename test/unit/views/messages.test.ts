@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { FreezeWindow } from "../../../src/domain/freeze.js";
+import { closedGates, overrideKeys } from "../../../src/domain/gate.js";
 import type { ChatMessage } from "../../../src/domain/ports.js";
 import type { PromotionRequest, RequestState } from "../../../src/domain/request.js";
 import { ACTIONS } from "../../../src/views/action-ids.js";
@@ -20,7 +22,7 @@ import {
   stagingReadyMessage,
   supersededMessage,
 } from "../../../src/views/messages.js";
-import { aCandidate, anApproval, aRequest, aTarget, REQUESTER } from "../builders.js";
+import { aCandidate, anApproval, aRequest, aTarget, CREATED_AT, REQUESTER } from "../builders.js";
 
 type Json = Record<string, unknown>;
 
@@ -324,6 +326,45 @@ describe("requestMessage", () => {
     expect(rendered(message)).toContain("Approved by <@UALICE>");
   });
 
+  it.each(STATES)(
+    "shows, in every state, who overrode which lock and freeze window for the request, and why (%s)",
+    (state) => {
+      // 2025-03-04 is a Tuesday: at 10:00 UTC Paris (UTC+1) is inside the window, which began at 09:00.
+      const train: FreezeWindow = {
+        days: ["mon", "tue"],
+        from: "09:00",
+        to: "18:00",
+        timezone: "Europe/Paris",
+        reason: "release train",
+      };
+      const lock = { pipeline: "whitewave", reason: "incident", lockedBy: "U0LOCKER", lockedAt: CREATED_AT };
+      const overrideGate = overrideKeys(closedGates(lock, [train], new Date("2025-03-04T10:00:00Z")));
+      const text = rendered(messageIn(state, { overrideReason: "fixes the outage", overrideGate }));
+      expect(text).toContain(`<@${REQUESTER}> overrode`);
+      expect(text).toContain(`the lock set by <@U0LOCKER>`);
+      expect(text).toContain("the freeze window (mon, tue 09:00–18:00 Europe/Paris: release train)");
+      expect(text).toContain("fixes the outage");
+    },
+  );
+
+  it("says an override of a request stored before overrides named their gate covered a lock or freeze window", () => {
+    const text = rendered(messageIn("pending", { overrideReason: "legacy", overrideGate: null }));
+    expect(text).toContain(`<@${REQUESTER}> overrode a lock or freeze window: legacy`);
+    expect(rendered(messageIn("pending"))).not.toContain("overrode");
+  });
+
+  it("never lets an override reason or a freeze window's reason mention anyone", () => {
+    const always: FreezeWindow = {
+      days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+      from: "00:00",
+      to: "00:00",
+      timezone: "Europe/Paris",
+      reason: HOSTILE,
+    };
+    const overrideGate = overrideKeys(closedGates(undefined, [always], NOW));
+    expectNoRawMention(messageIn("pending", { overrideReason: HOSTILE, overrideGate }));
+  });
+
   it.each(STATES)("never lets a commit title or reason mention anyone when %s", (state) => {
     const message = messageIn(state, {
       commitTitle: HOSTILE,
@@ -461,6 +502,9 @@ describe("other messages", () => {
   it("explains the commands and lists the configured pipelines", () => {
     const help = rendered(helpMessage(["whitewave", "bluewave"]));
     expect(help).toContain("`/promote &lt;pipeline&gt;`");
+    expect(help).toContain(
+      '`/promote rollback &lt;pipeline&gt; --override "reason"` — roll back through a lock or freeze window',
+    );
     expect(help).toContain("Configured pipelines: `whitewave`, `bluewave`");
     expect(rendered(helpMessage([]))).toContain("Configured pipelines: none");
   });

@@ -97,7 +97,10 @@ describe("parsePromoteCommand", () => {
       ["whitewave now please", /did not understand/],
       ["stauts whitewave", /did not understand/],
       ["rollback", /Usage: `\/promote rollback <pipeline>`/],
-      ["rollback whitewave now", /Usage: `\/promote rollback <pipeline>`/],
+      [
+        "rollback whitewave now",
+        /Usage: `\/promote rollback <pipeline>` or `\/promote rollback <pipeline> --override "reason"`/,
+      ],
       ["rollback whitewave --override", /say why/],
       ["cancel white wave", /Usage/],
       ["status white/wave", /only letters, digits/],
