@@ -226,6 +226,19 @@ describe("rollback", () => {
     expect(messageText(message)).toContain(`back to v${before.version}`);
   });
 
+  it("when the release to go back to stops being eligible while approvals are collected, nothing is posted and the message says why", async () => {
+    h = await startHarness();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    await promoteOnce();
+    await h.slash(REQUESTER, "rollback whitewave");
+    const message = await h.slack.waitFor(() => pending(), 10_000);
+    h.heroku.markIneligibleForRollback(before.id);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await settled(message.ts, /Rollback failed/);
+    expect(messageText(done)).toContain(`v${before.version} can no longer be rolled back to`);
+    expect(rollbackPosts()).toHaveLength(0);
+  });
+
   it("is refused when the previous release has expired", async () => {
     h = await startHarness();
     const before = h.heroku.currentRelease(h.ids.production)!;

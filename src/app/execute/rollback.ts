@@ -75,9 +75,15 @@ async function rollBackOne(
     if (earlier) return earlier;
   }
   // Approval takes time: if the app changed meanwhile (a hotfix), rolling back would drop that too.
-  const current = (await orUnknown(recent)).find((r) => r.current);
+  const releases = await orUnknown(recent);
+  const current = releases.find((r) => r.current);
   if (current && current.version !== target.fromVersion) {
     return `not rolled back: it runs v${current.version} now, not v${target.fromVersion} as when the rollback was requested`;
+  }
+  // Nor may Heroku have stopped keeping the release to go back to (its build expired meanwhile).
+  const back = releases.find((r) => r.id === target.releaseId);
+  if (back && (back.status === "expired" || !back.eligibleForRollback)) {
+    return `not rolled back: Heroku says v${target.version} can no longer be rolled back to (its build is no longer kept); fix forward with \`/promote ${request.pipeline}\``;
   }
   const acted = await actAtMostOnce(ctx, lease, {
     what: `rolling back ${target.app.name}`,
