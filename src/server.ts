@@ -40,6 +40,11 @@ export async function startBot(options: {
   tuning?: Partial<Tuning>;
   host?: string;
   port?: number;
+  /**
+   * This process's clock (default: the system clock). Tests inject a skewed or jumping one; leases and
+   * the POST window do not depend on it (they use the database's clock).
+   */
+  clock?: { now(): Date };
 }): Promise<RunningBot> {
   const { config, log } = options;
   const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
@@ -109,7 +114,7 @@ export async function startBot(options: {
     heroku,
     gitlab,
     chat,
-    clock: { now: () => new Date() },
+    clock: options.clock ?? { now: () => new Date() },
     log,
     sleep,
     newId: randomUUID,

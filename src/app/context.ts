@@ -34,6 +34,12 @@ export interface Tuning {
   httpTimeoutMs: number;
   /** How long a POST /pipeline-promotions may take; a recovering process waits this long past an unrecorded POST. */
   promotionPostTimeoutMs: number;
+  /**
+   * How long after a POST /pipeline-promotions whose answer was lost its releases may take to appear on
+   * the targets (a target is `pending` with `release: null` until then): only a lookup after this
+   * long counts as "no trace". Heroku does not document the bound; this is the bot's assumption.
+   */
+  promotionTraceWindowMs: number;
   /** Background sweep: expiries, orphaned promotions, unprocessed deliveries. */
   sweepIntervalMs: number;
   userGroupCacheMs: number;
@@ -66,6 +72,7 @@ export const DEFAULT_TUNING: Tuning = {
   deliveryRetryMaxMs: 10 * 60_000,
   httpTimeoutMs: 15_000,
   promotionPostTimeoutMs: 15_000,
+  promotionTraceWindowMs: 60_000,
   sweepIntervalMs: 10_000,
   userGroupCacheMs: 2 * 60_000,
   messageGraceMs: 30_000,

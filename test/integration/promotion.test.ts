@@ -599,6 +599,34 @@ describe("an answer lost after Heroku acted", () => {
   }, 40_000);
 });
 
+describe("a promotion whose releases appear late", () => {
+  it("when the POST's answer is lost and the targets' releases appear only after the POST's timeout, the bot waits for them and does not post again", async () => {
+    h = await startHarness();
+    h.shipToStaging("Slow to appear");
+    const message = await requestViaCommand();
+    h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 1, dropAfterHandling: true });
+    // Pending with release: null for longer than the POST's timeout (300 ms here), within the trace window.
+    h.heroku.promotionBehaviour.releaseDelayMs = 450;
+    h.heroku.promotionBehaviour.pollsUntilDone = 0;
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /Promoted/);
+    expect(messageText(done)).toMatch(/whitewave-prod now runs v\d+/);
+    expect(promotionPosts()).toHaveLength(1);
+    expect(h.heroku.promotions).toHaveLength(1);
+  });
+
+  it("when the POST answers and the targets stay pending with release: null for a while, the bot follows until they settle", async () => {
+    h = await startHarness();
+    h.shipToStaging("Pending without a release");
+    const message = await requestViaCommand();
+    h.heroku.promotionBehaviour.releaseDelayMs = 500;
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /Promoted/);
+    expect(messageText(done)).toMatch(/whitewave-prod now runs v\d+/);
+    expect(promotionPosts()).toHaveLength(1);
+  });
+});
+
 describe("the last POST attempt", () => {
   const unavailable = { status: 503, body: { id: "unavailable", message: "Service Unavailable" } };
 

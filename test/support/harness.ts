@@ -47,6 +47,7 @@ export const FAST_TUNING: Partial<Tuning> = {
   jobReleaseWaitMs: 600,
   promotionLeaseMs: 5_000,
   promotionPostTimeoutMs: 300,
+  promotionTraceWindowMs: 600,
   deliveryLeaseMs: 10_000,
   deliveryRetryFirstMs: 100,
   deliveryRetryMaxMs: 400,

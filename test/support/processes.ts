@@ -24,9 +24,18 @@ export interface BotProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnBot(world: World, tuning: Partial<Tuning> = PROCESS_TUNING): Promise<BotProcess> {
+export async function spawnBot(
+  world: World,
+  tuning: Partial<Tuning> = PROCESS_TUNING,
+  options: { clockSkewMs?: number } = {},
+): Promise<BotProcess> {
   const child = spawn(process.execPath, [ENTRY], {
-    env: { PATH: process.env.PATH ?? "", ...world.env, TEST_TUNING: JSON.stringify(tuning) },
+    env: {
+      PATH: process.env.PATH ?? "",
+      ...world.env,
+      TEST_TUNING: JSON.stringify(tuning),
+      TEST_CLOCK_SKEW_MS: String(options.clockSkewMs ?? 0),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -68,8 +68,12 @@ export async function orUnknown<T>(read: () => Promise<T>): Promise<T> {
  * An attempt recorded at `startedAt` (the database's time) may still be in flight at the provider, from
  * a process that died: wait, on the database's clock, until it must have ended.
  */
-export async function waitOutWindow(ctx: AppContext, startedAt: Date): Promise<void> {
-  const settledAt = startedAt.getTime() + ctx.tuning.promotionPostTimeoutMs + 1_000;
+export async function waitOutWindow(
+  ctx: AppContext,
+  startedAt: Date,
+  windowMs = ctx.tuning.promotionPostTimeoutMs,
+): Promise<void> {
+  const settledAt = startedAt.getTime() + windowMs + 1_000;
   const wait = settledAt - (await ctx.store.databaseNow()).getTime();
   if (wait > 0) await ctx.sleep(wait);
 }
@@ -83,8 +87,9 @@ export async function lookForTrace<T>(
   ctx: AppContext,
   lease: LeaseKeeper,
   find: () => Promise<T | undefined>,
+  windowMs = ctx.tuning.promotionPostTimeoutMs,
 ): Promise<T | undefined> {
-  const until = ctx.clock.now().getTime() + ctx.tuning.promotionPostTimeoutMs;
+  const until = ctx.clock.now().getTime() + windowMs;
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
     lease.check();
@@ -112,6 +117,11 @@ export interface ProductionAction<A, T> {
   trace: () => Promise<T | undefined>;
   /** Set when an earlier process recorded an attempt (at that database time) and died: look first. */
   recoveringFrom: Date | null;
+  /**
+   * How long after an attempt its trace may take to appear at the provider (default: the POST's own
+   * timeout, for providers whose trace exists once they answer).
+   */
+  traceWindowMs?: number;
 }
 
 export type Acted<A, T> = { answered: A } | { traced: T };
@@ -127,7 +137,7 @@ export async function actAtMostOnce<A, T>(
   action: ProductionAction<A, T>,
 ): Promise<Acted<A, T>> {
   if (action.recoveringFrom) {
-    await waitOutWindow(ctx, action.recoveringFrom);
+    await waitOutWindow(ctx, action.recoveringFrom, action.traceWindowMs);
     const earlier = await orUnknown(action.trace);
     if (earlier !== undefined) {
       ctx.log.warn({ what: action.what }, "an earlier attempt went through; following it");
@@ -142,7 +152,7 @@ export async function actAtMostOnce<A, T>(
     } catch (error) {
       if (!isRetryable(error)) throw error;
       ctx.log.warn({ err: error, attempt, what: action.what }, "an attempt failed ambiguously; looking for its trace");
-      const earlier = await lookForTrace(ctx, lease, action.trace);
+      const earlier = await lookForTrace(ctx, lease, action.trace, action.traceWindowMs);
       if (earlier !== undefined) return { traced: earlier };
       if (attempt >= ATTEMPTS) throw error;
     }
@@ -161,7 +171,10 @@ export async function followUntil<T>(
   read: () => Promise<T | undefined>,
   tooLong: (minutes: number) => OutcomeUnknown,
 ): Promise<T> {
-  const started = (startedAt ?? ctx.clock.now()).getTime();
+  // `startedAt` is the database's time: measure on that clock (this process's may be minutes off).
+  const offset = (await ctx.store.databaseNow()).getTime() - ctx.clock.now().getTime();
+  const elapsed = () => ctx.clock.now().getTime() + offset - started;
+  const started = startedAt?.getTime() ?? ctx.clock.now().getTime() + offset;
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
     lease.check();
@@ -172,7 +185,7 @@ export async function followUntil<T>(
       if (!isRetryable(error)) throw error;
       ctx.log.warn({ err: error }, "could not read the change's progress; will look again");
     }
-    if (ctx.clock.now().getTime() - started > ctx.tuning.followLimitMs) {
+    if (elapsed() > ctx.tuning.followLimitMs) {
       throw tooLong(Math.round(ctx.tuning.followLimitMs / 60_000));
     }
     await ctx.sleep(delay);

@@ -48,7 +48,8 @@ export async function finish(
     request.id,
     from,
     state,
-    { outcome, finishedAt: ctx.clock.now() },
+    // On the database's clock, like promotionStartedAt: "finished after N s" is measured on one clock.
+    { outcome, finishedAt: await ctx.store.databaseNow().catch(() => ctx.clock.now()) },
     auditNote(ctx, request, state, null, {
       targets: outcome.targets.map((t) => ({
         app: t.app.name,

@@ -47,6 +47,8 @@ export async function runPromotion(
     const acted = await actAtMostOnce(ctx, lease, {
       what: "creating the promotion",
       recoveringFrom: request.promotionStartedAt,
+      // The releases of a promotion may appear on the targets well after the POST answered.
+      traceWindowMs: Math.max(ctx.tuning.promotionPostTimeoutMs, ctx.tuning.promotionTraceWindowMs),
       fence: async () => {
         const marked = await ctx.store.markPromotionStarted(request.id, ctx.instanceId, baseline);
         if (!marked) throw new LeaseLost("the promotion lease was lost before posting");

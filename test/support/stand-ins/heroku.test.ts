@@ -202,6 +202,28 @@ describe("HerokuStandIn", () => {
     });
   });
 
+  it("with releaseDelayMs, keeps a promotion's targets pending with release: null, and no release on the app, until the delay passed", async () => {
+    const promoted = heroku.deploy(staging.name, "0f0a53b9c1d2e3f4");
+    heroku.promotionBehaviour.pollsUntilDone = 0;
+    heroku.promotionBehaviour.releaseDelayMs = 200;
+    const before = heroku.releases(production.name).length;
+    const created = await client.post<Promotion>("/pipeline-promotions", {
+      body: {
+        pipeline: { id: pipeline.id },
+        source: { app: { id: staging.id } },
+        targets: [{ app: { id: production.id } }],
+      },
+    });
+    const targetsPath = `/pipeline-promotions/${created.id}/promotion-targets`;
+    const early = await client.get<PromotionTarget[]>(targetsPath);
+    expect(early).toEqual([expect.objectContaining({ status: "pending", release: null })]);
+    expect(await client.get<unknown[]>(`/apps/${production.id}/releases`)).toHaveLength(before);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const [target] = await client.get<PromotionTarget[]>(targetsPath);
+    expect(target).toMatchObject({ status: "succeeded", release: { id: expect.any(String) } });
+    expect(heroku.currentRelease(production.name)?.slug).toEqual(promoted.slug);
+  });
+
   it("reports a failed release phase: target failed, release failed and not current, output streamed", async () => {
     const before = heroku.deploy(production.name, "aaaaaaa1111111");
     heroku.deploy(staging.name, "bbbbbbb2222222");

@@ -74,6 +74,12 @@ export interface StoredPromotion extends HerokuPromotion {
   pollsRemaining: number;
   /** Snapshot of `promotionBehaviour.failTargets` taken when the promotion was created. */
   failTargets: Record<string, TargetFailure>;
+  /**
+   * With `promotionBehaviour.releaseDelayMs`: when (epoch ms) the targets' releases appear, and what
+   * they will be. Until then every target is `pending` with `release: null` and no release exists on
+   * the target apps.
+   */
+  releasesDue?: { at: number; slugId: string; description: string };
 }
 
 export interface HerokuStandInOptions {
@@ -165,10 +171,18 @@ const REGION = { id: "59accabd-516d-4f0e-83e6-6e3757701145", name: "us" };
 
 export class HerokuStandIn extends HttpStandIn {
   /** Controls how promotions created from now on settle. */
-  promotionBehaviour: { pollsUntilDone: number; failTargets: Record<string, TargetFailure> } = {
-    pollsUntilDone: 1,
-    failTargets: {},
-  };
+  /**
+   * How new promotions behave. `releaseDelayMs`: the targets' releases appear only this long after the
+   * POST; until then each target is `pending` with `release: null`. Heroku's schema makes
+   * `pipeline-promotion-target.release` nullable and its CLI (`pipelines:promote`) waits for it to
+   * appear, so a promotion can exist well before any release shows on the target apps. How long that
+   * takes at Heroku is not documented; tests choose.
+   */
+  promotionBehaviour: { pollsUntilDone: number; failTargets: Record<string, TargetFailure>; releaseDelayMs?: number } =
+    {
+      pollsUntilDone: 1,
+      failTargets: {},
+    };
   /** When true every authenticated call answers 403 `two_factor`, as for an account that requires a second factor. */
   requireTwoFactor = false;
   /** Sent as `RateLimit-Remaining` on every response; each authenticated call takes one; at 0 calls get 429. */
@@ -299,6 +313,10 @@ export class HerokuStandIn extends HttpStandIn {
   completePromotion(promotionId: string): void {
     const promotion = this.promotions.find((p) => p.id === promotionId);
     if (!promotion) throw new Error(`unknown promotion ${promotionId}`);
+    if (promotion.releasesDue) {
+      promotion.releasesDue.at = 0;
+      this.releaseDuePromotions();
+    }
     if (promotion.status === "pending") this.settle(promotion);
   }
 
@@ -424,6 +442,7 @@ export class HerokuStandIn extends HttpStandIn {
   }
 
   private listReleases(req: StandInRequest): StandInResponse {
+    this.releaseDuePromotions();
     const app = this.appParam(req);
     const releases = this.releasesOf(app);
     // Releases list in version order whether the Range names `id` (heroku-client's default
@@ -441,6 +460,7 @@ export class HerokuStandIn extends HttpStandIn {
   }
 
   private getRelease(req: StandInRequest): StandInResponse {
+    this.releaseDuePromotions();
     const app = this.appParam(req);
     const release = this.findRelease(app, param(req, "release"));
     if (!release) throw notFound("release");
@@ -553,26 +573,48 @@ export class HerokuStandIn extends HttpStandIn {
     const slugId = release.slug.id;
     const commit = this.slugs.get(slugId)?.commit;
     const description = `Promote ${sourceApp.name} v${release.version}${commit ? ` ${commit.slice(0, 7)}` : ""}`;
+    const delayMs = this.promotionBehaviour.releaseDelayMs ?? 0;
+    if (delayMs > 0) promotion.releasesDue = { at: Date.now() + delayMs, slugId, description };
     promotion.targets = targets.map((app) => ({
       id: randomUUID(),
       app: { id: app.id },
       status: "pending",
       error_message: null,
-      release: { id: this.createRelease(app, { slugId, description, status: "pending" }).id },
+      release: delayMs > 0 ? null : { id: this.createRelease(app, { slugId, description, status: "pending" }).id },
       pipeline_promotion: { id: promotion.id },
     }));
     this.promotions.push(promotion);
-    if (promotion.pollsRemaining === 0) this.settle(promotion);
+    if (promotion.pollsRemaining === 0 && !promotion.releasesDue) this.settle(promotion);
     return { status: 201, body: promotionJson(promotion) };
   }
 
   private getPromotion(req: StandInRequest): StandInResponse {
+    this.releaseDuePromotions();
     return { status: 200, body: promotionJson(this.promotionParam(req)) };
   }
 
+  /** Creates the target releases of delayed promotions whose time has come. */
+  private releaseDuePromotions(): void {
+    for (const promotion of this.promotions) {
+      const due = promotion.releasesDue;
+      if (!due || Date.now() < due.at) continue;
+      promotion.releasesDue = undefined;
+      for (const target of promotion.targets) {
+        const app = this.apps.get(target.app.id);
+        if (!app) continue;
+        target.release = {
+          id: this.createRelease(app, { slugId: due.slugId, description: due.description, status: "pending" }).id,
+        };
+      }
+      if (promotion.pollsRemaining === 0) this.settle(promotion);
+    }
+  }
+
   private listTargets(req: StandInRequest): StandInResponse {
+    this.releaseDuePromotions();
     const promotion = this.promotionParam(req);
-    if (promotion.status === "pending") {
+    // Before its releases exist a promotion cannot settle: its targets stay pending with release null.
+    if (promotion.status === "pending" && !promotion.releasesDue) {
       if (promotion.pollsRemaining > 0) promotion.pollsRemaining -= 1;
       else this.settle(promotion);
     }
