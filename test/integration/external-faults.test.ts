@@ -9,6 +9,7 @@ import { postgresDatabase, TEST_DATABASE_URL } from "../support/databases.js";
 import {
   APPROVER_A,
   assertNoSecrets,
+  buttonValue,
   type Harness,
   messageText,
   PROJECT_ID,
@@ -171,6 +172,41 @@ describe.skipIf(!TEST_DATABASE_URL)("PostgreSQL briefly unavailable", () => {
       expect((await h.sendGitLab(delivery)).status).toBe(200);
       await h.slash(REQUESTER, "whitewave");
       await h.slack.waitFor(() => approvalMessage(), 10_000);
+    } finally {
+      await h.close();
+      await proxy.close();
+      await db.drop();
+    }
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)("a PostgreSQL connection dropped in the middle of a transaction", () => {
+  it("when the move to promoting loses its connection before its audit row, nothing of it stays, and the sweep promotes once", async () => {
+    const db = await postgresDatabase();
+    const target = new URL(db.url);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    await proxy.start();
+    const proxied = new URL(db.url);
+    proxied.port = String(proxy.port);
+    try {
+      h = await startHarness({
+        db: { ...db, url: proxied.toString(), config: { kind: "postgres", url: proxied.toString() } },
+      });
+      h.shipToStaging("Cut mid-transaction");
+      await h.slash(REQUESTER, "whitewave");
+      const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+      const id = buttonValue(message, ACTIONS.approve) as string;
+      // The audit row of the move to promoting is the transaction's second statement: the UPDATE of the
+      // request was sent, the connection drops before the INSERT reaches PostgreSQL.
+      proxy.dropWhen((text) => text.includes('insert into "audit"') && text.includes("promoting"));
+      await h.click(APPROVER_A, message, ACTIONS.approve);
+      await h.messageMatching(message.ts, /Promoted/, 20_000);
+      expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(1);
+      const events = (await h.bot.store.auditFor(id)).map((e) => e.event);
+      // Every state change has its row, once: the rolled-back attempt left none.
+      expect(events.filter((e) => e === "promoting")).toHaveLength(1);
+      expect(events.filter((e) => e === "succeeded")).toHaveLength(1);
+      expect(proxy.dropped).toBe(1);
     } finally {
       await h.close();
       await proxy.close();
