@@ -34,6 +34,16 @@ export interface RunningBot {
   close(graceMs?: number): Promise<void>;
 }
 
+const SLACK_RETRIES = 3;
+
+/**
+ * The longest a Slack call can take before it fails (each attempt bounded by the timeout, the waits
+ * between them 0.5, 1 and 2 s). Waiting out a 429's Retry-After is not bounded by it.
+ */
+export function slackCallBoundMs(tuning: Pick<Tuning, "slackTimeoutMs">): number {
+  return (SLACK_RETRIES + 1) * tuning.slackTimeoutMs + 3_500;
+}
+
 export async function startBot(options: {
   config: Config;
   log: Logger;
@@ -48,6 +58,12 @@ export async function startBot(options: {
 }): Promise<RunningBot> {
   const { config, log } = options;
   const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  if (tuning.messageGraceMs <= slackCallBoundMs(tuning)) {
+    log.warn(
+      { messageGraceMs: tuning.messageGraceMs, slackCallBoundMs: slackCallBoundMs(tuning) },
+      "messageGraceMs is not longer than a Slack call can take: a slow post may be posted twice",
+    );
+  }
   const store = await KyselyStore.open(config.database);
   // Retry waits inside the clients end at once on shutdown, like the worker's own waits.
   const shutdown = new AbortController();
@@ -100,7 +116,8 @@ export async function startBot(options: {
     clientOptions: {
       slackApiUrl: config.slack.apiUrl,
       // Rate limits (429) are waited out by the WebClient; other failures get a few quick retries.
-      retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+      retryConfig: { retries: SLACK_RETRIES, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+      timeout: tuning.slackTimeoutMs,
     },
     ...(socketMode ? { socketMode: true, appToken: config.slack.appToken } : { receiver }),
     // Bolt's conversation store (context.conversation) is not used; it cost a lookup on every request.

@@ -45,6 +45,8 @@ export interface Tuning {
   userGroupCacheMs: number;
   /** A request whose message is still unposted this long after it was stored was interrupted; post it. */
   messageGraceMs: number;
+  /** Timeout of one Slack Web API call (WebClient retries a failed one 3 times, 0.5 to 2 s apart). */
+  slackTimeoutMs: number;
   /**
    * This long after a request finished, the sweep updates its message once more: whatever update a
    * failure or a race left last in Slack, the message ends showing the outcome.
@@ -75,7 +77,10 @@ export const DEFAULT_TUNING: Tuning = {
   promotionTraceWindowMs: 60_000,
   sweepIntervalMs: 10_000,
   userGroupCacheMs: 2 * 60_000,
-  messageGraceMs: 30_000,
+  // Longer than a Slack call can take with its retries (4 × 10 s + 3.5 s): a sweep never posts a
+  // second message while the creator's post is still on its way (found by the model-based test).
+  messageGraceMs: 60_000,
+  slackTimeoutMs: 10_000,
   messageSettleMs: 60_000,
   herokuRetry: { attempts: 5, baseMs: 1_000, maxMs: 30_000 },
   gitlabRetry: { attempts: 4, baseMs: 1_000, maxMs: 20_000 },
