@@ -470,7 +470,8 @@ export function outcomeReply(request: PromotionRequest): ChatMessage {
 }
 
 export function decisionReply(request: PromotionRequest, actor: string, event: string): ChatMessage {
-  const text = `${user(actor)} ${event} the promotion of v${request.sourceReleaseVersion}${request.reason ? `: ${esc(request.reason)}` : ""}.`;
+  const what = request.kind === "rollback" ? "rollback to" : "promotion of";
+  const text = `${user(actor)} ${event} the ${what} v${request.sourceReleaseVersion}${request.reason ? `: ${esc(request.reason)}` : ""}.`;
   return message(`${request.pipeline}: v${request.sourceReleaseVersion} ${event}`, [context(text)]);
 }
 

@@ -482,6 +482,15 @@ describe("other messages", () => {
     for (const message of messages) expectNoRawMention(message);
   });
 
+  it("says in a decision reply whether a promotion or a rollback was decided", () => {
+    expect(decisionReply(aRequest({}), "UBOB", "rejected").blocks[0]).toMatchObject({
+      elements: [{ text: expect.stringContaining("rejected the promotion of v") }],
+    });
+    expect(decisionReply(aRequest({ kind: "rollback" }), "UBOB", "cancelled").blocks[0]).toMatchObject({
+      elements: [{ text: expect.stringContaining("cancelled the rollback to v") }],
+    });
+  });
+
   it("shows the reason of a processing failure as the bot wrote it (mrkdwn)", () => {
     const message = processingFailedMessage({
       pipeline: "whitewave",
