@@ -537,6 +537,21 @@ describe("production changed between the request and the approval", () => {
     expect(h.heroku.currentRelease(h.ids.production)?.id).toBe(hotfix.id);
   });
 
+  it("when Heroku cannot be read to check production before promoting, nothing is posted and the request ends saying nothing was changed", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    h.heroku.fault({
+      method: "GET",
+      path: `/apps/${h.ids.production}/releases`,
+      times: 100,
+      response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
+    });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const done = await finalMessage(message.ts, /Promotion failed/);
+    expect(messageText(done)).toContain("Nothing was changed");
+    expect(promotionPosts()).toHaveLength(0);
+  });
+
   it("when only a config var changed production (a release of the same build), then the promotion goes ahead", async () => {
     await setup();
     const message = await requestViaCommand();
@@ -589,6 +604,7 @@ describe("an answer lost after Heroku acted", () => {
       method: "GET",
       path: `/apps/${h.ids.production}/releases`,
       times: 40,
+      when: () => promotionPosts().length > 0,
       response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
     });
     await h.click(APPROVER_A, message, ACTIONS.approve);
@@ -730,6 +746,26 @@ describe("an outcome the bot cannot establish", () => {
     await answer(BYSTANDER, /Only the approvers of \*whitewave\*/);
     expect((await h.bot.store.getRequest(id))?.state).toBe("unknown");
   });
+
+  it("when the POST's answer is lost and Heroku stays unreadable past the follow limit, the request says the outcome is unknown instead of staying promoting", async () => {
+    h = await startHarness({ tuning: { followLimitMs: 1_500 } });
+    h.shipToStaging("Heroku unreadable");
+    const message = await requestViaCommand();
+    h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 1, dropAfterHandling: true });
+    // From the POST on (the check of what production runs before it still reads it).
+    h.heroku.fault({
+      method: "GET",
+      path: `/apps/${h.ids.production}/releases`,
+      times: Number.POSITIVE_INFINITY,
+      when: () => promotionPosts().length > 0,
+      response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
+    });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    const unknown = await h.messageMatching(message.ts, /outcome unknown/i, 15_000);
+    expect(messageText(unknown)).toContain("could not find out whether its attempt went through");
+    expect(buttonValue(unknown, ACTIONS.retryUnknown)).toBeDefined();
+    expect(promotionPosts()).toHaveLength(1);
+  }, 30_000);
 
   it("when an approver tries again after Heroku finished, the bot finds the promotion and reports it without posting again", async () => {
     const unknown = await stuckPromotion();

@@ -7,6 +7,7 @@
  * CLI waits for the release to appear), so a trace may show up late: the lookup keeps looking for the
  * provider's window before it counts "no trace".
  */
+import { DomainError } from "../../domain/errors.js";
 import type { PromotionTarget, Release } from "../../domain/ports.js";
 import type { AppRef, PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
 import { auditRequest } from "../audit.js";
@@ -38,9 +39,7 @@ export async function runPromotion(
 ): Promise<PromotionOutcome> {
   let request = claimed;
   if (!request.promotionId) {
-    // A transient failure to read is "try again later" (the request stays promoting), never a failure:
-    // an earlier attempt of a process that died may have promoted already.
-    const changed = await orUnknown(() => productionChanges(ctx, request));
+    const changed = await checkedBeforeActing(ctx, request);
     if (changed.length > 0) return { targets: [], error: changedMessage(request, changed) };
     // Taken when the request was made, in the same read that checked what production runs.
     const baseline = request.baseline ?? (await baselineOf(ctx, request));
@@ -90,6 +89,25 @@ export async function runPromotion(
     tooLong(request),
   );
   return describeTargets(ctx, request, targets);
+}
+
+/**
+ * What changed production since the request. Before any attempt, Heroku staying unreadable fails the
+ * request (nothing was changed, and saying so is the truth); once an attempt was recorded (a process
+ * that died), a failed read is "unknown": that attempt may have promoted already.
+ */
+async function checkedBeforeActing(ctx: AppContext, request: PromotionRequest): Promise<Change[]> {
+  if (request.promotionStartedAt) return orUnknown(() => productionChanges(ctx, request));
+  try {
+    return await productionChanges(ctx, request);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    throw new DomainError(
+      error.code,
+      `Not promoted: before promoting, the bot checks what production runs, and Heroku could not be read (${error.message}). Nothing was changed; ask again with \`/promote ${request.pipeline}\` once Heroku answers.`,
+      { retryable: false },
+    );
+  }
 }
 
 /** Each target's newest release version now (pending and failed releases included). */

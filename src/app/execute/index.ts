@@ -47,26 +47,25 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
       await settleUnknown(ctx, claimed, { why: error.why, link: error.link });
       return;
     }
-    if (error instanceof TraceUnknown) {
-      // Taken up again by the sweep until the provider can be read, within the follow limit; past it the
-      // request says the outcome is unknown and approvers decide (no request stays promoting for ever).
-      const since = claimed.promotionStartedAt?.getTime();
-      const now = (await ctx.store.databaseNow().catch(() => ctx.clock.now())).getTime();
-      if (since !== undefined && now - since > ctx.tuning.followLimitMs) {
+    if (error instanceof TraceUnknown || !(error instanceof DomainError)) {
+      // The provider could not be read to find out what an attempt did, or the error is not the
+      // provider's answer (a store or programming error): the provider may be acting, so the request
+      // stays `promoting` and is taken up again, recognising an attempt that went through. Past the
+      // follow limit it says the outcome is unknown and approvers decide: none stays promoting for ever.
+      if (await pastFollowLimit(ctx, claimed)) {
         log.warn({ err: error }, "the outcome stayed unknown past the follow limit; approvers are asked");
-        await settleUnknown(ctx, claimed, {
-          why: `The bot could not find out whether its attempt went through: ${error.message}`,
-          link: null,
-        });
+        const why =
+          error instanceof TraceUnknown
+            ? `The bot could not find out whether its attempt went through: ${error.message}.`
+            : "The bot kept failing to follow this request (see its logs), so it does not know how it ended.";
+        await settleUnknown(ctx, claimed, { why, link: null }).catch((e: unknown) =>
+          log.error({ err: e }, "could not mark the outcome unknown; it will be tried again"),
+        );
         return;
       }
-      log.warn({ err: error }, "the outcome of an earlier attempt is unknown; the request will be taken up again");
-      return;
-    }
-    if (!(error instanceof DomainError)) {
-      // Not the provider's answer (a store or programming error): the provider may be acting, so the
-      // request stays `promoting` and is taken up again, recognising an attempt that went through.
-      log.error({ err: error }, "acting on the request failed; it will be taken up again");
+      if (error instanceof TraceUnknown)
+        log.warn({ err: error }, "the outcome of an attempt is unknown; it will be taken up again");
+      else log.error({ err: error }, "acting on the request failed; it will be taken up again");
       return;
     }
     log.error({ err: error, code: error.code }, "the request failed");
@@ -74,6 +73,14 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
   } finally {
     await lease.stop(true);
   }
+}
+
+/** Whether the request has been acted on for longer than the follow limit (the database's clock). */
+async function pastFollowLimit(ctx: AppContext, request: PromotionRequest): Promise<boolean> {
+  const since = request.promotionStartedAt?.getTime();
+  if (since === undefined) return false;
+  const now = await ctx.store.databaseNow().catch(() => undefined);
+  return now !== undefined && now.getTime() - since > ctx.tuning.followLimitMs;
 }
 
 /** DRY_RUN: the call that approval would have made, in words. */
