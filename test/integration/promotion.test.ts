@@ -297,6 +297,29 @@ describe("the approval check", () => {
   });
 });
 
+describe("a request message Slack failed to post", () => {
+  it("when Slack fails the request's first post and the request is cancelled before the sweep's grace, the message is still posted, showing it cancelled", async () => {
+    h = await startHarness({ tuning: { messageGraceMs: 500 } });
+    h.shipToStaging("Unlucky post");
+    h.slack.fault({
+      path: "/api/chat.postMessage",
+      times: 1,
+      response: { status: 200, body: { ok: false, error: "service_unavailable" } },
+    });
+    await h.slash(REQUESTER, "whitewave");
+    await h.slack.waitFor(() => h.slack.callsTo("POST", "/api/chat.postMessage").length >= 1, 10_000);
+    await h.slash(REQUESTER, "cancel whitewave");
+    await answer(REQUESTER, /Cancelled the request/);
+    const shown = await h.slack.waitFor(
+      () => h.channelMessages().find((m) => /Cancelled/.test(messageText(m))),
+      10_000,
+    );
+    expect(buttonValue(shown, ACTIONS.approve)).toBeUndefined();
+    await h.bot.bot.worker.idle();
+    expect(h.channelMessages().filter((m) => /Promotion requested|Cancelled/.test(messageText(m)))).toHaveLength(1);
+  });
+});
+
 describe("denied clicks", () => {
   it("when someone keeps clicking a finished request's button, one audit row per person and minute is written and the message is not re-rendered", async () => {
     await setup();

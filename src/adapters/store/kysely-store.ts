@@ -532,8 +532,11 @@ export class KyselyStore implements Store {
     const rows = await this.db
       .selectFrom("requests")
       .selectAll()
-      .where("state", "in", ["pending", "promoting"])
+      // Whatever its state: a request that ended before its message could be posted (Slack failed the
+      // first post, then it was cancelled or promoted) still gets one showing how it ended. Only the
+      // last day's, so that a deploy does not post old history.
       .where("created_at", "<", iso(before))
+      .where("created_at", ">", iso(new Date(before.getTime() - 24 * 3_600_000)))
       .where((eb) =>
         eb.or([
           eb("message_ts", "is", null),
