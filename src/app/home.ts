@@ -1,21 +1,11 @@
 /** The App Home tab: each pipeline's releases, its lock, and pending requests (with buttons for approvers). */
 import type { PipelineConfig } from "../config.js";
-import type { Lock } from "../domain/gate.js";
-import type { PromotionRequest } from "../domain/request.js";
 import { mapLimit } from "../infra/ttl-cache.js";
 import { homeView } from "../views/home.js";
+import type { HomeEntry } from "../views/models.js";
 import type { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
-import { type PipelineSnapshot, snapshot } from "./pipeline-status.js";
-
-export interface HomeEntry {
-  snapshot: PipelineSnapshot;
-  lock: Lock | undefined;
-  pending: PromotionRequest | undefined;
-  /** A request whose outcome is unknown: it holds the pipeline until an approver records it. */
-  unknown: PromotionRequest | undefined;
-  canDecide: boolean;
-}
+import { snapshot } from "./pipeline-status.js";
 
 export async function publishHome(
   ctx: AppContext,

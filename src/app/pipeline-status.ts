@@ -4,29 +4,12 @@
  */
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
-import type { Lock } from "../domain/gate.js";
-import type { AuditEntry, CommitInfo } from "../domain/ports.js";
+import type { AuditEntry } from "../domain/ports.js";
 import type { AppRef, PromotionRequest } from "../domain/request.js";
 import { mapLimit } from "../infra/ttl-cache.js";
+import type { PipelineSnapshot, StageState } from "../views/models.js";
 import type { AppContext } from "./context.js";
 import { cachedHerokuSide, findPipeline } from "./pipelines.js";
-
-export interface StageState {
-  app: AppRef;
-  version: number | null;
-  commit: string | null;
-}
-
-export interface PipelineSnapshot {
-  pipeline: PipelineConfig;
-  staging: StageState | null;
-  targets: StageState[];
-  behind: { count: number; commits: CommitInfo[]; compareUrl: string } | null;
-  active: PromotionRequest | undefined;
-  lock: Lock | undefined;
-  /** Why the snapshot is incomplete (Heroku or GitLab could not be read). */
-  error: string | null;
-}
 
 const CONCURRENCY = 25;
 

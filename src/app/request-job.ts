@@ -11,8 +11,8 @@ import { code, esc, link } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
+import { completeRequest, inProgress, type RequestCreated, requestBasics } from "./new-request.js";
 import { herokuSide } from "./pipelines.js";
-import { completeRequest, inProgress, type RequestCreated, requestBasics } from "./request-promotion.js";
 
 /** How many recent successful pipelines are searched for a manual production job. */
 const SEARCHED_PIPELINES = 10;

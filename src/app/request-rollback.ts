@@ -9,8 +9,8 @@ import { esc } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
+import { checkGate, completeRequest, inProgress, type RequestCreated, requestBasics } from "./new-request.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
-import { checkGate, completeRequest, inProgress, type RequestCreated, requestBasics } from "./request-promotion.js";
 
 export async function requestRollback(
   ctx: AppContext,

@@ -1,9 +1,10 @@
 /** The App Home tab's blocks. */
-import type { HomeEntry } from "../app/home.js";
+
 import { shortSha } from "../domain/request.js";
 import { ACTIONS } from "./action-ids.js";
 import { actions, type Block, button, context, divider, section } from "./blocks.js";
 import { overrideText } from "./messages.js";
+import type { HomeEntry } from "./models.js";
 import { code, esc, plural, truncate, user, when } from "./mrkdwn.js";
 
 /** Slack allows 100 blocks in a Home view. */

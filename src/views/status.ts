@@ -1,8 +1,9 @@
 /** `/promote list`, `/promote status <pipeline>` and `/promote history <pipeline>` answers. */
-import type { PipelineSnapshot, StageState } from "../app/pipeline-status.js";
+
 import type { AuditEntry, ChatMessage } from "../domain/ports.js";
 import { type PromotionRequest, shortSha } from "../domain/request.js";
 import { type Block, context, divider, fallback, limitBlocks, section } from "./blocks.js";
+import type { PipelineSnapshot, StageState } from "./models.js";
 import { code, esc, link, plural, truncate, user, when } from "./mrkdwn.js";
 
 const SHOWN_COMMITS = 10;

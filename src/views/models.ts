@@ -1,0 +1,37 @@
+/**
+ * View models: what the bot shows about a pipeline, as the use cases gather it for the views. They
+ * live with the views that render them; the use cases in app/ fill them in.
+ */
+import type { PipelineConfig } from "../config.js";
+import type { Lock } from "../domain/gate.js";
+import type { CommitInfo } from "../domain/ports.js";
+import type { AppRef, PromotionRequest } from "../domain/request.js";
+
+/** What one stage's app runs. */
+export interface StageState {
+  app: AppRef;
+  version: number | null;
+  commit: string | null;
+}
+
+/** A pipeline as `/promote status`, `/promote list` and App Home show it. */
+export interface PipelineSnapshot {
+  pipeline: PipelineConfig;
+  staging: StageState | null;
+  targets: StageState[];
+  behind: { count: number; commits: CommitInfo[]; compareUrl: string } | null;
+  active: PromotionRequest | undefined;
+  lock: Lock | undefined;
+  /** Why the snapshot is incomplete (Heroku or GitLab could not be read). */
+  error: string | null;
+}
+
+/** One pipeline in App Home: its snapshot, lock, a pending or unknown request, and whether the viewer decides. */
+export interface HomeEntry {
+  snapshot: PipelineSnapshot;
+  lock: Lock | undefined;
+  pending: PromotionRequest | undefined;
+  /** A request whose outcome is unknown: it holds the pipeline until an approver records it. */
+  unknown: PromotionRequest | undefined;
+  canDecide: boolean;
+}
