@@ -66,6 +66,11 @@ export interface StoredPromotion extends HerokuPromotion {
   pollsRemaining: number;
   /** Snapshot of `promotionBehaviour.failTargets` taken when the promotion was created. */
   failTargets: Record<string, TargetFailure>;
+  /**
+   * Set while the targets' releases have not appeared yet (`promotionBehaviour.releaseDelayMs`): when
+   * they appear (epoch ms) and what each will be. Until then every target reads `release: null`.
+   */
+  deferredReleases?: { appearsAt: number; specs: Array<{ targetId: string; slugId: string; description: string }> };
 }
 
 export interface HerokuStandInOptions {
@@ -157,7 +162,18 @@ const REGION = { id: "59accabd-516d-4f0e-83e6-6e3757701145", name: "us" };
 
 export class HerokuStandIn extends HttpStandIn {
   /** Controls how promotions created from now on settle. */
-  promotionBehaviour: { pollsUntilDone: number; failTargets: Record<string, TargetFailure> } = {
+  promotionBehaviour: {
+    pollsUntilDone: number;
+    failTargets: Record<string, TargetFailure>;
+    /**
+     * Acts slowly: for this long after the POST, each target of a promotion stays `pending` with
+     * `release: null`, and the target apps' release lists do not show the new release yet. Heroku's
+     * schema types `pipeline-promotion-target.release` as `["object", "null"]` (platform-api
+     * `schema.json`), and the CLI's `pipelines:promote` waits for `targets[0].release` to appear before
+     * it streams the release output. Default 0: releases exist from the POST on, as before.
+     */
+    releaseDelayMs?: number;
+  } = {
     pollsUntilDone: 1,
     failTargets: {},
   };
@@ -279,7 +295,32 @@ export class HerokuStandIn extends HttpStandIn {
   completePromotion(promotionId: string): void {
     const promotion = this.promotions.find((p) => p.id === promotionId);
     if (!promotion) throw new Error(`unknown promotion ${promotionId}`);
+    this.materializeReleases(promotion, true);
     if (promotion.status === "pending") this.settle(promotion);
+  }
+
+  /** Lets every slow promotion's releases appear whose time has come (as any API call does). */
+  revealDueReleases(): void {
+    for (const promotion of this.promotions) this.materializeReleases(promotion);
+  }
+
+  /**
+   * Creates the target releases of a promotion created under `releaseDelayMs` once their time has come
+   * (or now, with `force`); a promotion left to finish by itself (no polls remaining) then settles.
+   */
+  private materializeReleases(promotion: StoredPromotion, force = false): void {
+    const deferred = promotion.deferredReleases;
+    if (!deferred || (!force && Date.now() < deferred.appearsAt)) return;
+    promotion.deferredReleases = undefined;
+    for (const spec of deferred.specs) {
+      const target = promotion.targets.find((t) => t.id === spec.targetId);
+      const app = target && this.apps.get(target.app.id);
+      if (!target || !app) continue;
+      target.release = {
+        id: this.createRelease(app, { slugId: spec.slugId, description: spec.description, status: "pending" }).id,
+      };
+    }
+    if (!force && promotion.status === "pending" && promotion.pollsRemaining === 0) this.settle(promotion);
   }
 
   /**
@@ -341,6 +382,8 @@ export class HerokuStandIn extends HttpStandIn {
   private api(handler: ApiHandler): RouteHandler {
     return async (req) => {
       let response: StandInResponse;
+      // Releases of slow promotions appear when their time has come, whatever is read next.
+      for (const promotion of this.promotions) this.materializeReleases(promotion);
       try {
         if (tokenOf(req.headers.authorization) !== this.token) {
           throw new HerokuApiError(401, "unauthorized", "Invalid credentials provided.");
@@ -530,16 +573,24 @@ export class HerokuStandIn extends HttpStandIn {
     const slugId = release.slug.id;
     const commit = this.slugs.get(slugId)?.commit;
     const description = `Promote ${sourceApp.name} v${release.version}${commit ? ` ${commit.slice(0, 7)}` : ""}`;
+    const releaseDelayMs = this.promotionBehaviour.releaseDelayMs ?? 0;
     promotion.targets = targets.map((app) => ({
       id: randomUUID(),
       app: { id: app.id },
       status: "pending",
       error_message: null,
-      release: { id: this.createRelease(app, { slugId, description, status: "pending" }).id },
+      release:
+        releaseDelayMs > 0 ? null : { id: this.createRelease(app, { slugId, description, status: "pending" }).id },
       pipeline_promotion: { id: promotion.id },
     }));
+    if (releaseDelayMs > 0) {
+      promotion.deferredReleases = {
+        appearsAt: Date.now() + releaseDelayMs,
+        specs: promotion.targets.map((t) => ({ targetId: t.id, slugId, description })),
+      };
+    }
     this.promotions.push(promotion);
-    if (promotion.pollsRemaining === 0) this.settle(promotion);
+    if (promotion.pollsRemaining === 0 && !promotion.deferredReleases) this.settle(promotion);
     return { status: 201, body: promotionJson(promotion) };
   }
 
@@ -549,7 +600,8 @@ export class HerokuStandIn extends HttpStandIn {
 
   private listTargets(req: StandInRequest): StandInResponse {
     const promotion = this.promotionParam(req);
-    if (promotion.status === "pending") {
+    // A target without its release yet is still pending, whatever the polls say.
+    if (promotion.status === "pending" && !promotion.deferredReleases) {
       if (promotion.pollsRemaining > 0) promotion.pollsRemaining -= 1;
       else this.settle(promotion);
     }

@@ -1,0 +1,177 @@
+/**
+ * Runs model histories against the real bot with `fc.asyncModelRun` and checks the invariants after
+ * each one, on one world reused across histories (rebuilt only when a history left a request open).
+ *
+ * Replaying a failing history: the failure prints `seed` and `path`; run
+ *   MODEL_SEED=<seed> MODEL_PATH=<path> npm run test:model
+ * (or the same variables with `npx vitest run test/model/bot.model.test.ts` for the npm tier). The
+ * two are handed to fast-check's `seed` and `path`, which replay that very history (and its shrunk
+ * form) first. The bot runs on real time and real I/O, so a replay reproduces the history's commands
+ * and faults exactly and its timing only roughly.
+ */
+import fc from "fast-check";
+import type { PipelineOptions } from "../support/harness.js";
+import type { BotRunner } from "./bot-runner.js";
+import { type FaultKind, HistoryRun, historyArbitrary, openingArbitrary, type Policy } from "./commands.js";
+import { checkInvariants, shownStateOf, type Violation } from "./invariants.js";
+
+/**
+ * Fault kinds kept out of the `npm test` tier because they find a known, still open defect (so main
+ * stays green); `npm run test:model` runs them too when MODEL_KNOWN_DEFECTS=1. Each entry names its defect.
+ */
+export const KNOWN_DEFECT_KINDS: ReadonlySet<string> = new Set<string>([]);
+
+export interface Variant {
+  name: string;
+  pipeline: PipelineOptions;
+  /** Builds the bots and the world for this variant. */
+  start: (pipeline: PipelineOptions) => Promise<BotRunner>;
+  bots: number;
+}
+
+export interface RunOptions {
+  variant: Variant;
+  histories: number;
+  maxCommands: number;
+  /** How long after the faults stop every approved request must show its outcome. */
+  boundMs: number;
+  exclude: ReadonlySet<string>;
+  seed?: number;
+  path?: string;
+  /** Shrink a failing history to a minimal one (each shrink step reruns a history on the real bot). */
+  shrink: boolean;
+  print: (line: string) => void;
+}
+
+export interface RunSummary {
+  variant: string;
+  /** Histories fast-check generated (shrinking reruns not counted). */
+  histories: number;
+  /** Every history run, shrinking included. */
+  executions: number;
+  faults: Partial<Record<FaultKind, number>>;
+  /** Violations found in the failing history (0 when every history passed). */
+  violations: Violation[];
+  failure?: { seed: number; path: string; history: string[]; counterexample: string };
+  durationMs: number;
+}
+
+function policyOf(pipeline: PipelineOptions): Policy {
+  return { requiredApprovals: pipeline.requiredApprovals ?? 1, allowSelfApproval: pipeline.allowSelfApproval ?? false };
+}
+
+/** True when a request of an earlier history is still open: the next history would not start clean. */
+function leftOpen(runner: BotRunner): boolean {
+  return runner.world.slack.messages.some((m) => {
+    const state = shownStateOf(m.text);
+    return state === "pending" || state === "promoting";
+  });
+}
+
+export async function runHistories(options: RunOptions): Promise<RunSummary> {
+  const { variant } = options;
+  const started = Date.now();
+  const policy = policyOf(variant.pipeline);
+  let runner = await variant.start(variant.pipeline);
+  const faults: Partial<Record<FaultKind, number>> = {};
+  let executions = 0;
+  let last: { violations: Violation[]; history: string[]; logs: string } | undefined;
+
+  const commandOptions = { bots: variant.bots, maxCommands: options.maxCommands, exclude: options.exclude };
+  const property = fc.asyncProperty(
+    openingArbitrary(commandOptions),
+    historyArbitrary(commandOptions),
+    async (opening, commands) => {
+      executions += 1;
+      if (leftOpen(runner)) {
+        await runner.close();
+        runner = await variant.start(variant.pipeline);
+      }
+      const { heroku, slack, gitlab } = runner.world;
+      heroku.clearFaults();
+      slack.clearFaults();
+      gitlab.clearFaults();
+      heroku.rateLimitRemaining = 4500;
+      heroku.promotionBehaviour = { pollsUntilDone: 1, failTargets: {} };
+      runner.takeLogs();
+      const run = new HistoryRun(runner, policy);
+      for (const command of opening) await command.run({ run }, run);
+      await fc.asyncModelRun(() => ({ model: { run }, real: run }), commands);
+      await run.wrapUp(options.boundMs);
+      for (const [kind, n] of Object.entries(run.faults)) {
+        faults[kind as FaultKind] = (faults[kind as FaultKind] ?? 0) + n;
+      }
+      const records = run.records();
+      const violations = checkInvariants(records);
+      if (process.env.MODEL_VERBOSE) {
+        options.print(`--- history ${executions}\n  ${run.log.join("\n  ")}`);
+        options.print(
+          `  requests: ${records.requests.map((r) => `${r.ts} v${r.releaseVersion} by ${r.requester} [${r.approvalNote}] shows ${records.messages.find((m) => m.ts === r.ts)?.shownState}`).join("; ")}`,
+        );
+        options.print(
+          `  promotions: ${records.promotions.map((p) => `step ${p.createdAtStep}: ${p.targets.map((t) => t.status)}`).join("; ")}`,
+        );
+      }
+      if (violations.length > 0) {
+        last = { violations, history: run.log, logs: runner.takeLogs() };
+        throw new Error(violations.map((v) => `[${v.invariant}] ${v.message}`).join("\n"));
+      }
+    },
+  );
+
+  const result = await fc.check(property, {
+    numRuns: options.histories,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.path !== undefined ? { path: options.path } : {}),
+    endOnFailure: !options.shrink,
+  });
+  await runner.close();
+
+  const summary: RunSummary = {
+    variant: variant.name,
+    histories: result.numRuns,
+    executions,
+    faults,
+    violations: result.failed ? (last?.violations ?? []) : [],
+    durationMs: Date.now() - started,
+  };
+  if (result.failed) {
+    summary.failure = {
+      seed: result.seed,
+      path: result.counterexamplePath ?? "",
+      history: last?.history ?? [],
+      counterexample: result.counterexample ? result.counterexample.map((c) => fc.stringify(c)).join(" then ") : "",
+    };
+  }
+  report(summary, options.print, last?.logs);
+  return summary;
+}
+
+export function report(summary: RunSummary, print: (line: string) => void, logs?: string): void {
+  const faultLine = Object.entries(summary.faults)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k}=${n}`)
+    .join(", ");
+  print(
+    `model [${summary.variant}]: ${summary.histories} histories run (${summary.executions} with shrinking) in ${(summary.durationMs / 1000).toFixed(1)} s`,
+  );
+  print(`model [${summary.variant}]: faults injected: ${faultLine || "none"}`);
+  print(`model [${summary.variant}]: violations found: ${summary.violations.length}`);
+  if (summary.failure) {
+    const f = summary.failure;
+    print(`model [${summary.variant}]: FAILING HISTORY seed=${f.seed} path="${f.path}"`);
+    print(`  replay: MODEL_SEED=${f.seed} MODEL_PATH="${f.path}" npm run test:model`);
+    print(`  commands: ${f.counterexample}`);
+    for (const line of f.history) print(`  step ${line}`);
+    for (const v of summary.violations) print(`  VIOLATION [${v.invariant}] ${v.message}`);
+    if (logs && process.env.MODEL_LOGS) print(logs.slice(-30_000));
+  }
+}
+
+/** Reads MODEL_* settings from the environment (the test and the long run share them). */
+export function envSettings(env: NodeJS.ProcessEnv = process.env): { seed?: number; path?: string } {
+  const seed = env.MODEL_SEED ? Number(env.MODEL_SEED) : undefined;
+  if (seed !== undefined && !Number.isInteger(seed))
+    throw new Error(`MODEL_SEED must be an integer, not ${env.MODEL_SEED}`);
+  return { ...(seed !== undefined ? { seed } : {}), ...(env.MODEL_PATH ? { path: env.MODEL_PATH } : {}) };
+}
