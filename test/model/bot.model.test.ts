@@ -38,6 +38,7 @@ describe("the invariant checker", () => {
         requester: "U0REQUESTER",
         releaseId: release,
         releaseVersion: 5,
+        askedAtStep: 1,
         approvedAtStep: 2,
         approvalNote: "",
       },
@@ -114,6 +115,20 @@ describe("the invariant checker", () => {
     expect(checkInvariants(falseFailure).map((v) => v.invariant)).toEqual(["honest-outcome"]);
     const stuck = { ...base, messages: [{ ts: "1.1", shownState: "promoting" }] };
     expect(checkInvariants(stuck).map((v) => v.invariant)).toEqual(["ends-terminal"]);
+  });
+
+  it("catches a promotion that overwrote a hotfix made after the request, and accepts the hotfix itself", () => {
+    const records: HistoryRecords = {
+      ...base,
+      promotions: [{ ...base.promotions[0]!, createdAtStep: 3 }],
+      productionReleases: [
+        { id: "hf", version: 8, status: "succeeded", description: "Deploy fffffff" },
+        ...base.productionReleases,
+      ],
+      hotfixes: [{ step: 2, releaseId: "hf" }],
+    };
+    expect(checkInvariants(records).map((v) => v.invariant)).toEqual(["no-overwrite"]);
+    expect(checkInvariants({ ...records, hotfixes: [{ step: 3, releaseId: "hf" }] })).toEqual([]);
   });
 
   it("reads the state from a request message's text", () => {

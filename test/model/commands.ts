@@ -60,12 +60,15 @@ export const FAULT_KINDS = [
   "restart",
   "expire",
   "gitlab-redelivery",
+  "production-hotfix",
 ] as const;
 export type { Cmd };
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 interface KnownRequest {
   ts: string;
+  /** The step at which it was asked for (its message may appear later). */
+  askedAtStep: number;
   requester: string;
   releaseVersion: number;
   releaseId: string;
@@ -96,6 +99,8 @@ export class HistoryRun {
   private readonly requests = new Map<string, KnownRequest>();
   private readonly attempts: Attempt[] = [];
   private lock: { epoch: number; by: string } | null = null;
+  /** Releases people deployed straight to production (a hotfix), with the step. */
+  private readonly hotfixes: Array<{ step: number; releaseId: string }> = [];
   private epochs = 0;
   /** After each step, how many promotions Heroku holds: promotion i was created by step stepOf(i). */
   private readonly promotionsAfterStep: number[] = [];
@@ -165,6 +170,7 @@ export class HistoryRun {
       if (attempt) attempt.consumed = true;
       const request: KnownRequest = {
         ts: message.ts,
+        askedAtStep: attempt?.step ?? this.step,
         requester,
         releaseVersion: version,
         releaseId: release?.id ?? `unknown-v${version}`,
@@ -256,6 +262,13 @@ export class HistoryRun {
     if (APPROVERS.has(who)) this.lock = null;
   }
 
+  /** Someone pushes a hotfix straight to production, bypassing the bot. */
+  hotfix(): void {
+    const { heroku, ids } = this.world;
+    const release = heroku.deploy(ids.production, `${"f".repeat(32)}${String(this.step).padStart(8, "0")}`);
+    this.hotfixes.push({ step: this.step, releaseId: release.id });
+  }
+
   /** Time passes beyond a pending request's expiry. */
   recordExpiry(request: KnownRequest): void {
     if (request.approvedAtStep === null && !request.closed) request.closed = `expired at step ${this.step}`;
@@ -319,6 +332,7 @@ export class HistoryRun {
       requester: r.requester,
       releaseId: r.releaseId,
       releaseVersion: r.releaseVersion,
+      askedAtStep: r.askedAtStep,
       approvedAtStep: r.approvedAtStep,
       approvalNote:
         r.approvedAtStep !== null
@@ -332,7 +346,7 @@ export class HistoryRun {
     const rollbacks = heroku.callsTo("POST", `/apps/${ids.production}/releases`).length - this.startRollbackPosts;
     const messages = this.requestMessages().map((m) => ({ ts: m.ts, shownState: shownStateOf(m.text) ?? "?" }));
     if (rollbacks > 0) this.log.push(`(the bot posted ${rollbacks} release(s) to production directly)`);
-    return { requests, promotions, productionReleases, messages };
+    return { requests, promotions, productionReleases, messages, hotfixes: [...this.hotfixes] };
   }
 }
 
@@ -448,13 +462,13 @@ class Lock extends Step {
   constructor(
     readonly who: PersonId,
     readonly unlock: boolean,
+    readonly bot: number,
   ) {
     super();
   }
   async run(_m: Model, run: Real) {
-    const status = await tolerate(() =>
-      run.world.slash(this.who, this.unlock ? "unlock whitewave" : 'lock whitewave "model incident"'),
-    );
+    const text = this.unlock ? "unlock whitewave" : 'lock whitewave "model incident"';
+    const status = await tolerate(() => run.world.slash(this.who, text, run.runner.url(this.bot)));
     if (status === 200) {
       if (this.unlock) run.recordUnlock(this.who);
       else run.recordLock(this.who);
@@ -506,6 +520,21 @@ class Restart extends Step {
   }
   toString() {
     return `crash and restart bot ${this.bot}`;
+  }
+}
+
+/**
+ * A hotfix pushed straight to production between a request and its promotion (issue 13, known case
+ * 3): the bot must not promote over it, since the approvers approved against what production ran.
+ */
+class Hotfix extends Step {
+  async run(_m: Model, run: Real) {
+    run.fault("production-hotfix");
+    run.hotfix();
+    await run.endStep(this.toString());
+  }
+  toString() {
+    return "someone deploys a hotfix straight to production";
   }
 }
 
@@ -607,8 +636,9 @@ export interface CommandOptions {
   maxCommands: number;
 }
 
+/** Faults injected through the stand-ins' knobs; the others are commands of their own. */
 const INJECTABLE: FaultKind[] = FAULT_KINDS.filter(
-  (k) => k !== "restart" && k !== "expire" && k !== "gitlab-redelivery",
+  (k) => k !== "restart" && k !== "expire" && k !== "gitlab-redelivery" && k !== "production-hotfix",
 );
 
 /** How every history begins: a new staging release, and someone asks for it (an approver or not). */
@@ -638,7 +668,7 @@ export function historyArbitrary(options: CommandOptions): fc.Arbitrary<Iterable
     fc
       .tuple(person, fc.constantFrom("reject" as const, "cancel" as const), fc.nat(7), bot)
       .map(([w, a, s, b]) => new Decide(w, a, s, b)),
-    fc.tuple(person, fc.boolean()).map(([w, u]) => new Lock(w, u)),
+    fc.tuple(person, fc.boolean(), bot).map(([w, u, b]) => new Lock(w, u, b)),
   ];
   if (faults.length > 0) {
     const fault = fc
@@ -648,5 +678,6 @@ export function historyArbitrary(options: CommandOptions): fc.Arbitrary<Iterable
   }
   if (allowed("expire")) commands.push(fc.nat(7).map((s) => new Expire(s)));
   if (allowed("restart")) commands.push(bot.map((b) => new Restart(b)));
+  if (allowed("production-hotfix")) commands.push(fc.constant(new Hotfix()));
   return fc.commands(commands, { maxCommands: options.maxCommands });
 }

@@ -13,6 +13,8 @@ export interface ModelRequestRecord {
   requester: string;
   releaseId: string;
   releaseVersion: number;
+  /** The step at which it was asked for. */
+  askedAtStep: number;
   /**
    * The step at which the last approval the policy needs was given, with every approval counted by a
    * distinct approver other than the requester (unless self-approval is allowed), while the request
@@ -53,8 +55,8 @@ export interface HistoryRecords {
   promotions: HerokuPromotionRecord[];
   productionReleases: ProductionReleaseRecord[];
   messages: SlackRequestRecord[];
-  /** Production changes the model made itself (a hotfix pushed straight to production), by release id. */
-  allowedReleaseIds?: string[];
+  /** Production changes people made themselves (a hotfix pushed straight to production). */
+  hotfixes?: Array<{ step: number; releaseId: string }>;
 }
 
 export type InvariantName =
@@ -62,7 +64,8 @@ export type InvariantName =
   | "at-most-once"
   | "exact-release"
   | "ends-terminal"
-  | "honest-outcome";
+  | "honest-outcome"
+  | "no-overwrite";
 
 export interface Violation {
   invariant: InvariantName;
@@ -89,6 +92,17 @@ export function checkInvariants(records: HistoryRecords): Violation[] {
     const free = candidates.find((r) => !matched.has(r.ts));
     if (free) {
       matched.set(free.ts, promotion);
+      // Approvers approved against what production ran when it was asked for; a hotfix since (strictly
+      // before the step in which Heroku was asked) must stop the promotion, not be overwritten by it.
+      const overwritten = (records.hotfixes ?? []).filter(
+        (h) => h.step >= free.askedAtStep && h.step < promotion.createdAtStep,
+      );
+      if (overwritten.length > 0) {
+        violations.push({
+          invariant: "no-overwrite",
+          message: `promotion ${promotion.id} (step ${promotion.createdAtStep}) of the request at ${free.ts} (asked at step ${free.askedAtStep}) overwrote the production hotfix of step ${overwritten.map((h) => h.step).join(", ")}`,
+        });
+      }
       continue;
     }
     if (candidates.length > 0) {
@@ -113,7 +127,7 @@ export function checkInvariants(records: HistoryRecords): Violation[] {
   const promotedReleaseIds = new Set(
     records.promotions.flatMap((p) => p.targets.map((t) => t.releaseId).filter((id): id is string => id !== null)),
   );
-  const allowed = new Set(records.allowedReleaseIds ?? []);
+  const allowed = new Set((records.hotfixes ?? []).map((h) => h.releaseId));
   for (const release of records.productionReleases) {
     if (promotedReleaseIds.has(release.id) || allowed.has(release.id)) continue;
     violations.push({
