@@ -131,6 +131,18 @@ describe("the invariant checker", () => {
     expect(checkInvariants({ ...records, hotfixes: [{ step: 3, releaseId: "hf" }] })).toEqual([]);
   });
 
+  it("catches one request shown in two messages", () => {
+    const records: HistoryRecords = {
+      ...base,
+      requests: [
+        { ...base.requests[0]!, requestId: "id-1" },
+        { ...base.requests[0]!, ts: "1.2", requestId: "id-1", approvedAtStep: null, approvalNote: "" },
+      ],
+      messages: [...base.messages, { ts: "1.2", shownState: "pending" }],
+    };
+    expect(checkInvariants(records).map((v) => v.invariant)).toEqual(["one-message"]);
+  });
+
   it("reads the state from a request message's text", () => {
     expect(shownStateOf("whitewave: succeeded — whitewave-staging v5 (abcdef12) to whitewave-prod")).toBe("succeeded");
     expect(shownStateOf("whitewave: promotion partly failed — whitewave-staging v5 (abcdef12) to x")).toBe(
@@ -150,6 +162,7 @@ describe("random histories against the real bot", () => {
         boundMs: 20_000,
         exclude: KNOWN_DEFECT_KINDS,
         shrink: true,
+        replayCommand: `npx vitest run test/model/bot.model.test.ts -t "${variant.name}"`,
         ...envSettings(),
         print: (line) => console.log(line),
       });

@@ -24,7 +24,7 @@ import {
   REQUESTER,
 } from "../support/harness.js";
 import type { SlackMessage } from "../support/stand-ins/slack.js";
-import type { BotRunner } from "./bot-runner.js";
+import { type BotRunner, MESSAGE_GRACE_MS } from "./bot-runner.js";
 import {
   type HerokuPromotionRecord,
   type HistoryRecords,
@@ -61,12 +61,15 @@ export const FAULT_KINDS = [
   "expire",
   "gitlab-redelivery",
   "production-hotfix",
+  "slack-slower-than-grace",
 ] as const;
 export type { Cmd };
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 interface KnownRequest {
   ts: string;
+  /** The request id its buttons carry (while they were seen). */
+  requestId: string | null;
   /** The step at which it was asked for (its message may appear later). */
   askedAtStep: number;
   requester: string;
@@ -157,7 +160,11 @@ export class HistoryRun {
     for (const message of this.requestMessages()) {
       const known = this.requests.get(message.ts);
       if (known) {
-        if (buttonValue(message, ACTIONS.approve)) known.lastPending = structuredClone(message);
+        const id = buttonValue(message, ACTIONS.approve);
+        if (id) {
+          known.lastPending = structuredClone(message);
+          known.requestId = id;
+        }
         continue;
       }
       const blocksText = JSON.stringify(message.blocks);
@@ -170,6 +177,7 @@ export class HistoryRun {
       if (attempt) attempt.consumed = true;
       const request: KnownRequest = {
         ts: message.ts,
+        requestId: buttonValue(message, ACTIONS.approve) ?? null,
         askedAtStep: attempt?.step ?? this.step,
         requester,
         releaseVersion: version,
@@ -329,6 +337,7 @@ export class HistoryRun {
     }));
     const requests: ModelRequestRecord[] = [...this.requests.values()].map((r) => ({
       ts: r.ts,
+      requestId: r.requestId,
       requester: r.requester,
       releaseId: r.releaseId,
       releaseVersion: r.releaseVersion,
@@ -610,6 +619,16 @@ class InjectFault extends Step {
           response: { status: 503, body: "" },
         });
         break;
+      case "slack-slower-than-grace":
+        // Slack answers the next message post or update only after the bot's grace for an unposted
+        // request message has passed (a 429 with a long Retry-After does this to WebClient too).
+        slack.fault({
+          method: "POST",
+          path: /^\/api\/chat\.(postMessage|update)$/,
+          times: 1,
+          delayMs: MESSAGE_GRACE_MS + 1_000,
+        });
+        break;
       case "slack-not-ok":
         slack.fault({
           method: "POST",
@@ -634,6 +653,8 @@ export interface CommandOptions {
   /** How many bots serve requests (restarts pick one). */
   bots: number;
   maxCommands: number;
+  /** fast-check's `replayPath` of the commands of a failing history (printed with it), to replay its shrinking. */
+  replayPath?: string;
 }
 
 /** Faults injected through the stand-ins' knobs; the others are commands of their own. */
@@ -679,5 +700,8 @@ export function historyArbitrary(options: CommandOptions): fc.Arbitrary<Iterable
   if (allowed("expire")) commands.push(fc.nat(7).map((s) => new Expire(s)));
   if (allowed("restart")) commands.push(bot.map((b) => new Restart(b)));
   if (allowed("production-hotfix")) commands.push(fc.constant(new Hotfix()));
-  return fc.commands(commands, { maxCommands: options.maxCommands });
+  return fc.commands(commands, {
+    maxCommands: options.maxCommands,
+    ...(options.replayPath ? { replayPath: options.replayPath } : {}),
+  });
 }

@@ -10,6 +10,8 @@
 export interface ModelRequestRecord {
   /** The Slack ts of the request's message: the request's identity as people see it. */
   ts: string;
+  /** The request id its buttons carried, when they were seen: two messages with one id are one request shown twice. */
+  requestId?: string | null;
   requester: string;
   releaseId: string;
   releaseVersion: number;
@@ -65,7 +67,8 @@ export type InvariantName =
   | "exact-release"
   | "ends-terminal"
   | "honest-outcome"
-  | "no-overwrite";
+  | "no-overwrite"
+  | "one-message";
 
 export interface Violation {
   invariant: InvariantName;
@@ -136,7 +139,24 @@ export function checkInvariants(records: HistoryRecords): Violation[] {
     });
   }
 
+  // One request, one message: a second message of the same request is never updated again, and keeps
+  // showing whatever it showed (with live buttons) however the request ends.
+  const byId = new Map<string, string[]>();
+  for (const r of records.requests) {
+    if (r.requestId) byId.set(r.requestId, [...(byId.get(r.requestId) ?? []), r.ts]);
+  }
+  for (const [id, messages] of byId) {
+    if (messages.length > 1) {
+      violations.push({
+        invariant: "one-message",
+        message: `request ${id} has ${messages.length} messages (${messages.map((ts) => `${ts}: "${shown.get(ts)}"`).join(", ")})`,
+      });
+    }
+  }
+  const duplicates = new Set([...byId.values()].flatMap((messages) => messages.slice(1)));
+
   for (const request of records.requests) {
+    if (duplicates.has(request.ts)) continue;
     const state = shown.get(request.ts) ?? "missing";
     const promotion = matched.get(request.ts);
     const changed = promotion?.targets.some((t) => t.status === "succeeded") ?? false;

@@ -10,8 +10,9 @@
  *   two-process PostgreSQL variant when TEST_DATABASE_URL is set)
  * - MODEL_KNOWN_DEFECTS=1: also inject the fault kinds the npm tier leaves out (KNOWN_DEFECT_KINDS)
  * - MODEL_SHRINK=0: report a failing history as found instead of shrinking it
- * - MODEL_SEED and MODEL_PATH: replay one failing history (as printed) and nothing else
- * - MODEL_VERBOSE=1: print every history; MODEL_LOGS=1: the bot's log of a failing one
+ * - MODEL_SEED, MODEL_PATH and MODEL_COMMANDS_PATH: replay one failing history (as printed), and
+ *   nothing else; with the same MODEL_VARIANTS, MODEL_KNOWN_DEFECTS and MODEL_MAX_COMMANDS (printed too)
+ * - MODEL_VERBOSE=1: print every history; MODEL_LOGS=<file>: write the bot log of a failing one there
  */
 import { describe, expect, it } from "vitest";
 import { postgresDatabase, TEST_DATABASE_URL } from "../support/databases.js";
@@ -21,6 +22,7 @@ import {
   envSettings,
   KNOWN_DEFECT_KINDS,
   type RunSummary,
+  replayVariables,
   report,
   runHistories,
   type Variant,
@@ -53,6 +55,14 @@ const maxCommands = Number(env.MODEL_MAX_COMMANDS ?? 10);
 const exclude = env.MODEL_KNOWN_DEFECTS === "1" ? new Set<string>() : KNOWN_DEFECT_KINDS;
 const replay = envSettings();
 const print = (line: string) => console.log(line);
+/** The settings a replay needs besides the seed and path (they change what histories are generated). */
+const replayCommand = (variant: Variant) =>
+  [
+    `MODEL_VARIANTS=${variant.name}`,
+    ...(env.MODEL_KNOWN_DEFECTS === "1" ? ["MODEL_KNOWN_DEFECTS=1"] : []),
+    ...(env.MODEL_MAX_COMMANDS ? [`MODEL_MAX_COMMANDS=${env.MODEL_MAX_COMMANDS}`] : []),
+    "npm run test:model",
+  ].join(" ");
 
 describe("model-based test, long run", () => {
   it(`${total} histories over ${variants.map((v) => v.name).join(", ")}`, async () => {
@@ -68,6 +78,7 @@ describe("model-based test, long run", () => {
           exclude,
           shrink: true,
           print,
+          replayCommand: replayCommand(variant),
           ...replay,
         }),
       );
@@ -87,6 +98,7 @@ describe("model-based test, long run", () => {
             shrink: env.MODEL_SHRINK !== "0",
             seed: baseSeed + summaries.length,
             print,
+            replayCommand: replayCommand(variant),
           });
           summaries.push(summary);
           // A failing batch stops at its failing history; the next batch goes on from there.
@@ -106,6 +118,11 @@ describe("model-based test, long run", () => {
         histories: summaries.reduce((n, s) => n + s.histories, 0),
         executions: summaries.reduce((n, s) => n + s.executions, 0),
         faults,
+        activity: {
+          requests: summaries.reduce((n, s) => n + s.activity.requests, 0),
+          approved: summaries.reduce((n, s) => n + s.activity.approved, 0),
+          promotions: summaries.reduce((n, s) => n + s.activity.promotions, 0),
+        },
         violations: summaries.flatMap((s) => s.violations),
         durationMs: summaries.reduce((n, s) => n + s.durationMs, 0),
       },
@@ -115,9 +132,7 @@ describe("model-based test, long run", () => {
       `failing histories: ${failing.length}${exclude.size ? ` (left out as known defects: ${[...exclude].join(", ")})` : ""}`,
     );
     for (const s of failing) {
-      print(
-        `  [${s.variant}] MODEL_SEED=${s.failure?.seed} MODEL_PATH="${s.failure?.path}" MODEL_VARIANTS=${s.variant}`,
-      );
+      print(`  ${replayVariables(s.failure!)} ${replayCommand(variants.find((v) => v.name === s.variant)!)}`);
       for (const v of s.violations) print(`    [${v.invariant}] ${v.message}`);
     }
     expect(failing.map((s) => s.failure)).toEqual([]);

@@ -9,6 +9,7 @@
  * form) first. The bot runs on real time and real I/O, so a replay reproduces the history's commands
  * and faults exactly and its timing only roughly.
  */
+import { writeFileSync } from "node:fs";
 import fc from "fast-check";
 import type { PipelineOptions } from "../support/harness.js";
 import type { BotRunner } from "./bot-runner.js";
@@ -23,6 +24,11 @@ export const KNOWN_DEFECT_KINDS: ReadonlySet<string> = new Set<string>([
   // Issue 13, known case 3: a promotion overwrites a production hotfix made between the request and
   // the approval (execute-promotion compares production with what the approvers saw for rollbacks only).
   "production-hotfix",
+  // A request's message posted twice: while the creator's post or update of it is still retrying in
+  // Slack past messageGraceMs, the sweep of the same process takes it for an interrupted post and posts
+  // a second message (app/worker.ts postMissingMessage); the first then lands too, and the second
+  // keeps "pending" with live buttons for good. Found by this model (seed 291121282) with a 500 ms grace.
+  "slack-slower-than-grace",
 ]);
 
 export interface Variant {
@@ -34,6 +40,8 @@ export interface Variant {
 }
 
 export interface RunOptions {
+  /** How to replay a failing history: the command line up to the seed (the seed and path are added). */
+  replayCommand: string;
   variant: Variant;
   histories: number;
   maxCommands: number;
@@ -42,6 +50,8 @@ export interface RunOptions {
   exclude: ReadonlySet<string>;
   seed?: number;
   path?: string;
+  /** The commands' own replay path (fc.commands `replayPath`), printed with a failing history. */
+  commandsPath?: string;
   /** Shrink a failing history to a minimal one (each shrink step reruns a history on the real bot). */
   shrink: boolean;
   print: (line: string) => void;
@@ -54,9 +64,11 @@ export interface RunSummary {
   /** Every history run, shrinking included. */
   executions: number;
   faults: Partial<Record<FaultKind, number>>;
+  /** What the histories got the bot to do: requests made, requests the people approved, Heroku promotions. */
+  activity: { requests: number; approved: number; promotions: number };
   /** Violations found in the failing history (0 when every history passed). */
   violations: Violation[];
-  failure?: { seed: number; path: string; history: string[]; counterexample: string };
+  failure?: { seed: number; path: string; commandsPath: string; history: string[]; counterexample: string };
   durationMs: number;
 }
 
@@ -79,9 +91,15 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
   let runner = await variant.start(variant.pipeline);
   const faults: Partial<Record<FaultKind, number>> = {};
   let executions = 0;
+  const activity = { requests: 0, approved: 0, promotions: 0 };
   let last: { violations: Violation[]; history: string[]; logs: string } | undefined;
 
-  const commandOptions = { bots: variant.bots, maxCommands: options.maxCommands, exclude: options.exclude };
+  const commandOptions = {
+    bots: variant.bots,
+    maxCommands: options.maxCommands,
+    exclude: options.exclude,
+    ...(options.commandsPath ? { replayPath: options.commandsPath } : {}),
+  };
   const property = fc.asyncProperty(
     openingArbitrary(commandOptions),
     historyArbitrary(commandOptions),
@@ -106,6 +124,9 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
         faults[kind as FaultKind] = (faults[kind as FaultKind] ?? 0) + n;
       }
       const records = run.records();
+      activity.requests += records.requests.length;
+      activity.approved += records.requests.filter((r) => r.approvedAtStep !== null).length;
+      activity.promotions += records.promotions.length;
       const violations = checkInvariants(records);
       if (process.env.MODEL_VERBOSE) {
         options.print(`--- history ${executions}\n  ${run.log.join("\n  ")}`);
@@ -123,8 +144,10 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
     },
   );
 
+  // A path's first number is the index of the run to replay: fast-check needs at least that many runs.
+  const replayIndex = options.path ? Number(options.path.split(":")[0]) + 1 : 0;
   const result = await fc.check(property, {
-    numRuns: options.histories,
+    numRuns: Math.max(options.histories, replayIndex),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.path !== undefined ? { path: options.path } : {}),
     endOnFailure: !options.shrink,
@@ -136,22 +159,33 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
     histories: result.numRuns,
     executions,
     faults,
+    activity,
     violations: result.failed ? (last?.violations ?? []) : [],
     durationMs: Date.now() - started,
   };
   if (result.failed) {
+    const counterexample = result.counterexample
+      ? result.counterexample.map((c) => fc.stringify(c)).join(" then ")
+      : "";
     summary.failure = {
       seed: result.seed,
       path: result.counterexamplePath ?? "",
+      // fc.commands prints it as /*replayPath="..."*/ after the commands of a shrunk history.
+      commandsPath: /replayPath="([^"]*)"/.exec(counterexample)?.[1] ?? "",
       history: last?.history ?? [],
-      counterexample: result.counterexample ? result.counterexample.map((c) => fc.stringify(c)).join(" then ") : "",
+      counterexample,
     };
   }
-  report(summary, options.print, last?.logs);
+  report(summary, options.print, last?.logs, options.replayCommand);
   return summary;
 }
 
-export function report(summary: RunSummary, print: (line: string) => void, logs?: string): void {
+export function report(
+  summary: RunSummary,
+  print: (line: string) => void,
+  logs?: string,
+  replayCommand = "npm run test:model",
+): void {
   const faultLine = Object.entries(summary.faults)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, n]) => `${k}=${n}`)
@@ -159,23 +193,44 @@ export function report(summary: RunSummary, print: (line: string) => void, logs?
   print(
     `model [${summary.variant}]: ${summary.histories} histories run (${summary.executions} with shrinking) in ${(summary.durationMs / 1000).toFixed(1)} s`,
   );
+  print(
+    `model [${summary.variant}]: ${summary.activity.requests} requests, ${summary.activity.approved} approved by the people, ${summary.activity.promotions} Heroku promotions`,
+  );
   print(`model [${summary.variant}]: faults injected: ${faultLine || "none"}`);
   print(`model [${summary.variant}]: violations found: ${summary.violations.length}`);
   if (summary.failure) {
     const f = summary.failure;
     print(`model [${summary.variant}]: FAILING HISTORY seed=${f.seed} path="${f.path}"`);
-    print(`  replay: MODEL_SEED=${f.seed} MODEL_PATH="${f.path}" npm run test:model`);
+    print(`  replay: ${replayVariables(f)} ${replayCommand}`);
     print(`  commands: ${f.counterexample}`);
     for (const line of f.history) print(`  step ${line}`);
     for (const v of summary.violations) print(`  VIOLATION [${v.invariant}] ${v.message}`);
-    if (logs && process.env.MODEL_LOGS) print(logs.slice(-30_000));
+    const logFile = process.env.MODEL_LOGS;
+    if (logs && logFile) {
+      // MODEL_LOGS=<file>: the failing history's bot log, whole, in that file.
+      writeFileSync(logFile, logs);
+      print(`  the bot's log of this history: ${logFile}`);
+    }
   }
 }
 
+/** The environment variables that replay a failing history. */
+export function replayVariables(f: { seed: number; path: string; commandsPath: string }): string {
+  return `MODEL_SEED=${f.seed} MODEL_PATH="${f.path}"${f.commandsPath ? ` MODEL_COMMANDS_PATH="${f.commandsPath}"` : ""}`;
+}
+
 /** Reads MODEL_* settings from the environment (the test and the long run share them). */
-export function envSettings(env: NodeJS.ProcessEnv = process.env): { seed?: number; path?: string } {
+export function envSettings(env: NodeJS.ProcessEnv = process.env): {
+  seed?: number;
+  path?: string;
+  commandsPath?: string;
+} {
   const seed = env.MODEL_SEED ? Number(env.MODEL_SEED) : undefined;
   if (seed !== undefined && !Number.isInteger(seed))
     throw new Error(`MODEL_SEED must be an integer, not ${env.MODEL_SEED}`);
-  return { ...(seed !== undefined ? { seed } : {}), ...(env.MODEL_PATH ? { path: env.MODEL_PATH } : {}) };
+  return {
+    ...(seed !== undefined ? { seed } : {}),
+    ...(env.MODEL_PATH ? { path: env.MODEL_PATH } : {}),
+    ...(env.MODEL_COMMANDS_PATH ? { commandsPath: env.MODEL_COMMANDS_PATH } : {}),
+  };
 }
