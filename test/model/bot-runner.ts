@@ -124,6 +124,7 @@ export async function processRunner(pipeline: PipelineOptions, db: TestDatabase,
       await Promise.all(bots.map((b) => b.kill("SIGKILL")));
       await store.close();
       await world.close();
+      await db.drop();
     },
   };
 }

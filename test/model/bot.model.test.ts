@@ -12,7 +12,12 @@ import { inProcessRunner } from "./bot-runner.js";
 import { checkInvariants, type HistoryRecords, shownStateOf } from "./invariants.js";
 import { envSettings, KNOWN_DEFECT_KINDS, runHistories, type Variant } from "./run-histories.js";
 
-const HISTORIES = Number(process.env.MODEL_NPM_HISTORIES ?? 6);
+const HISTORIES = Number(process.env.MODEL_NPM_HISTORIES ?? 10);
+/**
+ * The npm tier runs the same histories every time (seed 13, for the issue), so that main stays green
+ * unless the bot changes; `npm run test:model` draws new ones on every run. MODEL_SEED overrides it.
+ */
+const NPM_SEED = 13;
 
 const VARIANTS: Variant[] = [
   {
@@ -163,6 +168,7 @@ describe("random histories against the real bot", () => {
         exclude: KNOWN_DEFECT_KINDS,
         shrink: true,
         replayCommand: `npx vitest run test/model/bot.model.test.ts -t "${variant.name}"`,
+        seed: NPM_SEED,
         ...envSettings(),
         print: (line) => console.log(line),
       });

@@ -90,6 +90,8 @@ interface Attempt {
   /** The lock epoch in force when an approver asked with --override. */
   overrideEpoch: number | null;
   consumed: boolean;
+  /** The bot told the person it made the request: its message must appear. */
+  made: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,6 +107,8 @@ export class HistoryRun {
   /** Releases people deployed straight to production (a hotfix), with the step. */
   private readonly hotfixes: Array<{ step: number; releaseId: string }> = [];
   private epochs = 0;
+  /** Requests the bot said it made whose message never appeared within the bound. */
+  unposted = 0;
   /** After each step, how many promotions Heroku holds: promotion i was created by step stepOf(i). */
   private readonly promotionsAfterStep: number[] = [];
   private readonly startPromotions: number;
@@ -229,6 +233,7 @@ export class HistoryRun {
       who,
       overrideEpoch: override && APPROVERS.has(who) && this.lock ? this.lock.epoch : null,
       consumed: false,
+      made: false,
     };
     const status = await ask();
     if (status !== 200) return `HTTP ${status}`;
@@ -240,6 +245,7 @@ export class HistoryRun {
     if (answer !== undefined && !/Requested the promotion|Approved your own request/.test(answer)) return "refused";
     // Older asks by this person that made nothing are superseded.
     for (const a of this.attempts) if (a.who === who) a.consumed = true;
+    attempt.made = answer !== undefined;
     this.attempts.push(attempt);
     return answer === undefined ? "no answer" : "made";
   }
@@ -317,7 +323,15 @@ export class HistoryRun {
         this.recordUnlock(APPROVER_A);
         this.log.push("wrap-up: unlock");
       }
-      if (open.length === 0 || Date.now() > deadline) break;
+      // A request the bot said it made whose message is not in the channel yet (Slack was down) must
+      // still be posted: wait for it too.
+      const unposted = this.attempts.filter((a) => a.made && !a.consumed);
+      if ((open.length === 0 && unposted.length === 0) || Date.now() > deadline) {
+        for (const a of unposted)
+          this.log.push(`wrap-up: the request ${a.who} made at step ${a.step} was never posted`);
+        this.unposted = unposted.length;
+        break;
+      }
       await sleep(200);
     }
     // The sweep brings every finished request's message up to date once more (messageSettleMs).
@@ -355,7 +369,14 @@ export class HistoryRun {
     const rollbacks = heroku.callsTo("POST", `/apps/${ids.production}/releases`).length - this.startRollbackPosts;
     const messages = this.requestMessages().map((m) => ({ ts: m.ts, shownState: shownStateOf(m.text) ?? "?" }));
     if (rollbacks > 0) this.log.push(`(the bot posted ${rollbacks} release(s) to production directly)`);
-    return { requests, promotions, productionReleases, messages, hotfixes: [...this.hotfixes] };
+    return {
+      requests,
+      promotions,
+      productionReleases,
+      messages,
+      hotfixes: [...this.hotfixes],
+      unpostedRequests: this.unposted,
+    };
   }
 }
 

@@ -59,6 +59,8 @@ export interface HistoryRecords {
   messages: SlackRequestRecord[];
   /** Production changes people made themselves (a hotfix pushed straight to production). */
   hotfixes?: Array<{ step: number; releaseId: string }>;
+  /** Requests the bot told their requester it made whose message never appeared in the channel. */
+  unpostedRequests?: number;
 }
 
 export type InvariantName =
@@ -152,6 +154,12 @@ export function checkInvariants(records: HistoryRecords): Violation[] {
         message: `request ${id} has ${messages.length} messages (${messages.map((ts) => `${ts}: "${shown.get(ts)}"`).join(", ")})`,
       });
     }
+  }
+  if ((records.unpostedRequests ?? 0) > 0) {
+    violations.push({
+      invariant: "one-message",
+      message: `${records.unpostedRequests} request(s) the requester was told were made never got a message in the channel`,
+    });
   }
   const duplicates = new Set([...byId.values()].flatMap((messages) => messages.slice(1)));
 
