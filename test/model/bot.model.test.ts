@@ -8,7 +8,9 @@
  *   MODEL_SEED=<seed> MODEL_PATH=<path> npx vitest run test/model/bot.model.test.ts
  */
 import { describe, expect, it } from "vitest";
+import { APPROVER_A, REQUESTER } from "../support/harness.js";
 import { inProcessRunner } from "./bot-runner.js";
+import { Decide, HistoryRun, RequestPromotion, Ship } from "./commands.js";
 import { checkInvariants, type HistoryRecords, shownStateOf } from "./invariants.js";
 import { envSettings, KNOWN_DEFECT_KINDS, runHistories, type Variant } from "./run-histories.js";
 
@@ -155,6 +157,45 @@ describe("the invariant checker", () => {
     );
     expect(shownStateOf("whitewave: v5 approved")).toBeUndefined();
   });
+});
+
+describe("the whole check against the real bot", () => {
+  it("flags a production change the people did not approve, read from the Heroku stand-in's own records", async () => {
+    const runner = await inProcessRunner({ requiredApprovals: 2 });
+    try {
+      const run = new HistoryRun(runner, { requiredApprovals: 2, allowSelfApproval: false });
+      for (const step of [
+        new Ship(0, 0),
+        new RequestPromotion(REQUESTER, false, 0),
+        new Decide(APPROVER_A, "approve", 0, 0),
+      ]) {
+        await step.run({ run }, run);
+      }
+      // What a bot that promoted on the first of two approvals would do: POST the promotion itself.
+      const { heroku, ids } = runner.world;
+      const staged = heroku.currentRelease(ids.staging)!;
+      const response = await fetch(`${heroku.url}/pipeline-promotions`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${runner.world.env.HEROKU_API_TOKEN}`,
+          "content-type": "application/json",
+          accept: "application/vnd.heroku+json; version=3",
+        },
+        body: JSON.stringify({
+          pipeline: { id: ids.pipeline },
+          source: { app: { id: ids.staging }, release: { id: staged.id } },
+          targets: [{ app: { id: ids.production } }],
+        }),
+      });
+      expect(response.status).toBe(201);
+      await run.endStep("a rogue promotion");
+      await run.wrapUp(10_000);
+      const violations = checkInvariants(run.records());
+      expect(violations.map((v) => v.invariant)).toContain("approved-before-change");
+    } finally {
+      await runner.close();
+    }
+  }, 60_000);
 });
 
 describe("random histories against the real bot", () => {

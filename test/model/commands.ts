@@ -403,7 +403,7 @@ abstract class Step implements Cmd {
   abstract toString(): string;
 }
 
-class Ship extends Step {
+export class Ship extends Step {
   constructor(
     readonly redeliveries: number,
     readonly bot: number,
@@ -424,7 +424,7 @@ class Ship extends Step {
   }
 }
 
-class RequestPromotion extends Step {
+export class RequestPromotion extends Step {
   constructor(
     readonly who: PersonId,
     readonly override: boolean,
@@ -460,7 +460,7 @@ class ClickPromote extends Step {
   }
 }
 
-class Decide extends Step {
+export class Decide extends Step {
   constructor(
     readonly who: PersonId,
     readonly action: "approve" | "reject" | "cancel",
