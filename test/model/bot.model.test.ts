@@ -12,7 +12,7 @@ import { APPROVER_A, REQUESTER } from "../support/harness.js";
 import { inProcessRunner } from "./bot-runner.js";
 import { Decide, HistoryRun, RequestPromotion, Ship } from "./commands.js";
 import { checkInvariants, type HistoryRecords, shownStateOf } from "./invariants.js";
-import { envSettings, KNOWN_DEFECT_KINDS, runHistories, type Variant } from "./run-histories.js";
+import { ALWAYS_FROZEN, envSettings, KNOWN_DEFECT_KINDS, runHistories, type Variant } from "./run-histories.js";
 
 const HISTORIES = Number(process.env.MODEL_NPM_HISTORIES ?? 10);
 /**
@@ -31,6 +31,12 @@ const VARIANTS: Variant[] = [
   {
     name: "one approval, self-approval allowed",
     pipeline: { requiredApprovals: 1, allowSelfApproval: true },
+    start: inProcessRunner,
+    bots: 1,
+  },
+  {
+    name: "inside a freeze window",
+    pipeline: { requiredApprovals: 1, freeze: ALWAYS_FROZEN },
     start: inProcessRunner,
     bots: 1,
   },

@@ -40,6 +40,8 @@ const APPROVERS = new Set<string>([APPROVER_A, APPROVER_B, GROUP_APPROVER]);
 export interface Policy {
   requiredApprovals: number;
   allowSelfApproval: boolean;
+  /** The pipeline is inside a freeze window the whole time (pipelines.yml cannot change at runtime). */
+  frozen?: boolean;
 }
 
 /** Kinds of fault a history can inject; each is counted when injected. */
@@ -77,6 +79,8 @@ interface KnownRequest {
   releaseId: string;
   /** The lock (by epoch) that the requester's override covered, if any. */
   overrideEpoch: number | null;
+  /** Whether an approver asked with --override while the pipeline was frozen (it covers the window). */
+  overrideFreeze: boolean;
   approvals: Set<string>;
   approvedAtStep: number | null;
   closed: string | null;
@@ -89,6 +93,7 @@ interface Attempt {
   who: string;
   /** The lock epoch in force when an approver asked with --override. */
   overrideEpoch: number | null;
+  overrideFreeze: boolean;
   consumed: boolean;
   /** The bot told the person it made the request: its message must appear. */
   made: boolean;
@@ -187,6 +192,7 @@ export class HistoryRun {
         releaseVersion: version,
         releaseId: release?.id ?? `unknown-v${version}`,
         overrideEpoch: attempt?.overrideEpoch ?? null,
+        overrideFreeze: attempt?.overrideFreeze ?? false,
         approvals: new Set(),
         approvedAtStep: null,
         closed: attempt ? null : "nobody asked for it",
@@ -208,7 +214,11 @@ export class HistoryRun {
   }
 
   private gatePasses(request: KnownRequest): boolean {
-    return this.lock === null || this.lock.epoch === request.overrideEpoch;
+    // Every gate closing the pipeline must be covered: the lock by an override given during that very
+    // lock, the freeze window by an override given inside it (domain/gate.ts blockingGate).
+    const lockPasses = this.lock === null || this.lock.epoch === request.overrideEpoch;
+    const freezePasses = !this.policy.frozen || request.overrideFreeze;
+    return lockPasses && freezePasses;
   }
 
   /** A request people can click on: the newest pending one most of the time, any known one otherwise. */
@@ -232,6 +242,7 @@ export class HistoryRun {
       step: this.step,
       who,
       overrideEpoch: override && APPROVERS.has(who) && this.lock ? this.lock.epoch : null,
+      overrideFreeze: override && APPROVERS.has(who) && this.policy.frozen === true,
       consumed: false,
       made: false,
     };

@@ -19,6 +19,7 @@ import { postgresDatabase, TEST_DATABASE_URL } from "../support/databases.js";
 import { inProcessRunner, processRunner } from "./bot-runner.js";
 import type { FaultKind } from "./commands.js";
 import {
+  ALWAYS_FROZEN,
   envSettings,
   KNOWN_DEFECT_KINDS,
   type RunSummary,
@@ -33,6 +34,12 @@ const ALL_VARIANTS: Variant[] = [
   {
     name: "self-approval",
     pipeline: { requiredApprovals: 1, allowSelfApproval: true },
+    start: inProcessRunner,
+    bots: 1,
+  },
+  {
+    name: "freeze-window",
+    pipeline: { requiredApprovals: 1, freeze: ALWAYS_FROZEN },
     start: inProcessRunner,
     bots: 1,
   },

@@ -72,8 +72,16 @@ export interface RunSummary {
   durationMs: number;
 }
 
+/** A freeze window in force at every moment (`days` all week, 00:00 to 00:00). */
+export const ALWAYS_FROZEN =
+  '[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "00:00", timezone: Europe/Paris, reason: "model freeze" }]';
+
 function policyOf(pipeline: PipelineOptions): Policy {
-  return { requiredApprovals: pipeline.requiredApprovals ?? 1, allowSelfApproval: pipeline.allowSelfApproval ?? false };
+  return {
+    requiredApprovals: pipeline.requiredApprovals ?? 1,
+    allowSelfApproval: pipeline.allowSelfApproval ?? false,
+    frozen: pipeline.freeze === ALWAYS_FROZEN,
+  };
 }
 
 /** True when a request of an earlier history is still open: the next history would not start clean. */
