@@ -14,7 +14,7 @@ import { Decide, HistoryRun, RequestPromotion, Ship } from "./commands.js";
 import { checkInvariants, type HistoryRecords, shownStateOf } from "./invariants.js";
 import { ALWAYS_FROZEN, envSettings, KNOWN_DEFECT_KINDS, runHistories, type Variant } from "./run-histories.js";
 
-const HISTORIES = Number(process.env.MODEL_NPM_HISTORIES ?? 10);
+const HISTORIES = Number(process.env.MODEL_NPM_HISTORIES ?? 8);
 /**
  * The npm tier runs the same histories every time (seed 13, for the issue), so that main stays green
  * unless the bot changes; `npm run test:model` draws new ones on every run. MODEL_SEED overrides it.

@@ -705,34 +705,53 @@ export function openingArbitrary(options: CommandOptions): fc.Arbitrary<Cmd[]> {
 
 export function historyArbitrary(options: CommandOptions): fc.Arbitrary<Iterable<Cmd>> {
   const person = fc.constantFrom(...PEOPLE_IDS);
-  const approver = fc.constantFrom(APPROVER_A, APPROVER_B, GROUP_APPROVER, REQUESTER, BYSTANDER);
+  // Clicks on Approve come mostly from approvers (some from the requester and the bystander, refused).
+  const clicker = fc.oneof(
+    { weight: 9, arbitrary: fc.constantFrom(APPROVER_A, APPROVER_B, GROUP_APPROVER) },
+    { weight: 2, arbitrary: fc.constantFrom(REQUESTER, BYSTANDER) },
+  );
   const bot = fc.nat({ max: options.bots - 1 });
   const allowed = (k: string) => !options.exclude?.has(k);
   const faults = INJECTABLE.filter(allowed);
-  const commands: Array<fc.Arbitrary<Cmd>> = [
-    fc.tuple(allowed("gitlab-redelivery") ? fc.nat({ max: 2 }) : fc.constant(0), bot).map(([n, b]) => new Ship(n, b)),
-    fc.tuple(person, fc.boolean(), bot).map(([w, o, b]) => new RequestPromotion(w, o, b)),
-    person.map((w) => new ClickPromote(w)),
-    // Approvals come most often (fc.commands picks uniformly among these): a history should get
-    // requests through the policy, not only be refused.
-    ...Array.from({ length: 4 }, () =>
-      fc.tuple(approver, fc.nat(7), bot).map(([w, s, b]) => new Decide(w, "approve", s, b)),
-    ),
-    fc
-      .tuple(person, fc.constantFrom("reject" as const, "cancel" as const), fc.nat(7), bot)
-      .map(([w, a, s, b]) => new Decide(w, a, s, b)),
-    fc.tuple(person, fc.boolean(), bot).map(([w, u, b]) => new Lock(w, u, b)),
+  // fc.commands picks uniformly among its arbitraries: one weighted choice makes the mix. Approvals come
+  // most often so that histories get requests through the policy (and faults meet the promotion),
+  // rather than only being refused; locks, expiry and endings are rarer, as they close the way.
+  const weighted: Array<{ weight: number; arbitrary: fc.Arbitrary<Cmd> }> = [
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(allowed("gitlab-redelivery") ? fc.nat({ max: 2 }) : fc.constant(0), bot)
+        .map(([n, b]) => new Ship(n, b)),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(person, fc.boolean(), bot).map(([w, o, b]) => new RequestPromotion(w, o, b)),
+    },
+    { weight: 1, arbitrary: person.map((w) => new ClickPromote(w)) },
+    {
+      weight: 10,
+      arbitrary: fc.tuple(clicker, fc.nat(7), bot).map(([w, s, b]) => new Decide(w, "approve", s, b)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(person, fc.constantFrom("reject" as const, "cancel" as const), fc.nat(7), bot)
+        .map(([w, a, s, b]) => new Decide(w, a, s, b)),
+    },
+    { weight: 2, arbitrary: fc.tuple(person, fc.boolean(), bot).map(([w, u, b]) => new Lock(w, u, b)) },
   ];
   if (faults.length > 0) {
-    const fault = fc
-      .tuple(fc.constantFrom(...faults), fc.integer({ min: 1, max: 3 }))
-      .map(([k, t]) => new InjectFault(k, t));
-    commands.push(fault, fault);
+    weighted.push({
+      weight: 6,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...faults), fc.integer({ min: 1, max: 3 }))
+        .map(([k, t]) => new InjectFault(k, t)),
+    });
   }
-  if (allowed("expire")) commands.push(fc.nat(7).map((s) => new Expire(s)));
-  if (allowed("restart")) commands.push(bot.map((b) => new Restart(b)));
-  if (allowed("production-hotfix")) commands.push(fc.constant(new Hotfix()));
-  return fc.commands(commands, {
+  if (allowed("expire")) weighted.push({ weight: 1, arbitrary: fc.nat(7).map((s) => new Expire(s)) });
+  if (allowed("restart")) weighted.push({ weight: 2, arbitrary: bot.map((b) => new Restart(b)) });
+  if (allowed("production-hotfix")) weighted.push({ weight: 1, arbitrary: fc.constant(new Hotfix()) });
+  return fc.commands([fc.oneof(...weighted)], {
     maxCommands: options.maxCommands,
     ...(options.replayPath ? { replayPath: options.replayPath } : {}),
   });
