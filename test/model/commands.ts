@@ -108,6 +108,7 @@ export class HistoryRun {
   readonly faults: Partial<Record<FaultKind, number>> = {};
   private readonly requests = new Map<string, KnownRequest>();
   private readonly attempts: Attempt[] = [];
+  private readonly refusedAttempts: Attempt[] = [];
   private lock: { epoch: number; by: string } | null = null;
   /** Releases people deployed straight to production (a hotfix), with the step. */
   private readonly hotfixes: Array<{ step: number; releaseId: string }> = [];
@@ -182,7 +183,9 @@ export class HistoryRun {
       if (!requester || !Number.isFinite(version)) continue;
       const release = this.world.heroku.releases(this.world.ids.staging).find((r) => r.version === version);
       // The attempt that asked for it: that person's oldest unconsumed /promote or Promote click.
-      const attempt = this.attempts.findLast((a) => !a.consumed && a.who === requester);
+      const attempt =
+        this.attempts.findLast((a) => !a.consumed && a.who === requester) ??
+        this.refusedAttempts.findLast((a) => !a.consumed && a.who === requester);
       if (attempt) attempt.consumed = true;
       const request: KnownRequest = {
         ts: message.ts,
@@ -253,7 +256,11 @@ export class HistoryRun {
       answer = this.world.answersFor(who)[before];
       if (answer === undefined) await sleep(50);
     }
-    if (answer !== undefined && !/Requested the promotion|Approved your own request/.test(answer)) return "refused";
+    if (answer !== undefined && !/Requested the promotion|Approved your own request/.test(answer)) {
+      // Kept as a last resort for a message that appears anyway (the answer may belong to another ask).
+      this.refusedAttempts.push(attempt);
+      return `refused: ${/"text":"([^"]{0,80})/.exec(answer)?.[1] ?? answer.slice(0, 80)}`;
+    }
     // Older asks by this person that made nothing are superseded.
     for (const a of this.attempts) if (a.who === who) a.consumed = true;
     attempt.made = answer !== undefined;
@@ -694,13 +701,26 @@ const INJECTABLE: FaultKind[] = FAULT_KINDS.filter(
   (k) => k !== "restart" && k !== "expire" && k !== "gitlab-redelivery" && k !== "production-hotfix",
 );
 
-/** How every history begins: a new staging release, and someone asks for it (an approver or not). */
+/**
+ * How every history begins: a new staging release, half the time a fault already in force (so that
+ * faults meet the request's own messages too), and someone asks for it (an approver or not).
+ */
 export function openingArbitrary(options: CommandOptions): fc.Arbitrary<Cmd[]> {
+  const faults = INJECTABLE.filter((k) => !options.exclude?.has(k));
+  const fault =
+    faults.length > 0
+      ? fc.option(
+          fc.tuple(fc.constantFrom(...faults), fc.integer({ min: 1, max: 3 })).map(([k, t]) => new InjectFault(k, t)),
+          { freq: 2 },
+        )
+      : fc.constant(null);
   return fc
-    .tuple(fc.constantFrom(...PEOPLE_IDS), fc.boolean(), fc.boolean(), fc.nat({ max: options.bots - 1 }))
-    .map(([who, viaButton, override, b]) =>
-      viaButton ? [new Ship(0, b), new ClickPromote(who)] : [new Ship(0, b), new RequestPromotion(who, override, b)],
-    );
+    .tuple(fc.constantFrom(...PEOPLE_IDS), fc.boolean(), fc.boolean(), fc.nat({ max: options.bots - 1 }), fault)
+    .map(([who, viaButton, override, b, early]) => [
+      new Ship(0, b),
+      ...(early ? [early] : []),
+      viaButton ? new ClickPromote(who) : new RequestPromotion(who, override, b),
+    ]);
 }
 
 export function historyArbitrary(options: CommandOptions): fc.Arbitrary<Iterable<Cmd>> {

@@ -8,7 +8,8 @@
  * - MODEL_HISTORIES, MODEL_BATCH (default 100), MODEL_MAX_COMMANDS (default 10)
  * - MODEL_VARIANTS: comma-separated names to run (default: every in-process variant, plus the
  *   two-process PostgreSQL variant when TEST_DATABASE_URL is set)
- * - MODEL_KNOWN_DEFECTS=1: also inject the fault kinds the npm tier leaves out (KNOWN_DEFECT_KINDS)
+ * - MODEL_KNOWN_DEFECTS=1: also inject the fault kinds left out as known defects (KNOWN_DEFECT_KINDS);
+ *   or a comma-separated list of those kinds, to inject only them
  * - MODEL_SHRINK=0: report a failing history as found instead of shrinking it
  * - MODEL_SEED, MODEL_PATH and MODEL_COMMANDS_PATH: replay one failing history (as printed), and
  *   nothing else; with the same MODEL_VARIANTS, MODEL_KNOWN_DEFECTS and MODEL_MAX_COMMANDS (printed too)
@@ -59,14 +60,19 @@ const variants = ALL_VARIANTS.filter((v) =>
 const total = Number(env.MODEL_HISTORIES ?? 2_000);
 const batch = Number(env.MODEL_BATCH ?? 100);
 const maxCommands = Number(env.MODEL_MAX_COMMANDS ?? 10);
-const exclude = env.MODEL_KNOWN_DEFECTS === "1" ? new Set<string>() : KNOWN_DEFECT_KINDS;
+// MODEL_KNOWN_DEFECTS=1 injects every known-defect kind too; a comma-separated list, only those.
+const knownDefects = env.MODEL_KNOWN_DEFECTS;
+const exclude =
+  knownDefects === "1"
+    ? new Set<string>()
+    : new Set([...KNOWN_DEFECT_KINDS].filter((k) => !(knownDefects ?? "").split(",").includes(k)));
 const replay = envSettings();
 const print = (line: string) => console.log(line);
 /** The settings a replay needs besides the seed and path (they change what histories are generated). */
 const replayCommand = (variant: Variant) =>
   [
     `MODEL_VARIANTS=${variant.name}`,
-    ...(env.MODEL_KNOWN_DEFECTS === "1" ? ["MODEL_KNOWN_DEFECTS=1"] : []),
+    ...(knownDefects ? [`MODEL_KNOWN_DEFECTS=${knownDefects}`] : []),
     ...(env.MODEL_MAX_COMMANDS ? [`MODEL_MAX_COMMANDS=${env.MODEL_MAX_COMMANDS}`] : []),
     "npm run test:model",
   ].join(" ");

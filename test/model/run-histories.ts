@@ -29,6 +29,11 @@ export const KNOWN_DEFECT_KINDS: ReadonlySet<string> = new Set<string>([
   // a second message (app/worker.ts postMissingMessage); the first then lands too, and the second
   // keeps "pending" with live buttons for good. Found by this model (seed 291121282) with a 500 ms grace.
   "slack-slower-than-grace",
+  // A second promotion for one approval: Heroku acts on the POST but answers 5xx, and the target's
+  // release appears only after the POST window (promotionPostTimeoutMs); the trace lookup reads "no
+  // release yet" as "not promoted" and POSTs again (issue 13: the lookup must not conclude "no trace"
+  // from a release that has not appeared). Found by this model: seed 292228600, see the report.
+  "heroku-release-appears-late",
 ]);
 
 export interface Variant {
