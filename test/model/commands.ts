@@ -706,7 +706,9 @@ const INJECTABLE: FaultKind[] = FAULT_KINDS.filter(
  * faults meet the request's own messages too), and someone asks for it (an approver or not).
  */
 export function openingArbitrary(options: CommandOptions): fc.Arbitrary<Cmd[]> {
-  const faults = INJECTABLE.filter((k) => !options.exclude?.has(k));
+  // A Slack failure on the request's own message, left out as a known defect (see KNOWN_DEFECT_KINDS).
+  const slackAtRequest = !options.exclude?.has("slack-fails-on-request-message");
+  const faults = INJECTABLE.filter((k) => !options.exclude?.has(k) && (slackAtRequest || !k.startsWith("slack-")));
   const fault =
     faults.length > 0
       ? fc.option(

@@ -34,6 +34,11 @@ export const KNOWN_DEFECT_KINDS: ReadonlySet<string> = new Set<string>([
   // release yet" as "not promoted" and POSTs again (issue 13: the lookup must not conclude "no trace"
   // from a release that has not appeared). Found by this model: seed 292228600, see the report.
   "heroku-release-appears-late",
+  // Not a fault of its own: the opening's Slack faults, which meet the request's first message. When
+  // that post fails and the request finishes within messageGraceMs (self-approval, a fast promotion),
+  // no message is ever posted: the sweep's requestsWithoutMessage takes pending and promoting requests
+  // only (adapters/store/kysely-store.ts), so production changes and the channel never shows it.
+  "slack-fails-on-request-message",
 ]);
 
 export interface Variant {
