@@ -379,6 +379,8 @@ export class HerokuStandIn extends HttpStandIn {
   private api(handler: ApiHandler): RouteHandler {
     return async (req) => {
       let response: StandInResponse;
+      // Releases of slow promotions appear when their time has come, whatever is read next.
+      this.releaseDuePromotions();
       try {
         if (tokenOf(req.headers.authorization) !== this.token) {
           throw new HerokuApiError(401, "unauthorized", "Invalid credentials provided.");
@@ -591,6 +593,11 @@ export class HerokuStandIn extends HttpStandIn {
   private getPromotion(req: StandInRequest): StandInResponse {
     this.releaseDuePromotions();
     return { status: 200, body: promotionJson(this.promotionParam(req)) };
+  }
+
+  /** Lets the releases of delayed promotions appear whose time has come (as any API call does). */
+  revealDueReleases(): void {
+    this.releaseDuePromotions();
   }
 
   /** Creates the target releases of delayed promotions whose time has come. */

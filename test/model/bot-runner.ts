@@ -1,0 +1,133 @@
+/**
+ * The real bot under the model: one in-process bot on SQLite (the `npm test` tier), or real bot
+ * processes (`test/support/bot-process.mjs` over dist/) on one PostgreSQL, killed with SIGKILL and
+ * started again. Both expose the same small surface to the commands: where to send a request, how to
+ * crash and restart, and how to wait until the bot has done what it was asked.
+ */
+import type { KyselyStore } from "../../src/adapters/store/kysely-store.js";
+import type { Tuning } from "../../src/app/context.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/infra/logger.js";
+import { type RunningBot, startBot } from "../../src/server.js";
+import type { TestDatabase } from "../support/databases.js";
+import { FAST_TUNING, LogCapture, type PipelineOptions, startWorld, type World } from "../support/harness.js";
+import { type BotProcess, openStore, PROCESS_TUNING, spawnBot } from "../support/processes.js";
+
+export interface BotRunner {
+  world: World;
+  /** How many bots serve requests (each command picks one). */
+  readonly count: number;
+  url(index: number): string;
+  /** Stops bot `index` without a goodbye (SIGKILL for processes; no grace in-process) and starts it again. */
+  crash(index: number): Promise<void>;
+  /** Resolves when the bots have finished what they were asked (or after `capMs`). */
+  quiesce(capMs: number): Promise<void>;
+  /** A connection to the store, used only to let time pass for a request (see the expire command). */
+  store(): KyselyStore;
+  /** The log lines since the last call (in-process only; processes' output otherwise). */
+  takeLogs(): string;
+  close(): Promise<void>;
+}
+
+/** The bot's Slack call timeout in the model: with 3 retries a Slack call takes at most 4 × 1 + 3.5 s. */
+const SLACK_TIMEOUT_MS = 1_000;
+/** Longer than that bound, as the defaults are (60 s against 43.5 s). */
+export const MESSAGE_GRACE_MS = 8_000;
+
+/** Model timings: fast, and short enough that a history's recovery fits in seconds. */
+export const MODEL_TUNING: Partial<Tuning> = {
+  ...FAST_TUNING,
+  // A request whose message could not be posted (Slack down) is posted by the sweep after this long,
+  // which outlasts the bot's own Slack retries (slackCallBoundMs); shorter, and a slow Slack makes two.
+  messageGraceMs: MESSAGE_GRACE_MS,
+  slackTimeoutMs: SLACK_TIMEOUT_MS,
+  promotionTraceWindowMs: 1_000,
+  followLimitMs: 15_000,
+};
+
+export async function inProcessRunner(pipeline: PipelineOptions): Promise<BotRunner> {
+  const world = await startWorld({ pipeline });
+  const logs = new LogCapture();
+  const config = loadConfig(world.env);
+  let bot: RunningBot;
+  const boot = async () => {
+    const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
+    bot = await startBot({ config, log, tuning: MODEL_TUNING, host: "127.0.0.1", port: 0 });
+    world.url = bot.url;
+  };
+  await boot();
+  return {
+    world,
+    count: 1,
+    url: () => world.url,
+    async crash() {
+      // In one process a real crash cannot be had; stopping with no grace interrupts every wait and
+      // in-flight call at once, which is the nearest thing (the process variant uses SIGKILL).
+      await bot.close(0);
+      await boot();
+    },
+    async quiesce(capMs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        bot.bot.worker.idle(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, capMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+    store: () => bot.store,
+    takeLogs() {
+      const text = logs.lines.join("\n");
+      logs.lines.length = 0;
+      return text;
+    },
+    async close() {
+      await bot.close(2_000);
+      await world.close();
+    },
+  };
+}
+
+/** `count` bot processes on one database (PostgreSQL for more than one), crashed with SIGKILL. */
+export async function processRunner(pipeline: PipelineOptions, db: TestDatabase, count: number): Promise<BotRunner> {
+  const world = await startWorld({ pipeline, db });
+  const tuning: Partial<Tuning> = { ...PROCESS_TUNING, messageGraceMs: MESSAGE_GRACE_MS, followLimitMs: 15_000 };
+  const bots: BotProcess[] = await Promise.all(Array.from({ length: count }, () => spawnBot(world, tuning)));
+  world.url = bots[0]!.url;
+  const store = openStore(world);
+  const lastCallCount = () => world.heroku.calls.length + world.slack.calls.length + world.gitlab.calls.length;
+  return {
+    world,
+    count,
+    url: (index) => bots[index % count]!.url,
+    async crash(index) {
+      const i = index % count;
+      await bots[i]!.kill("SIGKILL");
+      bots[i] = await spawnBot(world, tuning);
+      world.url = bots[0]!.url;
+    },
+    async quiesce(capMs) {
+      // No window into another process: done when no stand-in has been called for a while.
+      const deadline = Date.now() + capMs;
+      let seen = lastCallCount();
+      let quietSince = Date.now();
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        const now = lastCallCount();
+        if (now !== seen) {
+          seen = now;
+          quietSince = Date.now();
+        } else if (Date.now() - quietSince >= 300) return;
+      }
+    },
+    store: () => store,
+    takeLogs: () => bots.map((b, i) => `--- process ${i}\n${b.output().slice(-20_000)}`).join("\n"),
+    async close() {
+      await Promise.all(bots.map((b) => b.kill("SIGKILL")));
+      await store.close();
+      await world.close();
+      await db.drop();
+    },
+  };
+}
