@@ -575,6 +575,25 @@ describe("production changed between the request and the approval", () => {
     expect(promotionPosts()).toHaveLength(0);
   });
 
+  it("when a hotfix is pushed while Heroku answers the first POST with 503, the next attempt is not made over it (found by the model-based test)", async () => {
+    await setup();
+    const message = await requestViaCommand();
+    h.heroku.fault({
+      method: "POST",
+      path: "/pipeline-promotions",
+      times: 1,
+      response: { status: 503, body: { id: "unavailable", message: "Service Unavailable" } },
+    });
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await h.slack.waitFor(() => promotionPosts().length === 1, 10_000);
+    const hotfix = h.heroku.deploy(h.ids.production, "e".repeat(40), { description: "Deploy hotfix" });
+    const done = await finalMessage(message.ts, /production changed/);
+    expect(messageText(done)).toContain(`v${hotfix.version}`);
+    expect(promotionPosts()).toHaveLength(1);
+    expect(h.heroku.promotions).toHaveLength(0);
+    expect(h.heroku.currentRelease(h.ids.production)?.id).toBe(hotfix.id);
+  });
+
   it("when only a config var changed production (a release of the same build), then the promotion goes ahead", async () => {
     await setup();
     const message = await requestViaCommand();

@@ -39,8 +39,6 @@ export async function runPromotion(
 ): Promise<PromotionOutcome> {
   let request = claimed;
   if (!request.promotionId) {
-    const changed = await checkedBeforeActing(ctx, request);
-    if (changed.length > 0) return { targets: [], error: changedMessage(request, changed) };
     // Taken when the request was made, in the same read that checked what production runs.
     const baseline = request.baseline ?? (await baselineOf(ctx, request));
     const acted = await actAtMostOnce(ctx, lease, {
@@ -49,6 +47,12 @@ export async function runPromotion(
       // The releases of a promotion may appear on the targets well after the POST answered.
       traceWindowMs: Math.max(ctx.tuning.promotionPostTimeoutMs, ctx.tuning.promotionTraceWindowMs),
       fence: async () => {
+        // Before every attempt (an earlier one left no trace, so nothing of this promotion is on the
+        // targets): production may have changed meanwhile, a hotfix pushed while Heroku answered 503s.
+        const changed = await checkedBeforeActing(ctx, request);
+        if (changed.length > 0) {
+          throw new DomainError("PRODUCTION_CHANGED", changedMessage(request, changed), { retryable: false });
+        }
         const marked = await ctx.store.markPromotionStarted(request.id, ctx.instanceId, baseline);
         if (!marked) throw new LeaseLost("the promotion lease was lost before posting");
         request = marked;
