@@ -24,7 +24,7 @@ import {
   REQUESTER,
 } from "../support/harness.js";
 import type { SlackMessage } from "../support/stand-ins/slack.js";
-import { type BotRunner, MODEL_TUNING } from "./bot-runner.js";
+import { type BotRunner, MESSAGE_GRACE_MS, MODEL_TUNING } from "./bot-runner.js";
 import {
   type HerokuPromotionRecord,
   type HistoryRecords,
@@ -344,6 +344,16 @@ export class HistoryRun {
       // A request the bot said it made whose message is not in the channel yet (Slack was down) must
       // still be posted: wait for it too.
       const unposted = this.attempts.filter((a) => a.made && !a.consumed);
+      if (open.length === 0 && unposted.length === 0 && Date.now() <= deadline) {
+        // Before concluding: an ask whose answer never came may still be on its way (a slow Slack
+        // retrying the request's message for as long as a Slack call can take); let it land first.
+        await this.runner.quiesce(MESSAGE_GRACE_MS);
+        this.discover();
+        const late = this.requestMessages().filter((m) =>
+          ["pending", "promoting"].includes(shownStateOf(m.text) ?? ""),
+        );
+        if (late.length > 0) continue;
+      }
       if ((open.length === 0 && unposted.length === 0) || Date.now() > deadline) {
         for (const a of unposted)
           this.log.push(`wrap-up: the request ${a.who} made at step ${a.step} was never posted`);
