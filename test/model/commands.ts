@@ -348,6 +348,12 @@ export class HistoryRun {
         // Before concluding: an ask whose answer never came may still be on its way (a slow Slack
         // retrying the request's message for as long as a Slack call can take); let it land first.
         await this.runner.quiesce(MESSAGE_GRACE_MS);
+        // An ask with no answer at all may have made a request whose message Slack refused: the sweep
+        // posts it after the grace. Wait that out once.
+        if (this.attempts.some((a) => !a.made && !a.consumed)) {
+          await sleep(MESSAGE_GRACE_MS + 1_000);
+          await this.runner.quiesce(MESSAGE_GRACE_MS);
+        }
         this.discover();
         const late = this.requestMessages().filter((m) =>
           ["pending", "promoting"].includes(shownStateOf(m.text) ?? ""),
