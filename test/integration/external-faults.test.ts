@@ -141,18 +141,23 @@ describe("Slack failing", () => {
   });
 });
 
+/** A fresh PostgreSQL database reached through a TCP proxy the test can cut or drop statements on. */
+async function proxiedPostgres() {
+  const base = await postgresDatabase();
+  const target = new URL(base.url);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+  await proxy.start();
+  const url = new URL(base.url);
+  url.port = String(proxy.port);
+  const proxied = { ...base, url: url.toString(), config: { kind: "postgres" as const, url: url.toString() } };
+  return { db: base, proxied, proxy };
+}
+
 describe.skipIf(!TEST_DATABASE_URL)("PostgreSQL briefly unavailable", () => {
   it("makes /healthz 503 and requests fail cleanly, then everything works again", async () => {
-    const db = await postgresDatabase();
-    const target = new URL(db.url);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    await proxy.start();
-    const proxied = new URL(db.url);
-    proxied.port = String(proxy.port);
+    const { db, proxied, proxy } = await proxiedPostgres();
     try {
-      h = await startHarness({
-        db: { ...db, url: proxied.toString(), config: { kind: "postgres", url: proxied.toString() } },
-      });
+      h = await startHarness({ db: proxied });
       h.shipToStaging("Store down");
       expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
       proxy.cut();
@@ -182,16 +187,9 @@ describe.skipIf(!TEST_DATABASE_URL)("PostgreSQL briefly unavailable", () => {
 
 describe.skipIf(!TEST_DATABASE_URL)("a PostgreSQL connection dropped in the middle of a transaction", () => {
   it("when the move to promoting loses its connection before its audit row, nothing of it stays, and the sweep promotes once", async () => {
-    const db = await postgresDatabase();
-    const target = new URL(db.url);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    await proxy.start();
-    const proxied = new URL(db.url);
-    proxied.port = String(proxy.port);
+    const { db, proxied, proxy } = await proxiedPostgres();
     try {
-      h = await startHarness({
-        db: { ...db, url: proxied.toString(), config: { kind: "postgres", url: proxied.toString() } },
-      });
+      h = await startHarness({ db: proxied });
       h.shipToStaging("Cut mid-transaction");
       await h.slash(REQUESTER, "whitewave");
       const message = await h.slack.waitFor(() => approvalMessage(), 10_000);

@@ -31,8 +31,10 @@ export async function runJob(
   };
   let started = request.promotionStartedAt;
   // What the targets ran before the play: a release newer than that is the job's deploy. A recovering
-  // process finds it recorded by the process that died.
-  const baseline = request.baseline ?? (await orUnknown(() => baselineOf(ctx, request)));
+  // process finds it recorded by the process that died; before any play, Heroku being unreadable fails
+  // the request (nothing was deployed), as for a promotion.
+  const baseline =
+    request.baseline ?? (started ? await orUnknown(() => baselineOf(ctx, request)) : await baselineOf(ctx, request));
   if (!started) {
     const job = await read();
     if (job.status !== "manual") {

@@ -40,6 +40,18 @@ export class LeaseKeeper {
   private async renew(): Promise<void> {
     if (this.renewing || this.lost) return;
     this.renewing = true;
+    try {
+      await this.confirm();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  /**
+   * One renewal in the store (a conditional write on owner and expiry). Refused, throwing or not in
+   * time: the lease counts as lost from then on.
+   */
+  private async confirm(): Promise<void> {
     const askedAt = performance.now();
     try {
       const held = await this.ctx.store.renewPromotionLease(
@@ -53,8 +65,6 @@ export class LeaseKeeper {
     } catch (error) {
       this.ctx.log.warn({ err: error, requestId: this.requestId }, "could not renew the promotion lease; stopping");
       this.lose("the promotion lease could not be renewed");
-    } finally {
-      this.renewing = false;
     }
   }
 
@@ -75,24 +85,8 @@ export class LeaseKeeper {
    */
   async fence(): Promise<void> {
     this.check();
-    const askedAt = performance.now();
-    let held: boolean;
-    try {
-      held = await this.ctx.store.renewPromotionLease(
-        this.requestId,
-        this.ctx.instanceId,
-        this.ctx.tuning.promotionLeaseMs,
-      );
-    } catch (error) {
-      throw new LeaseLost(
-        `the promotion lease could not be confirmed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    if (!held) {
-      this.lose("another process holds the promotion lease now");
-      this.check();
-    }
-    this.heldUntil = askedAt + this.ctx.tuning.promotionLeaseMs * 0.8;
+    await this.confirm();
+    this.check();
   }
 
   async stop(release: boolean): Promise<void> {
