@@ -52,9 +52,11 @@ export async function runDoctor(config: Config, log: Logger): Promise<DoctorResu
     retryConfig: { retries: 1, minTimeout: 200, maxTimeout: 1_000 },
   });
   let scopes: string[] = [];
+  let botName = "promote-bot";
   const slackOk = await check("Slack token (auth.test)", async () => {
     const result = await slack.auth.test();
     scopes = result.response_metadata?.scopes ?? [];
+    botName = result.user ?? botName;
     return `bot ${result.user ?? "?"} in ${result.team ?? "?"}`;
   });
   if (slackOk) {
@@ -62,11 +64,19 @@ export async function runDoctor(config: Config, log: Logger): Promise<DoctorResu
       await check(`Slack channel ${channel}`, async () => {
         const info = await slack.conversations.info({ channel });
         const name = info.channel?.name ?? channel;
+        // The bot reads a channel's history to find a request message whose post Slack accepted but
+        // whose answer was lost, instead of posting it twice (decide.ts postMissingMessage).
+        const history = info.channel?.is_private ? "groups:history" : "channels:history";
+        if (!scopes.includes(history)) {
+          throw new Error(
+            `#${name}: the Slack app lacks the ${history} scope, which the bot needs to find its own message after Slack lost an answer (else it may post a request twice); add it under OAuth & Permissions → Scopes (manifest.yml lists every scope) and reinstall the app to the workspace`,
+          );
+        }
         if (info.channel?.is_member) return `#${name}, the bot is a member`;
         if (!info.channel?.is_private && scopes.includes("chat:write.public")) {
-          return `#${name}, not a member but chat:write.public lets it post`;
+          return `#${name}, not a member but chat:write.public lets it post; invite it (/invite @${botName}) so that it can read the channel and never post a request twice after Slack lost an answer`;
         }
-        throw new Error(`#${name}: the bot is not a member; invite it with /invite @${"promote-bot"}`);
+        throw new Error(`#${name}: the bot is not a member; invite it with /invite @${botName}`);
       });
     }
     for (const group of [...new Set(config.pipelines.flatMap((p) => p.approverGroups))]) {

@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
 import { GitLabAdapter } from "./adapters/gitlab/gitlab-adapter.js";
 import { HerokuAdapter } from "./adapters/heroku/heroku-adapter.js";
 import { SlackChat } from "./adapters/slack/slack-chat.js";
@@ -123,7 +124,17 @@ export async function startBot(options: {
     // Bolt's conversation store (context.conversation) is not used; it cost a lookup on every request.
     convoStore: false,
   });
-  const chat = new SlackChat(app.client);
+  // Request messages are posted once, never retried blindly (SlackChat): a lost answer is followed by
+  // a look in the channel instead. 429s come back to SlackChat, which waits them out.
+  const postOnce = new WebClient(config.slack.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    logger: boltLogger(log),
+    logLevel: LogLevel.INFO,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: tuning.slackTimeoutMs,
+  });
+  const chat = new SlackChat(app.client, postOnce);
 
   const ctx: AppContext = {
     pipelines: config.pipelines,

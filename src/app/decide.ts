@@ -30,11 +30,38 @@ function pipelineOf(ctx: AppContext, request: PromotionRequest): PipelineConfig 
   return p;
 }
 
-/** Posts a request's message that a crash left unposted (one process does it). */
+/** How far before a request's creation its message is looked for (the process's clock and Slack's may differ). */
+const SEARCH_MARGIN_MS = 5 * 60_000;
+
+/**
+ * Posts a request's message that is not known to be posted (one process does it): a crash, or a post
+ * that failed. A post that failed may still have been shown (Slack accepted it and the answer was
+ * lost, or the process stopped before storing its ts), so the channel is searched first for a message
+ * carrying the request's id, and a message found is adopted rather than posted again. A search that
+ * Slack refuses for good (the bot not in the channel, a scope missing) falls back to posting: a
+ * request shown twice is better than one not shown; the warning says what would prevent it.
+ */
 export async function postMissingMessage(ctx: AppContext, request: PromotionRequest): Promise<void> {
   const claimed = await claimPosting(ctx, request);
   if (!claimed) return;
-  ctx.log.warn({ requestId: request.id }, "posting a request message that was never posted");
+  const since = new Date(claimed.createdAt.getTime() - SEARCH_MARGIN_MS);
+  const search = await ctx.chat.findRequestMessage(claimed.channel, claimed.id, since);
+  if (search.kind === "found") {
+    ctx.log.warn(
+      { requestId: claimed.id, messageTs: search.ts },
+      "found the request's message in the channel though its post was not recorded; showing the request in it",
+    );
+    await postRequestMessage(ctx, claimed, search.ts);
+    return;
+  }
+  if (search.kind === "unsearchable") {
+    ctx.log.warn(
+      { requestId: claimed.id, channel: claimed.channel, reason: search.reason },
+      "could not look in the channel for a request message whose post may have been shown; posting it, so it may show twice (invite the bot to the channel and grant channels:history and groups:history to prevent this)",
+    );
+  } else {
+    ctx.log.warn({ requestId: claimed.id }, "posting a request message that was never posted");
+  }
   await postRequestMessage(ctx, claimed);
 }
 
@@ -43,8 +70,7 @@ export async function postMissingMessage(ctx: AppContext, request: PromotionRequ
  * sweep once the creator has been silent for `messageGraceMs`). Undefined when another has it.
  */
 export function claimPosting(ctx: AppContext, request: PromotionRequest): Promise<PromotionRequest | undefined> {
-  const now = ctx.clock.now();
-  return ctx.store.claimMessagePosting(request.id, now, new Date(now.getTime() - ctx.tuning.messageGraceMs));
+  return ctx.store.claimMessagePosting(request.id, ctx.tuning.messageGraceMs);
 }
 
 /**
@@ -94,7 +120,10 @@ function renderer(ctx: AppContext, request: PromotionRequest): Render | undefine
   if (!p) return undefined;
   const view = pipelineView(p);
   const now = ctx.clock.now();
-  return async (r) => requestMessage({ request: r, approvals: await ctx.store.approvals(r.id), pipeline: view, now });
+  return async (r) => ({
+    ...requestMessage({ request: r, approvals: await ctx.store.approvals(r.id), pipeline: view, now }),
+    requestId: r.id,
+  });
 }
 
 async function converge(

@@ -189,8 +189,7 @@ export class Worker {
       }
     });
     await step("missing messages", async () => {
-      const before = new Date(now.getTime() - this.ctx.tuning.messageGraceMs);
-      for (const request of await this.ctx.store.requestsWithoutMessage(before)) {
+      for (const request of await this.ctx.store.requestsWithoutMessage(this.ctx.tuning.messageGraceMs)) {
         await postMissingMessage(this.ctx, request).catch((error: unknown) =>
           this.ctx.log.error({ err: error, requestId: request.id }, "could not post a missing request message"),
         );

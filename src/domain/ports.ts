@@ -115,11 +115,28 @@ export interface GitLabPort {
 export interface ChatMessage {
   text: string;
   blocks: unknown[];
+  /**
+   * The request this message shows. It travels with the message (Slack message metadata), so that a
+   * message whose post was accepted but whose answer was lost can be found again (`findRequestMessage`).
+   */
+  requestId?: string;
 }
+
+/** What looking for a request's message in its channel found. */
+export type MessageSearch =
+  | { kind: "found"; ts: string }
+  | { kind: "absent" }
+  /** The channel cannot be searched (a scope or membership missing): a reason an operator can act on. */
+  | { kind: "unsearchable"; reason: string };
 
 export interface ChatPort {
   post(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }>;
   update(channel: string, ts: string, message: ChatMessage): Promise<void>;
+  /**
+   * The message showing `requestId` posted in `channel` since `since`, if any. Throws when the chat is
+   * unavailable (try again later); a lasting refusal is `unsearchable`.
+   */
+  findRequestMessage(channel: string, requestId: string, since: Date): Promise<MessageSearch>;
   userGroupMembers(groupId: string): Promise<string[]>;
   /** Publishes a user's App Home tab. */
   publishHome(user: string, blocks: unknown[]): Promise<void>;
@@ -224,14 +241,20 @@ export interface Store {
   /** Records one approval per person; false when that person had approved already. */
   addApproval(approval: Approval, note?: AuditNote): Promise<boolean>;
   approvals(requestId: string): Promise<Approval[]>;
-  /** Active requests created before `before` whose message was never posted (a crash), or whose posting stalled. */
-  requestsWithoutMessage(before: Date): Promise<PromotionRequest[]>;
+  /**
+   * Requests of the last day older than `graceMs` whose message was never posted (a crash), or whose
+   * post was claimed more than `graceMs` ago (by the database's clock) and not recorded.
+   */
+  requestsWithoutMessage(graceMs: number): Promise<PromotionRequest[]>;
   /** Finished requests (before `finishedBefore`) whose message the sweep has not brought up to date yet. */
   unsettledMessages(finishedBefore: Date, limit: number): Promise<PromotionRequest[]>;
   /** Records that a finished request's message was brought up to date after it finished. */
   markMessageSettled(id: string, at: Date): Promise<void>;
-  /** Takes the job of posting a request's missing message (one process does it). */
-  claimMessagePosting(id: string, now: Date, staleBefore: Date): Promise<PromotionRequest | undefined>;
+  /**
+   * Takes the job of posting a request's message (one process does it): granted when nobody holds it,
+   * or when the last claim is older than `graceMs` by the database's clock.
+   */
+  claimMessagePosting(id: string, graceMs: number): Promise<PromotionRequest | undefined>;
   /** Pending requests that have as many approvals as they need (a crash between approving and promoting). */
   fullyApprovedPending(): Promise<PromotionRequest[]>;
   /** Pending requests whose expiry has passed. */

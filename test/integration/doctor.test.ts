@@ -82,6 +82,22 @@ describe("doctor", () => {
     expect(line).not.toMatch(/— missing_scope$/);
   });
 
+  it("says what the bot cannot do without channel history: the missing scope fails, a public channel it is not in passes with a note", async () => {
+    await healthyWorld();
+    const outside = "C0OUTSIDE01";
+    world.slack.addChannel(outside, { name: "outside", isMember: false });
+    world.slack.chatWritePublic = true;
+    const env = { ...world.env, PIPELINES_YAML: pipelinesYaml().replace(CHANNEL, outside) };
+    let line = (await runDoctor(loadConfig(env), silent)).lines.find((l) => l.includes(`Slack channel ${outside}`));
+    expect(line).toMatch(/^PASS.*chat:write\.public.*invite it \(\/invite @promote-bot\)/);
+
+    world.slack.scopes = world.slack.scopes.filter((scope) => scope !== "channels:history");
+    const result = await runDoctor(loadConfig(world.env), silent);
+    line = result.lines.find((l) => l.includes(`Slack channel ${CHANNEL}`));
+    expect(result.ok).toBe(false);
+    expect(line).toMatch(/^FAIL.*channels:history.*post a request twice.*reinstall/);
+  });
+
   it("fails on bad tokens without printing them, and the command exits 1", async () => {
     await healthyWorld();
     const env: Record<string, string> = {

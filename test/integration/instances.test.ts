@@ -37,13 +37,17 @@ describe.skipIf(!TEST_DATABASE_URL)("two bot processes on one PostgreSQL", { tim
   let a: BotProcess;
   let b: BotProcess;
 
-  async function start(requiredApprovals = 1, skews: [number, number] = [0, 0]): Promise<void> {
+  async function start(
+    requiredApprovals = 1,
+    skews: [number, number] = [0, 0],
+    tuning = PROCESS_TUNING,
+  ): Promise<void> {
     db = await postgresDatabase();
     world = await startWorld({ db, pipeline: { requiredApprovals } });
     store = openStore(world);
     [a, b] = await Promise.all([
-      spawnBot(world, PROCESS_TUNING, { clockSkewMs: skews[0] }),
-      spawnBot(world, PROCESS_TUNING, { clockSkewMs: skews[1] }),
+      spawnBot(world, tuning, { clockSkewMs: skews[0] }),
+      spawnBot(world, tuning, { clockSkewMs: skews[1] }),
     ]);
     world.url = a.url;
   }
@@ -156,4 +160,17 @@ describe.skipIf(!TEST_DATABASE_URL)("two bot processes on one PostgreSQL", { tim
       console.info(`takeover after SIGKILL (skews ${skews.join(", ")} ms): ${takeoverMs} ms`);
     });
   }
+
+  it("when a slow post of a request's message is in flight on one process, the other (its clock 4 minutes ahead) does not post it again", async () => {
+    // The grace outlasts the slow post; the claim on posting is timed by the database's clock, so the
+    // other process's clock does not make the claim look stale (it did before: 2 messages).
+    await start(1, [-120_000, 120_000], { ...PROCESS_TUNING, messageGraceMs: 5_000 });
+    world.shipToStaging("Slow post, skewed clocks");
+    world.slack.fault({ method: "POST", path: "/api/chat.postMessage", times: 1, delayMs: 3_000 });
+    await world.slash(REQUESTER, "whitewave", a.url);
+    await world.slack.waitFor(() => approvalMessage(), 30_000);
+    // Past the slow post and several sweeps of both processes.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(world.channelMessages().filter((m) => /Promotion requested/.test(messageText(m)))).toHaveLength(1);
+  });
 });

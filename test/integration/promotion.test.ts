@@ -320,6 +320,53 @@ describe("a request message Slack failed to post", () => {
   });
 });
 
+describe("a request message Slack showed but whose answer was lost", () => {
+  it("when Slack posts the request's message and then answers an error, the sweep finds that message and shows the request in it instead of posting it again", async () => {
+    h = await startHarness({ tuning: { messageGraceMs: 500 } });
+    h.shipToStaging("Posted, answer lost");
+    // Slack acted (the message is in the channel) and then said it failed: an ok:false is not retried
+    // by WebClient, so the bot takes the post as failed and leaves it to the sweep.
+    h.slack.fault({
+      path: "/api/chat.postMessage",
+      times: 1,
+      answerAfterHandling: { status: 200, body: { ok: false, error: "internal_error" } },
+    });
+    await h.slash(REQUESTER, "whitewave");
+    await h.slack.waitFor(() => h.slack.callsTo("POST", "/api/conversations.history").length >= 1, 10_000);
+    await h.bot.bot.worker.idle();
+    const shown = h.channelMessages().filter((m) => /Promotion requested/.test(messageText(m)));
+    expect(shown).toHaveLength(1);
+    const message = await h.slack.waitFor(() => approvalMessage(), 5_000);
+    expect(message.ts).toBe(shown[0]!.ts);
+    await h.click(APPROVER_A, message, ACTIONS.approve);
+    await finalMessage(message.ts, /Promoted/);
+    expect(promotionPosts()).toHaveLength(1);
+    expect(h.channelMessages().filter((m) => /Promot/.test(messageText(m)))).toHaveLength(1);
+  });
+
+  it("when the bot cannot read the channel's history, it posts the message again and warns what to grant", async () => {
+    h = await startHarness({ tuning: { messageGraceMs: 500 } });
+    h.slack.scopes = h.slack.scopes.filter((s) => s !== "channels:history");
+    h.shipToStaging("Posted, answer lost, history unreadable");
+    h.slack.fault({
+      path: "/api/chat.postMessage",
+      times: 1,
+      answerAfterHandling: { status: 200, body: { ok: false, error: "internal_error" } },
+    });
+    await h.slash(REQUESTER, "whitewave");
+    await h.slack.waitFor(
+      () => h.channelMessages().filter((m) => /Promotion requested/.test(messageText(m))).length >= 2,
+      10_000,
+    );
+    expect(h.logs.text).toMatch(/channels:history/);
+    // Either copy's button decides the one stored request; the copy the bot knows shows the outcome.
+    const [orphan, known] = h.channelMessages();
+    await h.click(APPROVER_A, orphan!, ACTIONS.approve);
+    await finalMessage(known!.ts, /Promoted/);
+    expect(promotionPosts()).toHaveLength(1);
+  });
+});
+
 describe("denied clicks", () => {
   it("when someone keeps clicking a finished request's button, one audit row per person and minute is written and the message is not re-rendered", async () => {
     await setup();

@@ -13,6 +13,9 @@ export const WEB_API_SCOPES: Record<string, string | string[] | null> = {
   "auth.test": null,
   // Each conversation type has its own read scope; pipeline channels may be public or private.
   "conversations.info": ["channels:read", "groups:read"],
+  // Looking for a request's message whose post was accepted but whose answer was lost, before posting
+  // it again (decide.ts postMissingMessage). Reads only channels the bot is a member of.
+  "conversations.history": ["channels:history", "groups:history"],
 };
 
 /** Scopes needed by features rather than by a method call. */

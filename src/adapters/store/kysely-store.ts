@@ -5,7 +5,15 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, type Selectable, type SqliteDatabase, SqliteDialect, sql } from "kysely";
+import {
+  type ExpressionBuilder,
+  Kysely,
+  PostgresDialect,
+  type Selectable,
+  type SqliteDatabase,
+  SqliteDialect,
+  sql,
+} from "kysely";
 import pg from "pg";
 import type { DatabaseConfig } from "../../config.js";
 import type { Lock } from "../../domain/gate.js";
@@ -528,23 +536,27 @@ export class KyselyStore implements Store {
     return rows.map((r) => ({ requestId: r.request_id, approver: r.approver, at: date(r.at) }));
   }
 
-  async requestsWithoutMessage(before: Date): Promise<PromotionRequest[]> {
+  async requestsWithoutMessage(graceMs: number): Promise<PromotionRequest[]> {
     const rows = await this.db
       .selectFrom("requests")
       .selectAll()
       // Whatever its state: a request that ended before its message could be posted (Slack failed the
       // first post, then it was cancelled or promoted) still gets one showing how it ended. Only the
-      // last day's, so that a deploy does not post old history.
-      .where("created_at", "<", iso(before))
-      .where("created_at", ">", iso(new Date(before.getTime() - 24 * 3_600_000)))
-      .where((eb) =>
-        eb.or([
-          eb("message_ts", "is", null),
-          eb.and([eb("message_ts", "=", POSTING), eb("updated_at", "<", iso(before))]),
-        ]),
-      )
+      // last day's, so that a deploy does not post old history. created_at is the creating process's
+      // clock: it only narrows the search, the claim (claimMessagePosting) decides.
+      .where("created_at", "<", this.dbTime(-graceMs))
+      .where("created_at", ">", this.dbTime(-graceMs - 24 * 3_600_000))
+      .where((eb) => eb.or([eb("message_ts", "is", null), this.staleClaim(eb, graceMs)]))
       .execute();
     return rows.map(toRequest);
+  }
+
+  /** A claim on posting a message that is older than `graceMs` by the database's clock (or predates the clock column). */
+  private staleClaim(eb: ExpressionBuilder<Database, "requests">, graceMs: number) {
+    return eb.and([
+      eb("message_ts", "=", POSTING),
+      eb.or([eb("message_claimed_at", "is", null), eb("message_claimed_at", "<", this.dbTime(-graceMs))]),
+    ]);
   }
 
   async unsettledMessages(finishedBefore: Date, limit: number): Promise<PromotionRequest[]> {
@@ -570,17 +582,12 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async claimMessagePosting(id: string, now: Date, staleBefore: Date): Promise<PromotionRequest | undefined> {
+  async claimMessagePosting(id: string, graceMs: number): Promise<PromotionRequest | undefined> {
     const row = await this.db
       .updateTable("requests")
-      .set({ message_ts: POSTING, updated_at: iso(now) })
+      .set({ message_ts: POSTING, message_claimed_at: this.dbTime(), updated_at: iso(new Date()) })
       .where("id", "=", id)
-      .where((eb) =>
-        eb.or([
-          eb("message_ts", "is", null),
-          eb.and([eb("message_ts", "=", POSTING), eb("updated_at", "<", iso(staleBefore))]),
-        ]),
-      )
+      .where((eb) => eb.or([eb("message_ts", "is", null), this.staleClaim(eb, graceMs)]))
       .returningAll()
       .executeTakeFirst();
     return row ? { ...toRequest(row), messageTs: null } : undefined;

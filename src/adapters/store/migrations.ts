@@ -192,6 +192,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         );
       },
     },
+    "0009_message_claims": {
+      async up(db: Kysely<unknown>) {
+        // When the post of a request's message was claimed, by the database's clock: a claim goes stale
+        // by it, as a lease does, so that a process whose clock runs ahead does not take over a post
+        // still in flight. (updated_at is any process's clock and moves with every change.)
+        await db.schema.alterTable("requests").addColumn("message_claimed_at", "text").execute();
+      },
+    },
   };
 }
 

@@ -72,6 +72,8 @@ export interface RequestsTable {
   override_reason: string | null;
   override_gate: string | null;
   message_settled_at: string | null;
+  /** When the post of the request's message was last claimed, by the database's clock. */
+  message_claimed_at: string | null;
   kind: string;
   /** JSON GitLabJobRef for strategy gitlab-job. */
   gitlab_job: string | null;

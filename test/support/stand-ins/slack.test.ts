@@ -64,7 +64,9 @@ describe("SlackStandIn", () => {
 
       expect(posted.ok).toBe(true);
       expect(posted.channel).toBe(CHANNEL);
-      expect(posted.ts).toBe("1700000000.000100");
+      // Slack's ts: the epoch seconds it was posted at, and a sequence within them.
+      expect(posted.ts).toMatch(/^\d{10}\.\d{6}$/);
+      expect(Math.abs(Number(posted.ts) - Date.now() / 1000)).toBeLessThan(5);
       expect(posted.message).toMatchObject({
         type: "message",
         text: "Promote?",
@@ -93,7 +95,8 @@ describe("SlackStandIn", () => {
       expect(message?.edited?.user).toBe(SLACK_BOT_USER_ID);
       expect(message?.history.map((h) => h.text)).toEqual(["Promote?", "Approved by Alice"]);
       expect(slack.replies(CHANNEL, ts).map((m) => m.text)).toEqual(["Promotion started"]);
-      expect(slack.messages.map((m) => m.ts)).toEqual(["1700000000.000100", reply.ts]);
+      expect(slack.messages.map((m) => m.ts)).toEqual([ts, reply.ts]);
+      expect(Number(reply.ts)).toBeGreaterThan(Number(ts));
     });
 
     it("removes blocks when chat.update sends an empty list", async () => {
@@ -263,6 +266,65 @@ describe("SlackStandIn", () => {
     });
   });
 
+  describe("message metadata and conversations.history", () => {
+    const tagged = (requestId: string) => ({
+      event_type: "promote_bot_request",
+      event_payload: { request_id: requestId },
+    });
+
+    it("keeps a message's metadata through updates and returns it from the history when asked", async () => {
+      const first = await client.chat.postMessage({ channel: CHANNEL, text: "one", metadata: tagged("r1") });
+      await client.chat.postMessage({ channel: CHANNEL, text: "plain" });
+      await client.chat.update({ channel: CHANNEL, ts: first.ts as string, text: "one, updated" });
+      const reply = await client.chat.postMessage({ channel: CHANNEL, thread_ts: first.ts as string, text: "reply" });
+
+      const history = await client.conversations.history({ channel: CHANNEL, include_all_metadata: true });
+      // Newest first, thread replies left out.
+      expect(history.messages?.map((m) => m.text)).toEqual(["plain", "one, updated"]);
+      expect(history.messages?.map((m) => m.ts)).not.toContain(reply.ts);
+      expect(history.messages?.[1]?.metadata).toEqual(tagged("r1"));
+      expect(history.has_more).toBe(false);
+
+      const bare = await client.conversations.history({ channel: CHANNEL });
+      expect(bare.messages?.every((m) => m.metadata === undefined)).toBe(true);
+    });
+
+    it("selects by time with oldest and pages with a cursor", async () => {
+      const early = await client.chat.postMessage({ channel: CHANNEL, text: "early" });
+      for (let i = 0; i < 3; i++) await client.chat.postMessage({ channel: CHANNEL, text: `m${i}` });
+      const since = await client.conversations.history({ channel: CHANNEL, oldest: early.ts as string });
+      expect(since.messages?.map((m) => m.text)).toEqual(["m2", "m1", "m0"]);
+
+      const page1 = await client.conversations.history({ channel: CHANNEL, limit: 2 });
+      expect(page1.messages?.map((m) => m.text)).toEqual(["m2", "m1"]);
+      expect(page1.has_more).toBe(true);
+      const page2 = await client.conversations.history({
+        channel: CHANNEL,
+        limit: 2,
+        cursor: page1.response_metadata?.next_cursor as string,
+      });
+      expect(page2.messages?.map((m) => m.text)).toEqual(["m0", "early"]);
+      expect(page2.has_more).toBe(false);
+      const future = await client.conversations.history({ channel: CHANNEL, oldest: String(Date.now() / 1000 + 60) });
+      expect(future.messages).toEqual([]);
+    });
+
+    it("refuses malformed metadata, a channel the bot is not in, and a token without the history scope", async () => {
+      await expect(
+        client.chat.postMessage({ channel: CHANNEL, text: "x", metadata: { event_type: "t" } as never }),
+      ).rejects.toSatisfy((e) => platformError(e) === "invalid_metadata_format");
+
+      slack.addChannel("C0OUTSIDE1", { isMember: false });
+      await expect(client.conversations.history({ channel: "C0OUTSIDE1" })).rejects.toSatisfy(
+        (e) => platformError(e) === "not_in_channel",
+      );
+      slack.scopes = slack.scopes.filter((x) => x !== "channels:history");
+      await expect(client.conversations.history({ channel: CHANNEL })).rejects.toSatisfy(
+        (e) => platformError(e) === "missing_scope",
+      );
+    });
+  });
+
   describe("with JSON bodies", () => {
     const postJson = (method: string, body: object, token?: string) =>
       fetch(`${slack.apiUrl}${method}`, {
@@ -360,7 +422,7 @@ describe("SlackStandIn", () => {
     it("resolves with the first truthy value of the condition", async () => {
       setTimeout(() => void client.chat.postMessage({ channel: CHANNEL, text: "later" }), 30);
       const message = await slack.waitFor(() => slack.messages.find((m) => m.text === "later"));
-      expect(message.ts).toMatch(/^1700000000\./);
+      expect(message.ts).toMatch(/^\d{10}\.\d{6}$/);
     });
 
     it("says what it saw when the condition is never met", async () => {

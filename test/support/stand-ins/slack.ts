@@ -14,7 +14,12 @@
  *   WebClient's p-retry policy too (default: 10 retries over about 30 minutes).
  * - Shapes and error codes follow the method reference (https://docs.slack.dev/reference/methods,
  *   mirrored in slack-ruby/slack-api-ref): chat.postMessage, chat.update, chat.postEphemeral,
- *   usergroups.users.list, conversations.info, users.info, auth.test.
+ *   usergroups.users.list, conversations.info, conversations.history, users.info, auth.test.
+ * - Message metadata (https://docs.slack.dev/messaging/message-metadata): chat.postMessage and
+ *   chat.update take `metadata` ({ event_type, event_payload }); conversations.history returns it
+ *   with `include_all_metadata`. chat.update without `metadata` keeps the old one here (an
+ *   assumption: not documented). Message ts are the stand-in clock's epoch seconds, as Slack's are,
+ *   so that `oldest`/`latest` select by time.
  * - chat.update keeps the previous blocks when `blocks` is absent and removes them when it is `[]`
  *   (chat.update argument docs; python-slack-sdk issue 523).
  * - Slack gives every block without a `block_id` (and every interactive element without an
@@ -56,6 +61,7 @@ export interface SlackMessage {
   user: string;
   bot_id: string;
   edited?: { user: string; ts: string };
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** Every version of the message, oldest first: `history[0]` is as posted, the last entry is current. */
   history: Array<{ text: string; blocks: unknown[]; at: number }>;
 }
@@ -138,6 +144,10 @@ export type ExtraMethodHandler = (req: StandInRequest) => StandInResponse | Prom
  */
 const JSON_METHODS = new Set(["chat.postMessage", "chat.update", "chat.postEphemeral"]);
 
+/** conversations.history's page size: 100 by default, at most 999 (method reference). */
+const HISTORY_DEFAULT_LIMIT = 100;
+const HISTORY_MAX_LIMIT = 999;
+
 /** The bot token's scopes unless the stand-in is given others (`chat:write.public` follows `chatWritePublic`). */
 export const DEFAULT_SLACK_SCOPES = [
   "chat:write",
@@ -146,6 +156,8 @@ export const DEFAULT_SLACK_SCOPES = [
   "users:read",
   "channels:read",
   "groups:read",
+  "channels:history",
+  "groups:history",
 ];
 
 /** The part of a message Slack sends back in API answers and interaction payloads. */
@@ -204,11 +216,12 @@ export class SlackStandIn extends HttpStandIn {
     "chat.postEphemeral": (args) => this.postEphemeral(args),
     "usergroups.users.list": (args) => this.userGroupUsers(args),
     "conversations.info": (args) => this.conversationInfo(args),
+    "conversations.history": (args) => this.conversationHistory(args),
     "users.info": (args) => this.userInfo(args),
     "views.publish": (args) => this.viewsPublish(args),
   };
   private readonly extraMethods = new Map<string, ExtraMethodHandler>();
-  private tsCounter = 0;
+  private lastTsMicros = 0;
   private idCounter = 0;
   private responseUrlCounter = 0;
 
@@ -380,6 +393,8 @@ export class SlackStandIn extends HttpStandIn {
     if (typeof target === "string") return fail(target);
     const content = readContent(args);
     if ("error" in content) return fail(content.error, content.extra);
+    const metadata = readMetadata(args);
+    if (metadata === "invalid") return fail("invalid_metadata_format");
     const threadTs = stringArg(args, "thread_ts");
     const parent = threadTs ? this.find(target.id, threadTs) : undefined;
     const message: SlackMessage = {
@@ -392,6 +407,7 @@ export class SlackStandIn extends HttpStandIn {
       history: [],
     };
     if (threadTs) message.thread_ts = threadTs;
+    if (metadata) message.metadata = metadata;
     message.history.push({ text: message.text, blocks: message.blocks, at: this.now() });
     this.messages.push(message);
     return ok({
@@ -411,6 +427,9 @@ export class SlackStandIn extends HttpStandIn {
     if (message.user !== SLACK_BOT_USER_ID) return fail("cant_update_message");
     const content = readContent(args);
     if ("error" in content) return fail(content.error, content.extra);
+    const metadata = readMetadata(args);
+    if (metadata === "invalid") return fail("invalid_metadata_format");
+    if (metadata) message.metadata = metadata;
     // Absent `blocks` keeps the old ones; `[]` removes them (chat.update docs). Absent `text` keeps
     // the old text: an assumption, Slack does not document it.
     if (content.text !== undefined) message.text = content.text;
@@ -443,6 +462,54 @@ export class SlackStandIn extends HttpStandIn {
     if (threadTs) entry.thread_ts = threadTs;
     this.ephemerals.push(entry);
     return ok({ message_ts: this.nextTs() });
+  }
+
+  /**
+   * A channel's top-level messages (thread parents included, replies excluded), newest first, between
+   * `oldest` and `latest` (exclusive unless `inclusive`), `limit` a page with an opaque `cursor`.
+   * A bot token reads only conversations the bot is a member of (method reference: "Any conversation
+   * the relevant bot is a member of"), with channels:history (public) or groups:history (private).
+   */
+  private conversationHistory(args: Args): StandInResponse {
+    const channel = this.resolveChannel(stringArg(args, "channel"));
+    if (!channel || !this.visible(channel)) return fail("channel_not_found");
+    const denied = this.missingScope(channel.isPrivate ? "groups:history" : "channels:history");
+    if (denied) return denied;
+    if (!channel.isMember) return fail("not_in_channel");
+    const limitArg = Number(stringArg(args, "limit") ?? HISTORY_DEFAULT_LIMIT);
+    const limit = Number.isFinite(limitArg) && limitArg > 0 ? Math.min(Math.floor(limitArg), HISTORY_MAX_LIMIT) : 0;
+    if (limit === 0) return fail("invalid_limit");
+    const inclusive = ["true", "1"].includes(String(args.inclusive ?? ""));
+    const oldest = Number(stringArg(args, "oldest") ?? 0);
+    const latest = Number(stringArg(args, "latest") ?? Number.POSITIVE_INFINITY);
+    const inRange = (ts: number) =>
+      (inclusive ? ts >= oldest : ts > oldest) && (inclusive ? ts <= latest : ts < latest);
+    const all = this.topLevel(channel.id)
+      .filter((m) => inRange(Number(m.ts)))
+      .reverse();
+    const cursor = stringArg(args, "cursor");
+    const start = cursor
+      ? Number(
+          Buffer.from(cursor, "base64")
+            .toString("utf8")
+            .replace(/^next:/, ""),
+        )
+      : 0;
+    if (!Number.isInteger(start) || start < 0) return fail("invalid_cursor");
+    const page = all.slice(start, start + limit);
+    const more = start + limit < all.length;
+    const withMetadata = ["true", "1"].includes(String(args.include_all_metadata ?? ""));
+    return ok({
+      // Whether Slack returns an app's own metadata without include_all_metadata is not documented:
+      // here it is returned only when asked for.
+      messages: page.map((m) => ({
+        ...messagePayload(m),
+        ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+      })),
+      has_more: more,
+      pin_count: 0,
+      response_metadata: { next_cursor: more ? Buffer.from(`next:${start + limit}`).toString("base64") : "" },
+    });
   }
 
   private userGroupUsers(args: Args): StandInResponse {
@@ -668,12 +735,15 @@ export class SlackStandIn extends HttpStandIn {
     return this.messages.find((m) => m.channel === channel && m.ts === ts);
   }
 
-  /** Increasing message timestamps: "1700000000.000100", "1700000000.000200", ... */
+  /**
+   * Increasing message timestamps, as Slack's: the epoch seconds of the stand-in's clock and a
+   * sequence within them ("1796301123.000100", "1796301123.000200", ...).
+   */
   private nextTs(): string {
-    this.tsCounter += 1;
-    const micros = this.tsCounter * 100;
-    const seconds = 1_700_000_000 + Math.floor(micros / 1_000_000);
-    return `${seconds}.${String(micros % 1_000_000).padStart(6, "0")}`;
+    const micros = Math.max(this.now() * 1000, this.lastTsMicros + 100);
+    this.lastTsMicros = micros - (micros % 100);
+    const seconds = Math.floor(this.lastTsMicros / 1_000_000);
+    return `${seconds}.${String(this.lastTsMicros % 1_000_000).padStart(6, "0")}`;
   }
 
   /** Copies blocks, giving ids to blocks and interactive elements that lack them, as Slack does. */
@@ -782,6 +852,24 @@ type Content =
   | { error: string; extra?: Record<string, unknown> };
 
 /** `text`, `blocks` and `attachments` of a chat.* call, with Slack's checks. */
+/**
+ * `metadata` of chat.postMessage / chat.update: `{ event_type, event_payload }`, a JSON string in a
+ * form body or an object in a JSON one. Undefined when absent; "invalid" when Slack would refuse it.
+ */
+function readMetadata(args: Args): SlackMessage["metadata"] | "invalid" | undefined {
+  let value = args.metadata;
+  if (value === undefined || value === "") return undefined;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return "invalid";
+    }
+  }
+  if (!isRecord(value) || typeof value.event_type !== "string" || !isRecord(value.event_payload)) return "invalid";
+  return { event_type: value.event_type, event_payload: structuredClone(value.event_payload) };
+}
+
 function readContent(args: Args): Content {
   const text = typeof args.text === "string" ? args.text : undefined;
   let blocks: unknown[] | undefined;

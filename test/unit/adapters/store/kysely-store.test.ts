@@ -270,17 +270,34 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect(ids).toContain(full.id);
     expect(ids).not.toContain(partial.id);
 
-    const later = new Date(Date.now() + 60_000);
-    const orphans = (await store.requestsWithoutMessage(later)).map((r) => r.id);
+    // A grace of −60 s: every request created up to a minute from now counts as old enough.
+    const orphans = (await store.requestsWithoutMessage(-60_000)).map((r) => r.id);
     expect(orphans).toEqual(expect.arrayContaining([full.id, partial.id]));
     const claims = await Promise.all([
-      store.claimMessagePosting(full.id, new Date(), new Date(Date.now() - 30_000)),
-      store.claimMessagePosting(full.id, new Date(), new Date(Date.now() - 30_000)),
+      store.claimMessagePosting(full.id, 30_000),
+      store.claimMessagePosting(full.id, 30_000),
     ]);
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(claims.find(Boolean)?.messageTs).toBeNull();
     await store.updateRequest(full.id, { messageTs: "1.2" });
-    expect((await store.requestsWithoutMessage(later)).map((r) => r.id)).not.toContain(full.id);
+    expect((await store.requestsWithoutMessage(-60_000)).map((r) => r.id)).not.toContain(full.id);
+  });
+
+  it("times a claim on posting a message by the database's clock: it goes stale after the grace, whatever the processes' clocks", async () => {
+    const r = newRequest({ createdAt: new Date(Date.now() - 120_000) });
+    await store.createRequest(r);
+    expect((await store.requestsWithoutMessage(60_000)).map((x) => x.id)).toContain(r.id);
+    expect(await store.claimMessagePosting(r.id, 60_000)).toBeDefined();
+    // Held: within the grace nobody takes it over, and the sweep does not list it.
+    expect(await store.claimMessagePosting(r.id, 60_000)).toBeUndefined();
+    expect((await store.requestsWithoutMessage(60_000)).map((x) => x.id)).not.toContain(r.id);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Past a 10 ms grace it is stale: listed, and taken over once.
+    expect((await store.requestsWithoutMessage(10)).map((x) => x.id)).toContain(r.id);
+    expect(await store.claimMessagePosting(r.id, 10)).toBeDefined();
+    // A claim made before the claim's time was recorded (an upgrade) counts as stale.
+    await store.db.updateTable("requests").set({ message_claimed_at: null }).where("id", "=", r.id).execute();
+    expect(await store.claimMessagePosting(r.id, 60_000)).toBeDefined();
   });
 
   it("writes a change and its audit row together: both when the change happens, neither when it does not or the audit fails", async () => {
