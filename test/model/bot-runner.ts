@@ -20,6 +20,13 @@ export interface BotRunner {
   url(index: number): string;
   /** Stops bot `index` without a goodbye (SIGKILL for processes; no grace in-process) and starts it again. */
   crash(index: number): Promise<void>;
+  /**
+   * Sets bot `index`'s clock `offsetMs` off the real time (at most ±2 minutes, as two dynos' clocks may
+   * be): at once in-process (a jump), through a restart with the skewed clock for processes.
+   */
+  setClock(index: number, offsetMs: number): Promise<void>;
+  /** Sets every bot's clock right again (each history starts on true clocks, so that it replays alone). */
+  resetClocks(): Promise<void>;
   /** Resolves when the bots have finished what they were asked (or after `capMs`). */
   quiesce(capMs: number): Promise<void>;
   /** A connection to the store, used only to let time pass for a request (see the expire command). */
@@ -50,9 +57,11 @@ export async function inProcessRunner(pipeline: PipelineOptions): Promise<BotRun
   const logs = new LogCapture();
   const config = loadConfig(world.env);
   let bot: RunningBot;
+  let offsetMs = 0;
+  const clock = { now: () => new Date(Date.now() + offsetMs) };
   const boot = async () => {
     const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
-    bot = await startBot({ config, log, tuning: MODEL_TUNING, host: "127.0.0.1", port: 0 });
+    bot = await startBot({ config, log, tuning: MODEL_TUNING, host: "127.0.0.1", port: 0, clock });
     world.url = bot.url;
   };
   await boot();
@@ -65,6 +74,12 @@ export async function inProcessRunner(pipeline: PipelineOptions): Promise<BotRun
       // in-flight call at once, which is the nearest thing (the process variant uses SIGKILL).
       await bot.close(0);
       await boot();
+    },
+    async setClock(_index, offset) {
+      offsetMs = offset;
+    },
+    async resetClocks() {
+      offsetMs = 0;
     },
     async quiesce(capMs) {
       let timer: NodeJS.Timeout | undefined;
@@ -94,6 +109,13 @@ export async function processRunner(pipeline: PipelineOptions, db: TestDatabase,
   const world = await startWorld({ pipeline, db });
   const tuning: Partial<Tuning> = { ...PROCESS_TUNING, messageGraceMs: MESSAGE_GRACE_MS, followLimitMs: 15_000 };
   const bots: BotProcess[] = await Promise.all(Array.from({ length: count }, () => spawnBot(world, tuning)));
+  const skews: number[] = bots.map(() => 0);
+  const crash = async (index: number) => {
+    const i = index % count;
+    await bots[i]!.kill("SIGKILL");
+    bots[i] = await spawnBot(world, tuning, { clockSkewMs: skews[i] ?? 0 });
+    world.url = bots[0]!.url;
+  };
   world.url = bots[0]!.url;
   const store = openStore(world);
   const lastCallCount = () => world.heroku.calls.length + world.slack.calls.length + world.gitlab.calls.length;
@@ -101,11 +123,17 @@ export async function processRunner(pipeline: PipelineOptions, db: TestDatabase,
     world,
     count,
     url: (index) => bots[index % count]!.url,
-    async crash(index) {
-      const i = index % count;
-      await bots[i]!.kill("SIGKILL");
-      bots[i] = await spawnBot(world, tuning);
-      world.url = bots[0]!.url;
+    crash,
+    async setClock(index, offsetMs) {
+      skews[index % count] = offsetMs;
+      await crash(index);
+    },
+    async resetClocks() {
+      for (let i = 0; i < count; i++) {
+        if (skews[i] === 0) continue;
+        skews[i] = 0;
+        await crash(i);
+      }
     },
     async quiesce(capMs) {
       // No window into another process: done when no stand-in has been called for a while.

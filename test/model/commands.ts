@@ -64,6 +64,8 @@ export const FAULT_KINDS = [
   "gitlab-redelivery",
   "production-hotfix",
   "slack-slower-than-grace",
+  "slack-post-acts-then-fails",
+  "clock-jump",
 ] as const;
 export type { Cmd };
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -578,6 +580,28 @@ class Expire extends Step {
   }
 }
 
+/**
+ * A bot's clock jumps up to two minutes either way (NTP stepping a dyno's clock). Leases, the POST
+ * window and the claim on posting a message are timed by the database's clock, so nothing the bot
+ * does twice or too early may follow from it.
+ */
+class ClockJump extends Step {
+  constructor(
+    readonly offsetMs: number,
+    readonly bot: number,
+  ) {
+    super();
+  }
+  async run(_m: Model, run: Real) {
+    run.fault("clock-jump");
+    await run.runner.setClock(this.bot, this.offsetMs);
+    await run.endStep(this.toString());
+  }
+  toString() {
+    return `bot ${this.bot}'s clock is set ${this.offsetMs >= 0 ? "+" : ""}${Math.round(this.offsetMs / 1000)} s off`;
+  }
+}
+
 class Restart extends Step {
   constructor(readonly bot: number) {
     super();
@@ -698,6 +722,18 @@ class InjectFault extends Step {
           response: { status: 503, body: "" },
         });
         break;
+      case "slack-post-acts-then-fails":
+        // Slack shows the message and then answers a failure (or no answer at all): the bot must find
+        // that message before it posts the request again.
+        slack.fault({
+          method: "POST",
+          path: "/api/chat.postMessage",
+          times: this.times,
+          ...(this.times % 2 === 0
+            ? { dropAfterHandling: true }
+            : { answerAfterHandling: { status: 200, body: { ok: false, error: "internal_error" } } }),
+        });
+        break;
       case "slack-not-ok":
         slack.fault({
           method: "POST",
@@ -728,7 +764,8 @@ export interface CommandOptions {
 
 /** Faults injected through the stand-ins' knobs; the others are commands of their own. */
 const INJECTABLE: FaultKind[] = FAULT_KINDS.filter(
-  (k) => k !== "restart" && k !== "expire" && k !== "gitlab-redelivery" && k !== "production-hotfix",
+  (k) =>
+    k !== "restart" && k !== "expire" && k !== "gitlab-redelivery" && k !== "production-hotfix" && k !== "clock-jump",
 );
 
 /**
@@ -803,6 +840,14 @@ export function historyArbitrary(options: CommandOptions): fc.Arbitrary<Iterable
   if (allowed("expire")) weighted.push({ weight: 1, arbitrary: fc.nat(7).map((s) => new Expire(s)) });
   if (allowed("restart")) weighted.push({ weight: 2, arbitrary: bot.map((b) => new Restart(b)) });
   if (allowed("production-hotfix")) weighted.push({ weight: 1, arbitrary: fc.constant(new Hotfix()) });
+  if (allowed("clock-jump")) {
+    weighted.push({
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: -120_000, max: 120_000 }), bot)
+        .map(([offset, b]) => new ClockJump(offset, b)),
+    });
+  }
   return fc.commands([fc.oneof(...weighted)], {
     maxCommands: options.maxCommands,
     ...(options.replayPath ? { replayPath: options.replayPath } : {}),

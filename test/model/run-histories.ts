@@ -21,20 +21,14 @@ import { checkInvariants, shownStateOf, type Violation } from "./invariants.js";
  * stays green); `npm run test:model` runs them too when MODEL_KNOWN_DEFECTS=1. Each entry names its defect.
  */
 export const KNOWN_DEFECT_KINDS: ReadonlySet<string> = new Set<string>([
-  // Open: a request shown twice. Slack is slow and failing while the request's message is posted, and
-  // the process stops (a restart) after Slack accepted the post but before its ts was stored; after
-  // the grace the sweep posts the message again, and the first keeps "pending" with live buttons.
-  // Found by this model on the final code of 2026-12-03 (seed 297549824; npm tier seed 13, path
-  // "7:1:0"). A fix must recognise the posted message in the channel (message metadata and
-  // conversations.history); docs/reliability.md lists it under known limits.
-  "slack-slower-than-grace",
-  // Fixed, and run in every tier again: "production-hotfix" (a promotion overwrote a production
-  // hotfix: issue 13 case 3), "heroku-release-appears-late" (a lost POST answer whose releases
-  // appeared after the POST timeout was posted again: the trace is looked for during
+  // None open. Fixed, and run in every tier again: "production-hotfix" (a promotion overwrote a
+  // production hotfix: issue 13 case 3), "heroku-release-appears-late" (a lost POST answer whose
+  // releases appeared after the POST timeout was posted again: the trace is looked for during
   // promotionTraceWindowMs), "slack-fails-on-request-message" (a request whose first post failed and
-  // that ended within the grace never got a message: the sweep posts it whatever its state). The
-  // duplicate message of a slow Slack without a restart is fixed too (messageGraceMs outlasts a Slack
-  // call); only the restart in between is left.
+  // that ended within the grace never got a message: the sweep posts it whatever its state),
+  // "slack-slower-than-grace" (a request shown twice when the process stopped after Slack accepted a
+  // slow post but before its ts was stored, seed 297549824: the sweep now looks for the message in the
+  // channel by its metadata before posting it again).
 ]);
 
 export interface Variant {
@@ -129,6 +123,7 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
       gitlab.clearFaults();
       heroku.rateLimitRemaining = 4500;
       heroku.promotionBehaviour = { pollsUntilDone: 1, failTargets: {} };
+      await runner.resetClocks();
       runner.takeLogs();
       const run = new HistoryRun(runner, policy);
       for (const command of opening) await command.run({ run }, run);
