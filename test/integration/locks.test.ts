@@ -192,6 +192,56 @@ describe("freeze windows", () => {
     await h.messageMatching(message.ts, /Promoted/);
   });
 
+  // Windows placed relative to the real time (the database's clock, by which expiry is also checked,
+  // stays real): the bot's clock is moved into them. Every day, in UTC, so that midnight does not matter.
+  const MINUTE = 60_000;
+  const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
+  const windowFrom = (startMin: number, endMin: number, reason: string) => {
+    const base = Math.floor(Date.now() / MINUTE) * MINUTE;
+    return `{ days: [mon, tue, wed, thu, fri, sat, sun], from: "${hhmm(base + startMin * MINUTE)}", to: "${hhmm(base + endMin * MINUTE)}", timezone: UTC, reason: "${reason}" }`;
+  };
+  /** The bot's clock: `startMin` minutes ahead of the real time, and moved on by `jump`. */
+  function movableClock(startMin: number) {
+    let offset = startMin * MINUTE;
+    return { now: () => new Date(Date.now() + offset), jump: (minutes: number) => (offset += minutes * MINUTE) };
+  }
+
+  it("an override given while the pipeline is locked does not let approvals through a freeze window that starts later while the lock stays", async () => {
+    const clock = movableClock(0);
+    h = await startHarness({ pipeline: { freeze: `[${windowFrom(60, 120, "lunch")}]` }, clock });
+    h.shipToStaging("Hotfix during the incident");
+    await h.slash(APPROVER_A, 'lock whitewave "incident"');
+    await answer(APPROVER_A, /Locked/);
+    await h.slash(APPROVER_A, 'whitewave --override "hotfix"');
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    // The lunch window begins; the lock stays. The override was given for the lock only.
+    clock.jump(75);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await answer(APPROVER_B, /freeze window.*lunch/);
+    await h.bot.bot.worker.idle();
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
+  });
+
+  it("with two freeze windows in force, an override given inside the first does not cover the second", async () => {
+    const clock = movableClock(70);
+    const freeze = `[${windowFrom(60, 120, "lunch")}, ${windowFrom(90, 180, "release train")}]`;
+    h = await startHarness({ pipeline: { freeze }, clock });
+    h.shipToStaging("Through lunch");
+    await h.slash(APPROVER_A, 'whitewave --override "fix"');
+    const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
+    // The release train window begins too.
+    clock.jump(30);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await answer(APPROVER_B, /freeze window.*release train/);
+    await h.bot.bot.worker.idle();
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(0);
+    // Both windows are over: the approval goes through.
+    clock.jump(85);
+    await h.click(APPROVER_B, message, ACTIONS.approve);
+    await h.messageMatching(message.ts, /Promoted/);
+    expect(h.heroku.callsTo("POST", "/pipeline-promotions")).toHaveLength(1);
+  });
+
   it("a request through a freeze window on an override says so on its message and in App Home: who, which window, why", async () => {
     h = await startHarness({ pipeline: { freeze: ALWAYS } });
     h.shipToStaging("Frozen fix");

@@ -290,6 +290,8 @@ export interface HarnessOptions extends WorldOptions {
   beforeStart?: (world: World) => Promise<void>;
   /** Runs after the bot has stopped and before the world's stand-ins close. */
   afterStop?: (world: World) => Promise<void>;
+  /** The bot's clock (default the system's): a test moves it to open a freeze window. */
+  clock?: { now(): Date };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -307,6 +309,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     tuning: { ...FAST_TUNING, ...options.tuning },
     host: "127.0.0.1",
     port: 0,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   world.url = bot.url;
   const closeWorld = world.close;
