@@ -27,12 +27,14 @@ const VARIANTS: Variant[] = [
     pipeline: { requiredApprovals: 2, allowSelfApproval: false },
     start: inProcessRunner,
     bots: 1,
+    runtimeFreeze: true,
   },
   {
     name: "one approval, self-approval allowed",
     pipeline: { requiredApprovals: 1, allowSelfApproval: true },
     start: inProcessRunner,
     bots: 1,
+    runtimeFreeze: true,
   },
   {
     name: "inside a freeze window",

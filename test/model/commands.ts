@@ -42,6 +42,11 @@ export interface Policy {
   allowSelfApproval: boolean;
   /** The pipeline is inside a freeze window the whole time (pipelines.yml cannot change at runtime). */
   frozen?: boolean;
+  /**
+   * The middle (epoch ms) of a configured freeze window far from the real time, which the history
+   * opens by moving the bot's clock into it and closes by moving it back (FreezeWindowStep).
+   */
+  freezeMidMs?: number;
 }
 
 /** Kinds of fault a history can inject; each is counted when injected. */
@@ -66,6 +71,7 @@ export const FAULT_KINDS = [
   "slack-slower-than-grace",
   "slack-post-acts-then-fails",
   "clock-jump",
+  "freeze-window-opens",
 ] as const;
 export type { Cmd };
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -115,6 +121,10 @@ export class HistoryRun {
   /** Releases people deployed straight to production (a hotfix), with the step. */
   private readonly hotfixes: Array<{ step: number; releaseId: string }> = [];
   private epochs = 0;
+  /** Whether the history moved the bot's clock into the configured freeze window. */
+  private frozenAtRuntime = false;
+  /** Each bot's clock jump (ms), on top of the freeze window's offset. */
+  private readonly jitterMs = new Map<number, number>();
   /** Requests the bot said it made whose message never appeared within the bound. */
   unposted = 0;
   /** After each step, how many promotions Heroku holds: promotion i was created by step stepOf(i). */
@@ -220,10 +230,34 @@ export class HistoryRun {
 
   private gatePasses(request: KnownRequest): boolean {
     // Every gate closing the pipeline must be covered: the lock by an override given during that very
-    // lock, the freeze window by an override given inside it (domain/gate.ts blockingGate).
+    // lock, the freeze window by an override given inside it (domain/gate.ts blockingGate). The
+    // window opened at runtime is one occurrence (the clock always lands in the same one), so an
+    // override given inside it covers it each time it opens in this history.
     const lockPasses = this.lock === null || this.lock.epoch === request.overrideEpoch;
-    const freezePasses = !this.policy.frozen || request.overrideFreeze;
+    const freezePasses = !this.frozen || request.overrideFreeze;
     return lockPasses && freezePasses;
+  }
+
+  /** Whether the pipeline is in a freeze window now, as the bot's clock sees it. */
+  get frozen(): boolean {
+    return this.policy.frozen === true || this.frozenAtRuntime;
+  }
+
+  /** Opens or closes the runtime freeze window by moving every bot's clock into it or out of it. */
+  async setFreeze(open: boolean): Promise<void> {
+    this.frozenAtRuntime = open;
+    for (let bot = 0; bot < this.runner.count; bot++) await this.applyClock(bot);
+  }
+
+  /** A bot's clock jumps `ms` off (on top of the freeze window's offset). */
+  async setJitter(bot: number, ms: number): Promise<void> {
+    this.jitterMs.set(bot % this.runner.count, ms);
+    await this.applyClock(bot % this.runner.count);
+  }
+
+  private async applyClock(bot: number): Promise<void> {
+    const base = this.frozenAtRuntime && this.policy.freezeMidMs ? this.policy.freezeMidMs - Date.now() : 0;
+    await this.runner.setClock(bot, base + (this.jitterMs.get(bot) ?? 0));
   }
 
   /** A request people can click on: the newest pending one most of the time, any known one otherwise. */
@@ -247,7 +281,7 @@ export class HistoryRun {
       step: this.step,
       who,
       overrideEpoch: override && APPROVERS.has(who) && this.lock ? this.lock.epoch : null,
-      overrideFreeze: override && APPROVERS.has(who) && this.policy.frozen === true,
+      overrideFreeze: override && APPROVERS.has(who) && this.frozen,
       consumed: false,
       made: false,
     };
@@ -321,6 +355,12 @@ export class HistoryRun {
     slack.clearFaults();
     gitlab.clearFaults();
     heroku.promotionBehaviour = { pollsUntilDone: 1, failTargets: {} };
+    // The window ends: an approved request it holds (approved, then the window opened before it went
+    // ahead, e.g. across a restart) goes ahead by itself.
+    if (this.frozenAtRuntime) {
+      await this.setFreeze(false);
+      this.log.push("wrap-up: the freeze window ends");
+    }
     const deadline = Date.now() + boundMs;
     for (;;) {
       heroku.revealDueReleases();
@@ -594,11 +634,29 @@ class ClockJump extends Step {
   }
   async run(_m: Model, run: Real) {
     run.fault("clock-jump");
-    await run.runner.setClock(this.bot, this.offsetMs);
+    await run.setJitter(this.bot, this.offsetMs);
     await run.endStep(this.toString());
   }
   toString() {
     return `bot ${this.bot}'s clock is set ${this.offsetMs >= 0 ? "+" : ""}${Math.round(this.offsetMs / 1000)} s off`;
+  }
+}
+
+/**
+ * The configured freeze window opens (or ends) while requests are open: the bot's clock is moved into
+ * the window (or out of it), as the passing of time would. Only where the pipeline has one (Policy.freezeMidMs).
+ */
+class FreezeWindowStep extends Step {
+  constructor(readonly open: boolean) {
+    super();
+  }
+  async run(_m: Model, run: Real) {
+    if (this.open && !run.frozen) run.fault("freeze-window-opens");
+    await run.setFreeze(this.open);
+    await run.endStep(this.toString());
+  }
+  toString() {
+    return this.open ? "the freeze window opens" : "the freeze window ends";
   }
 }
 
@@ -760,12 +818,19 @@ export interface CommandOptions {
   maxCommands: number;
   /** fast-check's `replayPath` of the commands of a failing history (printed with it), to replay its shrinking. */
   replayPath?: string;
+  /** The pipeline has a freeze window the history may open and close (Policy.freezeMidMs). */
+  runtimeFreeze?: boolean;
 }
 
 /** Faults injected through the stand-ins' knobs; the others are commands of their own. */
 const INJECTABLE: FaultKind[] = FAULT_KINDS.filter(
   (k) =>
-    k !== "restart" && k !== "expire" && k !== "gitlab-redelivery" && k !== "production-hotfix" && k !== "clock-jump",
+    k !== "restart" &&
+    k !== "expire" &&
+    k !== "gitlab-redelivery" &&
+    k !== "production-hotfix" &&
+    k !== "clock-jump" &&
+    k !== "freeze-window-opens",
 );
 
 /**
@@ -840,6 +905,9 @@ export function historyArbitrary(options: CommandOptions): fc.Arbitrary<Iterable
   if (allowed("expire")) weighted.push({ weight: 1, arbitrary: fc.nat(7).map((s) => new Expire(s)) });
   if (allowed("restart")) weighted.push({ weight: 2, arbitrary: bot.map((b) => new Restart(b)) });
   if (allowed("production-hotfix")) weighted.push({ weight: 1, arbitrary: fc.constant(new Hotfix()) });
+  if (options.runtimeFreeze && allowed("freeze-window-opens")) {
+    weighted.push({ weight: 2, arbitrary: fc.boolean().map((open) => new FreezeWindowStep(open)) });
+  }
   if (allowed("clock-jump")) {
     weighted.push({
       weight: 1,

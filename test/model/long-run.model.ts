@@ -31,12 +31,13 @@ import {
 } from "./run-histories.js";
 
 const ALL_VARIANTS: Variant[] = [
-  { name: "two-approvals", pipeline: { requiredApprovals: 2 }, start: inProcessRunner, bots: 1 },
+  { name: "two-approvals", pipeline: { requiredApprovals: 2 }, start: inProcessRunner, bots: 1, runtimeFreeze: true },
   {
     name: "self-approval",
     pipeline: { requiredApprovals: 1, allowSelfApproval: true },
     start: inProcessRunner,
     bots: 1,
+    runtimeFreeze: true,
   },
   {
     name: "freeze-window",

@@ -37,6 +37,8 @@ export interface Variant {
   /** Builds the bots and the world for this variant. */
   start: (pipeline: PipelineOptions) => Promise<BotRunner>;
   bots: number;
+  /** The pipeline gets a freeze window that histories open and close at runtime (runtimeFreezeWindow). */
+  runtimeFreeze?: boolean;
 }
 
 export interface RunOptions {
@@ -76,6 +78,24 @@ export interface RunSummary {
 export const ALWAYS_FROZEN =
   '[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "00:00", timezone: Europe/Paris, reason: "model freeze" }]';
 
+/**
+ * A freeze window for the histories to open at runtime: daily, 30 minutes, 5 hours after `now`, so
+ * that the real time never reaches it while a world lives; a history moves the bot's clock into its
+ * middle (commands.ts FreezeWindowStep). Requests live 8 hours there, so that moving the clock 5 hours
+ * on expires none (the model's expiry is its own command).
+ */
+export function runtimeFreezeWindow(now = Date.now()): { pipeline: Partial<PipelineOptions>; midMs: number } {
+  const start = Math.floor(now / 60_000) * 60_000 + 5 * 3_600_000;
+  const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
+  return {
+    pipeline: {
+      freeze: `[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "${hhmm(start)}", to: "${hhmm(start + 30 * 60_000)}", timezone: UTC, reason: "model release freeze" }]`,
+      requestTtl: "8h",
+    },
+    midMs: start + 15 * 60_000,
+  };
+}
+
 function policyOf(pipeline: PipelineOptions): Policy {
   return {
     requiredApprovals: pipeline.requiredApprovals ?? 1,
@@ -96,7 +116,14 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
   const { variant } = options;
   const started = Date.now();
   const policy = policyOf(variant.pipeline);
-  let runner = await variant.start(variant.pipeline);
+  let freezeMidMs: number | undefined;
+  const startWorld = () => {
+    if (!variant.runtimeFreeze) return variant.start(variant.pipeline);
+    const window = runtimeFreezeWindow();
+    freezeMidMs = window.midMs;
+    return variant.start({ ...variant.pipeline, ...window.pipeline });
+  };
+  let runner = await startWorld();
   const faults: Partial<Record<FaultKind, number>> = {};
   let executions = 0;
   const activity = { requests: 0, approved: 0, promotions: 0 };
@@ -106,6 +133,7 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
     bots: variant.bots,
     maxCommands: options.maxCommands,
     exclude: options.exclude,
+    runtimeFreeze: variant.runtimeFreeze === true,
     ...(options.commandsPath ? { replayPath: options.commandsPath } : {}),
   };
   const property = fc.asyncProperty(
@@ -115,7 +143,7 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
       executions += 1;
       if (leftOpen(runner)) {
         await runner.close();
-        runner = await variant.start(variant.pipeline);
+        runner = await startWorld();
       }
       const { heroku, slack, gitlab } = runner.world;
       heroku.clearFaults();
@@ -125,7 +153,7 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
       heroku.promotionBehaviour = { pollsUntilDone: 1, failTargets: {} };
       await runner.resetClocks();
       runner.takeLogs();
-      const run = new HistoryRun(runner, policy);
+      const run = new HistoryRun(runner, { ...policy, ...(freezeMidMs !== undefined ? { freezeMidMs } : {}) });
       for (const command of opening) await command.run({ run }, run);
       await fc.asyncModelRun(() => ({ model: { run }, real: run }), commands);
       await run.wrapUp(options.boundMs);

@@ -543,10 +543,15 @@ export class KyselyStore implements Store {
       // Whatever its state: a request that ended before its message could be posted (Slack failed the
       // first post, then it was cancelled or promoted) still gets one showing how it ended. Only the
       // last day's, so that a deploy does not post old history. created_at is the creating process's
-      // clock: it only narrows the search, the claim (claimMessagePosting) decides.
-      .where("created_at", "<", this.dbTime(-graceMs))
-      .where("created_at", ">", this.dbTime(-graceMs - 24 * 3_600_000))
-      .where((eb) => eb.or([eb("message_ts", "is", null), this.staleClaim(eb, graceMs)]))
+      // clock, so it only decides for a request nobody claimed (the creator claims at once, so one left
+      // unclaimed past the grace was lost in a crash); a claim goes stale by the database's clock alone.
+      .where("created_at", ">", this.dbTime(-24 * 3_600_000))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("message_ts", "is", null), eb("created_at", "<", this.dbTime(-graceMs))]),
+          this.staleClaim(eb, graceMs),
+        ]),
+      )
       .execute();
     return rows.map(toRequest);
   }

@@ -295,6 +295,15 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     // Past a 10 ms grace it is stale: listed, and taken over once.
     expect((await store.requestsWithoutMessage(10)).map((x) => x.id)).toContain(r.id);
     expect(await store.claimMessagePosting(r.id, 10)).toBeDefined();
+    // A stale claim is listed by the database's clock alone, whatever the creating process's clock
+    // said the request's creation was (here: an hour ahead).
+    await store.db
+      .updateTable("requests")
+      .set({ created_at: new Date(Date.now() + 3_600_000).toISOString() })
+      .where("id", "=", r.id)
+      .execute();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await store.requestsWithoutMessage(10)).map((x) => x.id)).toContain(r.id);
     // A claim made before the claim's time was recorded (an upgrade) counts as stale.
     await store.db.updateTable("requests").set({ message_claimed_at: null }).where("id", "=", r.id).execute();
     expect(await store.claimMessagePosting(r.id, 60_000)).toBeDefined();
