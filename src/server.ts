@@ -20,7 +20,7 @@ import { abortableSleep } from "./infra/stopping.js";
 import { TtlCache } from "./infra/ttl-cache.js";
 import { handleGitLabWebhook } from "./transport/gitlab/webhook-route.js";
 import { sendJson } from "./transport/http.js";
-import { registerListeners } from "./transport/slack/listeners.js";
+import { registerListeners } from "./transport/slack/index.js";
 import { handleSlackEvents, SLACK_BODY_LIMIT } from "./transport/slack/slack-intake.js";
 
 export interface RunningBot {

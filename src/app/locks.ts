@@ -1,8 +1,8 @@
 /** `/promote lock <pipeline> <reason>` and `/promote unlock <pipeline>`: approvers only, announced and audited. */
 import { DomainError } from "../domain/errors.js";
 import type { Lock } from "../domain/gate.js";
-import { notice } from "../views/messages.js";
 import { esc, user } from "../views/mrkdwn.js";
+import { notice } from "../views/replies.js";
 import type { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
 import { findPipeline } from "./pipelines.js";

@@ -2,7 +2,7 @@
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import type { AppRef } from "../domain/request.js";
-import type { PipelineView } from "../views/messages.js";
+import type { PipelineView } from "../views/models.js";
 import { code, esc } from "../views/mrkdwn.js";
 import type { AppContext } from "./context.js";
 

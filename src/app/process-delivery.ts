@@ -11,7 +11,7 @@ import { HANDLED_EVENTS, type HandledBody, isHandledEvent, type PipelineEvent } 
 import type { Delivery } from "../domain/records.js";
 import type { Logger } from "../infra/logger.js";
 import { isStopping } from "../infra/stopping.js";
-import { processingFailedMessage } from "../views/messages.js";
+import { processingFailedMessage } from "../views/staging-messages.js";
 import type { AppContext } from "./context.js";
 import { finishJobFromHook } from "./execute/gitlab-job.js";
 import { concernedPipelines, onPipelineEvent } from "./staging-ready.js";

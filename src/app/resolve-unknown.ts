@@ -6,8 +6,8 @@
 import { describeFinalState } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
 import type { PromotionOutcome, PromotionRequest } from "../domain/request.js";
-import { outcomeReply } from "../views/messages.js";
 import { esc } from "../views/mrkdwn.js";
+import { outcomeReply } from "../views/thread-replies.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote, auditRequest } from "./audit.js";
 import type { AppContext } from "./context.js";

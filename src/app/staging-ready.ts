@@ -8,17 +8,16 @@ import { describeGate, gate } from "../domain/gate.js";
 import { isChildPipeline, type PipelineEvent } from "../domain/gitlab-events.js";
 import type { ChatMessage, Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
+import type { BehindView, TargetView } from "../views/models.js";
+import { esc } from "../views/mrkdwn.js";
 import {
   alreadyInProductionMessage,
-  type BehindView,
   ciFailedMessage,
   stagingClosedMessage,
   stagingNotDeployedMessage,
   stagingReadyMessage,
   supersededMessage,
-  type TargetView,
-} from "../views/messages.js";
-import { esc } from "../views/mrkdwn.js";
+} from "../views/staging-messages.js";
 import type { AppContext } from "./context.js";
 import { cachedHerokuSide, matchesProject, pipelineView } from "./pipelines.js";
 

@@ -1,19 +1,13 @@
 /** The App Home tab's blocks. */
 
-import { shortSha } from "../domain/request.js";
 import { ACTIONS } from "./action-ids.js";
 import { actions, type Block, button, context, divider, section } from "./blocks.js";
-import { overrideText } from "./messages.js";
+import { overrideText, stagesLine } from "./message-parts.js";
 import type { HomeEntry } from "./models.js";
-import { code, esc, plural, truncate, user, when } from "./mrkdwn.js";
+import { esc, truncate, user, when } from "./mrkdwn.js";
 
 /** Slack allows 100 blocks in a Home view. */
 const MAX_HOME_BLOCKS = 100;
-
-function stage(s: { version: number | null; commit: string | null } | null | undefined): string {
-  if (!s) return "?";
-  return `v${s.version ?? "?"}${s.commit ? ` ${code(shortSha(s.commit))}` : ""}`;
-}
 
 export function homeView(args: { entries: HomeEntry[]; notice: string | undefined; now: Date }): Block[] {
   const blocks: Block[] = [section("*promote-bot* — pipelines, pending requests and locks")];
@@ -25,14 +19,7 @@ export function homeView(args: { entries: HomeEntry[]; notice: string | undefine
     if (s.error) {
       blocks.push(section(`*${esc(p.name)}* — :warning: ${truncate(s.error, 500, "…")}`));
     } else {
-      const behind = s.behind
-        ? ` · ${s.behind.count === 0 ? "up to date" : `${plural(s.behind.count, "commit")} behind`}`
-        : "";
-      blocks.push(
-        section(
-          `*${esc(p.name)}* — ${esc(p.from)} ${stage(s.staging)} → ${esc(p.to)} ${s.targets.map(stage).join(", ") || "no app"}${behind}`,
-        ),
-      );
+      blocks.push(section(stagesLine(s)));
     }
     if (lock) {
       blocks.push(context(`:lock: Locked by ${user(lock.lockedBy)} ${when(lock.lockedAt)}: ${esc(lock.reason)}`));

@@ -35,3 +35,25 @@ export interface HomeEntry {
   unknown: PromotionRequest | undefined;
   canDecide: boolean;
 }
+
+/** A pipeline as its messages name it: stages, approvers, how many approvals. */
+export interface PipelineView {
+  name: string;
+  from: string;
+  to: string;
+  approverUsers: string[];
+  approverGroups: string[];
+  requiredApprovals: number;
+}
+
+export interface TargetView {
+  app: AppRef;
+  releaseVersion: number | null;
+  commit: string | null;
+}
+
+export interface BehindView {
+  count: number;
+  commits: CommitInfo[];
+  compareUrl: string;
+}

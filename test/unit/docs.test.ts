@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ENV_VARIABLES, PIPELINE_KEYS } from "../../src/config.js";
-import { helpMessage } from "../../src/views/messages.js";
+import { helpMessage } from "../../src/views/replies.js";
 
 const doc = readFileSync(join(import.meta.dirname, "../../docs/configuration.md"), "utf8");
 const rows = (section: string) =>

@@ -8,7 +8,7 @@ import {
   type RequestState,
   type TargetResult,
 } from "../../domain/request.js";
-import { outcomeReply } from "../../views/messages.js";
+import { outcomeReply } from "../../views/thread-replies.js";
 import { auditNote } from "../audit.js";
 import type { AppContext } from "../context.js";
 import { refreshRequestMessage } from "../decide.js";

@@ -5,23 +5,18 @@ import type { ChatMessage } from "../../../src/domain/ports.js";
 import type { PromotionRequest, RequestState } from "../../../src/domain/request.js";
 import { ACTIONS } from "../../../src/views/action-ids.js";
 import { MAX_SECTION } from "../../../src/views/blocks.js";
+import type { BehindView, PipelineView } from "../../../src/views/models.js";
+import { helpMessage, refusal, requestCreatedReply, rollbackCreatedReply } from "../../../src/views/replies.js";
+import { requestMessage } from "../../../src/views/request-message.js";
 import {
   alreadyInProductionMessage,
-  type BehindView,
   ciFailedMessage,
-  decisionReply,
-  helpMessage,
-  outcomeReply,
-  type PipelineView,
   processingFailedMessage,
-  refusal,
-  requestCreatedReply,
-  requestMessage,
-  rollbackCreatedReply,
   stagingNotDeployedMessage,
   stagingReadyMessage,
   supersededMessage,
-} from "../../../src/views/messages.js";
+} from "../../../src/views/staging-messages.js";
+import { decisionReply, outcomeReply } from "../../../src/views/thread-replies.js";
 import { aCandidate, anApproval, aRequest, aTarget, CREATED_AT, REQUESTER } from "../builders.js";
 
 type Json = Record<string, unknown>;
