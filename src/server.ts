@@ -148,7 +148,7 @@ export async function startBot(options: {
     newId: randomUUID,
     tuning,
     instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-    sideCache: new TtlCache(60_000, 500),
+    herokuAppsCache: new TtlCache(60_000, 500),
     dryRun: config.dryRun,
   };
   if (config.dryRun) {

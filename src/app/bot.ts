@@ -32,11 +32,11 @@ export class PromoteBot {
   }
 
   get pipelineNames(): string[] {
-    return this.ctx.pipelines.map((p) => p.name);
+    return this.ctx.pipelines.map((pipelineConfig) => pipelineConfig.name);
   }
 
   pipeline(name: string) {
-    return this.ctx.pipelines.find((p) => p.name === name);
+    return this.ctx.pipelines.find((pipelineConfig) => pipelineConfig.name === name);
   }
 
   /**
@@ -47,7 +47,10 @@ export class PromoteBot {
     if (body.object_kind === "build") {
       // The end of a production job the bot may have played (strategy gitlab-job).
       if (!["success", "failed", "canceled"].includes(body.build_status)) return `job status ${body.build_status}`;
-      return this.ctx.pipelines.some((p) => p.strategy === "gitlab-job" && p.productionJob === body.build_name)
+      return this.ctx.pipelines.some(
+        (pipelineConfig) =>
+          pipelineConfig.strategy === "gitlab-job" && pipelineConfig.productionJob === body.build_name,
+      )
         ? undefined
         : `job ${body.build_name} is no configured production job`;
     }
@@ -105,13 +108,14 @@ export class PromoteBot {
 
   /** `/promote cancel <pipeline>`: cancels the pipeline's pending request (requester or approver). */
   async cancelPending(pipeline: string, actor: string): Promise<PromotionRequest> {
-    const p = findPipeline(this.ctx.pipelines, pipeline);
-    const active = await this.ctx.store.activeRequest(p.name);
-    if (!active) throw new DomainError("REQUEST_NOT_FOUND", `*${p.name}* has no pending request to cancel.`);
+    const pipelineConfig = findPipeline(this.ctx.pipelines, pipeline);
+    const active = await this.ctx.store.activeRequest(pipelineConfig.name);
+    if (!active)
+      throw new DomainError("REQUEST_NOT_FOUND", `*${pipelineConfig.name}* has no pending request to cancel.`);
     if (active.state !== "pending") {
       throw new DomainError(
         "ALREADY_DECIDED",
-        `The request for *${p.name}* is already being promoted and cannot be cancelled; see ${code(`/promote status ${p.name}`)}.`,
+        `The request for *${pipelineConfig.name}* is already being promoted and cannot be cancelled; see ${code(`/promote status ${pipelineConfig.name}`)}.`,
       );
     }
     await endRequest(this.ctx, this.approvers, { requestId: active.id, actor, action: "cancel" });

@@ -102,5 +102,5 @@ export interface AppContext {
   /** DRY_RUN: approved requests say what they would do instead of doing it. */
   dryRun: boolean;
   /** Heroku pipelines' apps by stage, for read-only views (requests always read them fresh). */
-  sideCache: TtlCache<{ pipelineId: string; source: AppRef; targets: AppRef[] }>;
+  herokuAppsCache: TtlCache<{ pipelineId: string; source: AppRef; targets: AppRef[] }>;
 }

@@ -21,14 +21,14 @@ export type DecisionResult =
   | { kind: "ended"; state: "rejected" | "cancelled" };
 
 function pipelineOf(ctx: AppContext, request: PromotionRequest): PipelineConfig {
-  const p = ctx.pipelines.find((x) => x.name === request.pipeline);
-  if (!p) {
+  const pipelineConfig = ctx.pipelines.find((x) => x.name === request.pipeline);
+  if (!pipelineConfig) {
     throw new DomainError(
       "UNKNOWN_PIPELINE",
       `Pipeline ${request.pipeline} is no longer configured, so this request cannot be decided.`,
     );
   }
-  return p;
+  return pipelineConfig;
 }
 
 /** How far before a request's creation its message is looked for (the process's clock and Slack's may differ). */
@@ -117,9 +117,9 @@ type Render = (r: PromotionRequest) => Promise<ChatMessage>;
 
 /** Renders a request's message as of one moment (so that two renders differ only if the state did). */
 function renderer(ctx: AppContext, request: PromotionRequest): Render | undefined {
-  const p = ctx.pipelines.find((x) => x.name === request.pipeline);
-  if (!p) return undefined;
-  const view = pipelineView(p);
+  const pipelineConfig = ctx.pipelines.find((x) => x.name === request.pipeline);
+  if (!pipelineConfig) return undefined;
+  const view = pipelineView(pipelineConfig);
   const now = ctx.clock.now();
   return async (r) => ({
     ...requestMessage({ request: r, approvals: await ctx.store.approvals(r.id), pipeline: view, now }),
@@ -226,18 +226,28 @@ export async function approve(
   args: { requestId: string; actor: string },
 ): Promise<DecisionResult> {
   const { request, shown } = await load(ctx, args.requestId);
-  const p = pipelineOf(ctx, request);
+  const pipelineConfig = pipelineOf(ctx, request);
   const undecidable = checkDecidable(request, ctx.clock.now());
   if (undecidable) return deny(ctx, request, args.actor, undecidable, shown);
-  const actorIsApprover = await approvers.isApprover(p, args.actor);
+  const actorIsApprover = await approvers.isApprover(pipelineConfig, args.actor);
   // Non-approvers are refused whatever the lock or the approvals say, so neither is read for them
   // (denied clicks are the hot path measured in bench/RESULTS.md).
   if (actorIsApprover) {
     // A lock or freeze window stops approvals too, unless an approver overrode it for this request.
     // Every lock and window closing it must be covered, not only the first.
-    const g = blockingGate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now(), request);
-    if (g.kind !== "open") {
-      return deny(ctx, request, args.actor, closedError(g, p.name, esc, { kind: request.kind, held: true }));
+    const blocking = blockingGate(
+      await ctx.store.getLock(pipelineConfig.name),
+      pipelineConfig.freeze,
+      ctx.clock.now(),
+      request,
+    );
+    if (blocking.kind !== "open") {
+      return deny(
+        ctx,
+        request,
+        args.actor,
+        closedError(blocking, pipelineConfig.name, esc, { kind: request.kind, held: true }),
+      );
     }
   }
   const approvals = actorIsApprover ? await ctx.store.approvals(request.id) : [];
@@ -246,7 +256,7 @@ export async function approve(
     approvals,
     actor: args.actor,
     actorIsApprover,
-    policy: { requiredApprovals: request.requiredApprovals, allowSelfApproval: p.allowSelfApproval },
+    policy: { requiredApprovals: request.requiredApprovals, allowSelfApproval: pipelineConfig.allowSelfApproval },
     now: ctx.clock.now(),
   });
   if (decision.kind === "deny") return deny(ctx, request, args.actor, decision.error);
@@ -316,10 +326,10 @@ export async function endRequest(
   args: { requestId: string; actor: string; action: "reject" | "cancel"; reason?: string },
 ): Promise<DecisionResult> {
   const { request, shown } = await load(ctx, args.requestId);
-  const p = pipelineOf(ctx, request);
+  const pipelineConfig = pipelineOf(ctx, request);
   const undecidable = checkDecidable(request, ctx.clock.now());
   if (undecidable) return deny(ctx, request, args.actor, undecidable, shown);
-  const actorIsApprover = await approvers.isApprover(p, args.actor);
+  const actorIsApprover = await approvers.isApprover(pipelineConfig, args.actor);
   const refused = checkCanEnd({
     request,
     actor: args.actor,

@@ -1,6 +1,6 @@
 /** The App Home tab: each pipeline's releases, its lock, and pending requests (with buttons for approvers). */
 import type { PipelineConfig } from "../config.js";
-import { mapLimit } from "../infra/ttl-cache.js";
+import { mapLimit } from "../infra/map-limit.js";
 import { homeView } from "../views/home.js";
 import type { HomeEntry } from "../views/models.js";
 import type { ApproverDirectory } from "./approvers.js";
@@ -13,11 +13,11 @@ export async function publishHome(
   user: string,
   notice?: string,
 ): Promise<void> {
-  const entries = await mapLimit(ctx.pipelines, 10, async (p: PipelineConfig): Promise<HomeEntry> => {
+  const entries = await mapLimit(ctx.pipelines, 10, async (pipelineConfig: PipelineConfig): Promise<HomeEntry> => {
     const [snap, lock, canDecide] = await Promise.all([
-      snapshot(ctx, p),
-      ctx.store.getLock(p.name),
-      approvers.isApprover(p, user).catch(() => false),
+      snapshot(ctx, pipelineConfig),
+      ctx.store.getLock(pipelineConfig.name),
+      approvers.isApprover(pipelineConfig, user).catch(() => false),
     ]);
     const pending = snap.active?.state === "pending" ? snap.active : undefined;
     const unknown = snap.active?.state === "unknown" ? snap.active : undefined;

@@ -12,31 +12,37 @@ export async function lockPipeline(
   approvers: ApproverDirectory,
   args: { pipeline: string; actor: string; reason: string },
 ): Promise<Lock> {
-  const p = findPipeline(ctx.pipelines, args.pipeline);
-  if (!(await approvers.isApprover(p, args.actor))) {
-    throw new DomainError("NOT_APPROVER", `Only the approvers of *${esc(p.name)}* can lock it.`);
+  const pipelineConfig = findPipeline(ctx.pipelines, args.pipeline);
+  if (!(await approvers.isApprover(pipelineConfig, args.actor))) {
+    throw new DomainError("NOT_APPROVER", `Only the approvers of *${esc(pipelineConfig.name)}* can lock it.`);
   }
   const reason = args.reason.trim().slice(0, 500);
-  if (!reason) throw new DomainError("BAD_INPUT", `Say why: \`/promote lock ${esc(p.name)} &lt;reason&gt;\`.`);
-  const result = await ctx.store.lock({ pipeline: p.name, reason, lockedBy: args.actor, lockedAt: ctx.clock.now() });
+  if (!reason)
+    throw new DomainError("BAD_INPUT", `Say why: \`/promote lock ${esc(pipelineConfig.name)} &lt;reason&gt;\`.`);
+  const result = await ctx.store.lock({
+    pipeline: pipelineConfig.name,
+    reason,
+    lockedBy: args.actor,
+    lockedAt: ctx.clock.now(),
+  });
   if (!result.created) {
     throw new DomainError(
       "LOCKED",
-      `*${esc(p.name)}* is already locked by ${user(result.lock.lockedBy)}: ${esc(result.lock.reason)}`,
+      `*${esc(pipelineConfig.name)}* is already locked by ${user(result.lock.lockedBy)}: ${esc(result.lock.reason)}`,
     );
   }
   await ctx.store.audit({
     requestId: null,
-    pipeline: p.name,
+    pipeline: pipelineConfig.name,
     event: "locked",
     actor: args.actor,
     at: ctx.clock.now(),
     detail: { reason },
   });
   await ctx.chat.post(
-    p.channel,
+    pipelineConfig.channel,
     notice(
-      `:lock: ${user(args.actor)} locked *${esc(p.name)}*: ${esc(reason)}. No promotion until \`/promote unlock ${esc(p.name)}\`.`,
+      `:lock: ${user(args.actor)} locked *${esc(pipelineConfig.name)}*: ${esc(reason)}. No promotion until \`/promote unlock ${esc(pipelineConfig.name)}\`.`,
     ),
   );
   return result.lock;
@@ -47,20 +53,23 @@ export async function unlockPipeline(
   approvers: ApproverDirectory,
   args: { pipeline: string; actor: string },
 ): Promise<Lock> {
-  const p = findPipeline(ctx.pipelines, args.pipeline);
-  if (!(await approvers.isApprover(p, args.actor))) {
-    throw new DomainError("NOT_APPROVER", `Only the approvers of *${esc(p.name)}* can unlock it.`);
+  const pipelineConfig = findPipeline(ctx.pipelines, args.pipeline);
+  if (!(await approvers.isApprover(pipelineConfig, args.actor))) {
+    throw new DomainError("NOT_APPROVER", `Only the approvers of *${esc(pipelineConfig.name)}* can unlock it.`);
   }
-  const removed = await ctx.store.unlock(p.name);
-  if (!removed) throw new DomainError("BAD_INPUT", `*${esc(p.name)}* is not locked.`);
+  const removed = await ctx.store.unlock(pipelineConfig.name);
+  if (!removed) throw new DomainError("BAD_INPUT", `*${esc(pipelineConfig.name)}* is not locked.`);
   await ctx.store.audit({
     requestId: null,
-    pipeline: p.name,
+    pipeline: pipelineConfig.name,
     event: "unlocked",
     actor: args.actor,
     at: ctx.clock.now(),
     detail: { reason: removed.reason, lockedBy: removed.lockedBy },
   });
-  await ctx.chat.post(p.channel, notice(`:unlock: ${user(args.actor)} unlocked *${esc(p.name)}*.`));
+  await ctx.chat.post(
+    pipelineConfig.channel,
+    notice(`:unlock: ${user(args.actor)} unlocked *${esc(pipelineConfig.name)}*.`),
+  );
   return removed;
 }

@@ -53,25 +53,28 @@ export async function announceOverride(
 export async function checkGate(
   ctx: AppContext,
   approvers: ApproverDirectory,
-  p: PipelineConfig,
+  pipelineConfig: PipelineConfig,
   requester: string,
   override: string | undefined,
   kind: RequestKind = "promotion",
 ): Promise<{ gate: Gate; overrideReason: string | null; overrideGate: string | null }> {
-  const closed = closedGates(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
+  const closed = closedGates(await ctx.store.getLock(pipelineConfig.name), pipelineConfig.freeze, ctx.clock.now());
   const g: Gate = closed[0] ?? { kind: "open" };
   if (override !== undefined) {
-    if (!(await approvers.isApprover(p, requester))) {
+    if (!(await approvers.isApprover(pipelineConfig, requester))) {
       throw new DomainError(
         "NOT_APPROVER",
-        `Only the approvers of *${esc(p.name)}* can override a lock or freeze window.`,
+        `Only the approvers of *${esc(pipelineConfig.name)}* can override a lock or freeze window.`,
       );
     }
     if (!override.trim()) {
-      throw new DomainError("BAD_INPUT", `An override needs a reason: ${overrideCommand(kind, p.name, esc)}.`);
+      throw new DomainError(
+        "BAD_INPUT",
+        `An override needs a reason: ${overrideCommand(kind, pipelineConfig.name, esc)}.`,
+      );
     }
   } else if (g.kind !== "open") {
-    throw closedError(g, p.name, esc, { kind });
+    throw closedError(g, pipelineConfig.name, esc, { kind });
   }
   const overriding = override !== undefined && g.kind !== "open";
   return {
@@ -82,16 +85,16 @@ export async function checkGate(
 }
 
 /** The fields every new request shares: who asked, where it is shown, how many approvals, when it expires. */
-export function requestBasics(ctx: AppContext, p: PipelineConfig, requester: string) {
+export function requestBasics(ctx: AppContext, pipelineConfig: PipelineConfig, requester: string) {
   const now = ctx.clock.now();
   return {
     id: ctx.newId(),
-    pipeline: p.name,
+    pipeline: pipelineConfig.name,
     requester,
-    requiredApprovals: p.requiredApprovals,
+    requiredApprovals: pipelineConfig.requiredApprovals,
     createdAt: now,
-    expiresAt: new Date(now.getTime() + p.requestTtl.ms),
-    channel: p.channel,
+    expiresAt: new Date(now.getTime() + pipelineConfig.requestTtl.ms),
+    channel: pipelineConfig.channel,
     messageTs: null,
   };
 }
@@ -126,7 +129,7 @@ export async function completeRequest(
   ctx: AppContext,
   approvers: ApproverDirectory,
   args: {
-    p: PipelineConfig;
+    pipelineConfig: PipelineConfig;
     request: PromotionRequest;
     announced: Candidate | undefined;
     g: Gate;
@@ -134,7 +137,7 @@ export async function completeRequest(
     what: string;
   },
 ): Promise<RequestCreated> {
-  const { p, announced, g, overrideReason } = args;
+  const { pipelineConfig, announced, g, overrideReason } = args;
   let request = args.request;
   if (overrideReason !== null && g.kind !== "open") await announceOverride(ctx, request, g, overrideReason, args.what);
 
@@ -154,20 +157,20 @@ export async function completeRequest(
     ctx.log.error({ err: error, requestId: request.id }, "could not post the approval message; the sweep will");
   }
 
-  if (!selfApprovalPossible(p)) return { request, selfApprovalUnchecked: false };
+  if (!selfApprovalPossible(pipelineConfig)) return { request, selfApprovalUnchecked: false };
   let requesterIsApprover: boolean;
   try {
-    requesterIsApprover = await approvers.isApprover(p, request.requester);
+    requesterIsApprover = await approvers.isApprover(pipelineConfig, request.requester);
   } catch (error) {
     // Not approving is the safe side, but not silently: the requester is told the request waits for an
     // approval (theirs included, once Slack answers), and the log says why it was not approved at once.
     ctx.log.warn(
-      { err: error, requestId: request.id, pipeline: p.name, slackUser: request.requester },
+      { err: error, requestId: request.id, pipeline: pipelineConfig.name, slackUser: request.requester },
       "could not check whether the requester is an approver; the request waits for an approval",
     );
     return { request, selfApprovalUnchecked: true };
   }
-  if (approvesOnRequest({ requesterIsApprover, policy: p })) {
+  if (approvesOnRequest({ requesterIsApprover, policy: pipelineConfig })) {
     await approve(ctx, approvers, { requestId: request.id, actor: request.requester });
     request = (await ctx.store.getRequest(request.id)) ?? request;
   }

@@ -6,7 +6,7 @@ import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 import type { AuditEntry } from "../domain/ports.js";
 import type { AppRef, PromotionRequest } from "../domain/request.js";
-import { mapLimit } from "../infra/ttl-cache.js";
+import { mapLimit } from "../infra/map-limit.js";
 import type { PipelineSnapshot, StageState } from "../views/models.js";
 import type { AppContext } from "./context.js";
 import { cachedHerokuSide, findPipeline } from "./pipelines.js";
@@ -19,10 +19,13 @@ async function stage(ctx: AppContext, app: AppRef): Promise<StageState> {
   return { app, version: release?.version ?? null, commit };
 }
 
-export async function snapshot(ctx: AppContext, p: PipelineConfig): Promise<PipelineSnapshot> {
-  const [active, lock] = await Promise.all([ctx.store.activeRequest(p.name), ctx.store.getLock(p.name)]);
+export async function snapshot(ctx: AppContext, pipelineConfig: PipelineConfig): Promise<PipelineSnapshot> {
+  const [active, lock] = await Promise.all([
+    ctx.store.activeRequest(pipelineConfig.name),
+    ctx.store.getLock(pipelineConfig.name),
+  ]);
   try {
-    const side = await cachedHerokuSide(ctx, p);
+    const side = await cachedHerokuSide(ctx, pipelineConfig);
     const [staging, ...targets] = await Promise.all([
       stage(ctx, side.source),
       ...side.targets.map((t) => stage(ctx, t)),
@@ -32,28 +35,34 @@ export async function snapshot(ctx: AppContext, p: PipelineConfig): Promise<Pipe
     if (staging?.commit && prodCommit) {
       if (prodCommit === staging.commit) behind = { count: 0, commits: [], compareUrl: "" };
       else {
-        const result = await ctx.gitlab.compare(p.gitlabProject, prodCommit, staging.commit).catch(() => null);
+        const result = await ctx.gitlab
+          .compare(pipelineConfig.gitlabProject, prodCommit, staging.commit)
+          .catch(() => null);
         if (result) behind = { count: result.commits.length, commits: result.commits, compareUrl: result.webUrl };
       }
     }
-    return { pipeline: p, staging: staging ?? null, targets, behind, active, lock, error: null };
+    return { pipeline: pipelineConfig, staging: staging ?? null, targets, behind, active, lock, error: null };
   } catch (error) {
     const reason = error instanceof DomainError ? error.message : "unexpected error (see the bot's logs)";
-    if (!(error instanceof DomainError)) ctx.log.error({ err: error, pipeline: p.name }, "could not read a pipeline");
-    return { pipeline: p, staging: null, targets: [], behind: null, active, lock, error: reason };
+    if (!(error instanceof DomainError))
+      ctx.log.error({ err: error, pipeline: pipelineConfig.name }, "could not read a pipeline");
+    return { pipeline: pipelineConfig, staging: null, targets: [], behind: null, active, lock, error: reason };
   }
 }
 
 export async function listPipelines(ctx: AppContext): Promise<PipelineSnapshot[]> {
-  return mapLimit(ctx.pipelines, CONCURRENCY, (p) => snapshot(ctx, p));
+  return mapLimit(ctx.pipelines, CONCURRENCY, (pipelineConfig) => snapshot(ctx, pipelineConfig));
 }
 
 export async function pipelineStatus(
   ctx: AppContext,
   name: string,
 ): Promise<{ snapshot: PipelineSnapshot; last: PromotionRequest | undefined }> {
-  const p = findPipeline(ctx.pipelines, name);
-  const [snap, last] = await Promise.all([snapshot(ctx, p), ctx.store.lastFinishedPromotion(p.name)]);
+  const pipelineConfig = findPipeline(ctx.pipelines, name);
+  const [snap, last] = await Promise.all([
+    snapshot(ctx, pipelineConfig),
+    ctx.store.lastFinishedPromotion(pipelineConfig.name),
+  ]);
   return { snapshot: snap, last };
 }
 
@@ -62,10 +71,10 @@ export async function pipelineHistory(
   name: string,
   limit: number,
 ): Promise<{ pipeline: PipelineConfig; requests: Array<{ request: PromotionRequest; audit: AuditEntry[] }> }> {
-  const p = findPipeline(ctx.pipelines, name);
-  const requests = await ctx.store.recentRequests(p.name, limit);
+  const pipelineConfig = findPipeline(ctx.pipelines, name);
+  const requests = await ctx.store.recentRequests(pipelineConfig.name, limit);
   const withAudit = await Promise.all(
     requests.map(async (request) => ({ request, audit: await ctx.store.auditFor(request.id) })),
   );
-  return { pipeline: p, requests: withAudit };
+  return { pipeline: pipelineConfig, requests: withAudit };
 }

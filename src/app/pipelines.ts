@@ -6,14 +6,14 @@ import type { PipelineView } from "../views/models.js";
 import { code, esc } from "../views/mrkdwn.js";
 import type { AppContext } from "./context.js";
 
-export function pipelineView(p: PipelineConfig): PipelineView {
+export function pipelineView(pipelineConfig: PipelineConfig): PipelineView {
   return {
-    name: p.name,
-    from: p.from,
-    to: p.to,
-    approverUsers: p.approverUsers,
-    approverGroups: p.approverGroups,
-    requiredApprovals: p.requiredApprovals,
+    name: pipelineConfig.name,
+    from: pipelineConfig.from,
+    to: pipelineConfig.to,
+    approverUsers: pipelineConfig.approverUsers,
+    approverGroups: pipelineConfig.approverGroups,
+    requiredApprovals: pipelineConfig.requiredApprovals,
   };
 }
 
@@ -34,9 +34,9 @@ export function distance(a: string, b: string): number {
 
 export function findPipeline(pipelines: PipelineConfig[], name: string): PipelineConfig {
   const wanted = name.trim().toLowerCase();
-  const found = pipelines.find((p) => p.name === wanted);
+  const found = pipelines.find((pipelineConfig) => pipelineConfig.name === wanted);
   if (found) return found;
-  const names = pipelines.map((p) => p.name);
+  const names = pipelines.map((pipelineConfig) => pipelineConfig.name);
   const closest = names
     .map((n) => ({ n, d: distance(wanted, n) }))
     .sort((x, y) => x.d - y.d)
@@ -49,9 +49,12 @@ export function findPipeline(pipelines: PipelineConfig[], name: string): Pipelin
   );
 }
 
-export function matchesProject(p: PipelineConfig, project: { id: number; path_with_namespace: string }): boolean {
-  if (typeof p.gitlabProject === "number") return p.gitlabProject === project.id;
-  return p.gitlabProject.toLowerCase() === project.path_with_namespace.toLowerCase();
+export function matchesProject(
+  pipelineConfig: PipelineConfig,
+  project: { id: number; path_with_namespace: string },
+): boolean {
+  if (typeof pipelineConfig.gitlabProject === "number") return pipelineConfig.gitlabProject === project.id;
+  return pipelineConfig.gitlabProject.toLowerCase() === project.path_with_namespace.toLowerCase();
 }
 
 export interface HerokuSide {
@@ -61,26 +64,26 @@ export interface HerokuSide {
 }
 
 /** herokuSide, from a one-minute cache: for announcements and read-only views, never for promoting. */
-export async function cachedHerokuSide(ctx: AppContext, p: PipelineConfig): Promise<HerokuSide> {
-  return ctx.sideCache.getOrLoad(p.name, () => herokuSide(ctx, p));
+export async function cachedHerokuSide(ctx: AppContext, pipelineConfig: PipelineConfig): Promise<HerokuSide> {
+  return ctx.herokuAppsCache.getOrLoad(pipelineConfig.name, () => herokuSide(ctx, pipelineConfig));
 }
 
 /** Reads the Heroku pipeline and its couplings: exactly one source-stage app, one or more target apps. */
-export async function herokuSide(ctx: AppContext, p: PipelineConfig): Promise<HerokuSide> {
-  const hp = await ctx.heroku.pipeline(p.herokuPipeline);
+export async function herokuSide(ctx: AppContext, pipelineConfig: PipelineConfig): Promise<HerokuSide> {
+  const hp = await ctx.heroku.pipeline(pipelineConfig.herokuPipeline);
   const couplings = await ctx.heroku.couplings(hp.id);
-  const sources = couplings.filter((c) => c.stage === p.from).map((c) => c.app);
-  const targets = couplings.filter((c) => c.stage === p.to).map((c) => c.app);
+  const sources = couplings.filter((c) => c.stage === pipelineConfig.from).map((c) => c.app);
+  const targets = couplings.filter((c) => c.stage === pipelineConfig.to).map((c) => c.app);
   if (sources.length !== 1) {
     throw new DomainError(
       "HEROKU_REJECTED",
-      `Heroku pipeline ${code(hp.name)} has ${sources.length} apps in the ${esc(p.from)} stage; promote-bot promotes from exactly one. Couple one app to ${esc(p.from)}.`,
+      `Heroku pipeline ${code(hp.name)} has ${sources.length} apps in the ${esc(pipelineConfig.from)} stage; promote-bot promotes from exactly one. Couple one app to ${esc(pipelineConfig.from)}.`,
     );
   }
   if (targets.length === 0) {
     throw new DomainError(
       "HEROKU_REJECTED",
-      `Heroku pipeline ${code(hp.name)} has no app in the ${esc(p.to)} stage, so there is nothing to promote to.`,
+      `Heroku pipeline ${code(hp.name)} has no app in the ${esc(pipelineConfig.to)} stage, so there is nothing to promote to.`,
     );
   }
   return { pipelineId: hp.id, source: sources[0] as AppRef, targets };

@@ -98,29 +98,29 @@ async function failed(ctx: AppContext, delivery: Delivery, body: HandledBody, er
 
 /** A Job Hook: if it is the production job a request played, the request can be finished now. */
 async function onJobEvent(ctx: AppContext, jobId: number): Promise<void> {
-  for (const p of ctx.pipelines.filter((x) => x.strategy === "gitlab-job")) {
-    const active = await ctx.store.activeRequest(p.name);
+  for (const pipelineConfig of ctx.pipelines.filter((x) => x.strategy === "gitlab-job")) {
+    const active = await ctx.store.activeRequest(pipelineConfig.name);
     // A request whose outcome is unknown is settled by the hook too: it carries the job's true outcome.
     if (!(active?.state === "promoting" || active?.state === "unknown") || active.gitlabJob?.id !== jobId) continue;
     // The hook says the job ended; the job as GitLab shows it now gives the duration and URL.
-    const job = await ctx.gitlab.job(p.gitlabProject, jobId);
+    const job = await ctx.gitlab.job(pipelineConfig.gitlabProject, jobId);
     await finishJobFromHook(ctx, active, job);
   }
 }
 
 async function reportFailure(ctx: AppContext, event: PipelineEvent, reason: string): Promise<void> {
-  for (const p of concernedPipelines(ctx.pipelines, event)) {
+  for (const pipelineConfig of concernedPipelines(ctx.pipelines, event)) {
     try {
       await ctx.chat.post(
-        p.channel,
+        pipelineConfig.channel,
         processingFailedMessage({
-          pipeline: p.name,
+          pipeline: pipelineConfig.name,
           what: `Checking staging for ${event.object_attributes.sha.slice(0, 8)} (CI pipeline #${event.object_attributes.id})`,
           reason,
         }),
       );
     } catch (error) {
-      ctx.log.error({ err: error, pipeline: p.name }, "could not report a processing failure in Slack");
+      ctx.log.error({ err: error, pipeline: pipelineConfig.name }, "could not report a processing failure in Slack");
     }
   }
 }

@@ -20,17 +20,23 @@ const SEARCHED_PIPELINES = 10;
 /** The newest successful pipeline on the branch whose production job still waits in `manual`. */
 export async function newestPlayable(
   ctx: AppContext,
-  p: PipelineConfig,
+  pipelineConfig: PipelineConfig,
   branch: string,
 ): Promise<{ pipeline: CiPipeline; job: CiJob } | undefined> {
-  for (const pipeline of await ctx.gitlab.successfulPipelines(p.gitlabProject, branch, SEARCHED_PIPELINES)) {
-    const job = (await ctx.gitlab.pipelineJobs(p.gitlabProject, pipeline.id)).find((j) => j.name === p.productionJob);
+  for (const pipeline of await ctx.gitlab.successfulPipelines(
+    pipelineConfig.gitlabProject,
+    branch,
+    SEARCHED_PIPELINES,
+  )) {
+    const job = (await ctx.gitlab.pipelineJobs(pipelineConfig.gitlabProject, pipeline.id)).find(
+      (j) => j.name === pipelineConfig.productionJob,
+    );
     if (job?.status === "manual") return { pipeline, job };
   }
   return undefined;
 }
 
-export function notPlayable(job: CiJob, p: PipelineConfig): DomainError {
+export function notPlayable(job: CiJob, pipelineConfig: PipelineConfig): DomainError {
   const why =
     job.status === "canceled" || job.status === "skipped"
       ? `was ${job.status}`
@@ -39,7 +45,7 @@ export function notPlayable(job: CiJob, p: PipelineConfig): DomainError {
         : `has already been played (it is ${job.status})`;
   return new DomainError(
     "RELEASE_UNAVAILABLE",
-    `The job ${code(job.name)} ${link(job.webUrl, `#${job.id}`)} ${why}, so there is nothing to promote from it. See \`/promote status ${esc(p.name)}\`.`,
+    `The job ${code(job.name)} ${link(job.webUrl, `#${job.id}`)} ${why}, so there is nothing to promote from it. See \`/promote status ${esc(pipelineConfig.name)}\`.`,
   );
 }
 
@@ -47,7 +53,7 @@ export async function requestJob(
   ctx: AppContext,
   approvers: ApproverDirectory,
   args: {
-    p: PipelineConfig;
+    pipelineConfig: PipelineConfig;
     candidate: Candidate | undefined;
     requester: string;
     via: string;
@@ -56,23 +62,23 @@ export async function requestJob(
     overrideGate: string | null;
   },
 ): Promise<RequestCreated> {
-  const { p, candidate } = args;
-  const branch = p.branch ?? (await ctx.gitlab.project(p.gitlabProject)).defaultBranch;
-  const newest = await newestPlayable(ctx, p, branch);
+  const { pipelineConfig, candidate } = args;
+  const branch = pipelineConfig.branch ?? (await ctx.gitlab.project(pipelineConfig.gitlabProject)).defaultBranch;
+  const newest = await newestPlayable(ctx, pipelineConfig, branch);
   let job: CiJob;
   let pipelineSha: string;
   if (candidate?.gitlabJob) {
-    job = await ctx.gitlab.job(p.gitlabProject, candidate.gitlabJob.id).catch((error: unknown) => {
+    job = await ctx.gitlab.job(pipelineConfig.gitlabProject, candidate.gitlabJob.id).catch((error: unknown) => {
       if (error instanceof DomainError && error.code === "GITLAB_NOT_FOUND") {
         throw new DomainError("RELEASE_UNAVAILABLE", `The job #${candidate.gitlabJob?.id} no longer exists in GitLab.`);
       }
       throw error;
     });
-    if (job.status !== "manual") throw notPlayable(job, p);
+    if (job.status !== "manual") throw notPlayable(job, pipelineConfig);
     if (newest && newest.pipeline.id !== job.pipelineId) {
       throw new DomainError(
         "RELEASE_UNAVAILABLE",
-        `A newer pipeline (${link(newest.pipeline.webUrl, `#${newest.pipeline.id}`)}) is ready; promote that one instead, from its message or with \`/promote ${esc(p.name)}\`.`,
+        `A newer pipeline (${link(newest.pipeline.webUrl, `#${newest.pipeline.id}`)}) is ready; promote that one instead, from its message or with \`/promote ${esc(pipelineConfig.name)}\`.`,
       );
     }
     pipelineSha = candidate.commitSha;
@@ -80,22 +86,22 @@ export async function requestJob(
     if (!newest) {
       throw new DomainError(
         "CI_NOT_PASSED",
-        `No successful pipeline on ${code(branch)} has its ${code(p.productionJob ?? "")} job waiting to be played (among the last ${SEARCHED_PIPELINES}). Let CI deploy staging first.`,
+        `No successful pipeline on ${code(branch)} has its ${code(pipelineConfig.productionJob ?? "")} job waiting to be played (among the last ${SEARCHED_PIPELINES}). Let CI deploy staging first.`,
       );
     }
     job = newest.job;
     pipelineSha = newest.pipeline.sha;
   }
 
-  const side = await herokuSide(ctx, p);
+  const side = await herokuSide(ctx, pipelineConfig);
   const staging = await ctx.heroku.currentRelease(side.source.id);
   const title =
     candidate?.commitTitle ??
-    (await ctx.gitlab.commit(p.gitlabProject, pipelineSha).then(
+    (await ctx.gitlab.commit(pipelineConfig.gitlabProject, pipelineSha).then(
       (c) => c.title,
       () => null,
     ));
-  const basics = requestBasics(ctx, p, args.requester);
+  const basics = requestBasics(ctx, pipelineConfig, args.requester);
   const created = await ctx.store.createRequest(
     {
       ...basics,
@@ -124,9 +130,10 @@ export async function requestJob(
   );
   if (!created.created) throw inProgress(created.existing);
   const announced =
-    candidate ?? (await ctx.store.liveCandidates(p.name)).find((c) => c.gitlabJob?.id === job.id && c.messageTs);
+    candidate ??
+    (await ctx.store.liveCandidates(pipelineConfig.name)).find((c) => c.gitlabJob?.id === job.id && c.messageTs);
   return completeRequest(ctx, approvers, {
-    p,
+    pipelineConfig,
     request: created.request,
     announced,
     g: args.g,

@@ -26,7 +26,7 @@ async function resolveSource(
   if (source.kind === "command")
     return { pipeline: findPipeline(ctx.pipelines, source.pipeline), candidate: undefined };
   const candidate = await ctx.store.getCandidate(source.candidateId);
-  const pipeline = candidate && ctx.pipelines.find((p) => p.name === candidate.pipeline);
+  const pipeline = candidate && ctx.pipelines.find((pipelineConfig) => pipelineConfig.name === candidate.pipeline);
   if (!candidate || !pipeline) {
     throw new DomainError(
       "REQUEST_NOT_FOUND",
@@ -79,9 +79,9 @@ async function checkRelease(ctx: AppContext, side: HerokuSide, candidate: Candid
   return release;
 }
 
-async function checkCi(ctx: AppContext, p: PipelineConfig, sha: string): Promise<void> {
-  const branch = p.branch ?? (await ctx.gitlab.project(p.gitlabProject)).defaultBranch;
-  const pipelines = await ctx.gitlab.pipelinesForCommit(p.gitlabProject, sha, branch);
+async function checkCi(ctx: AppContext, pipelineConfig: PipelineConfig, sha: string): Promise<void> {
+  const branch = pipelineConfig.branch ?? (await ctx.gitlab.project(pipelineConfig.gitlabProject)).defaultBranch;
+  const pipelines = await ctx.gitlab.pipelinesForCommit(pipelineConfig.gitlabProject, sha, branch);
   const latest = pipelines[0];
   if (!latest) {
     throw new DomainError(
@@ -102,16 +102,20 @@ export async function requestPromotion(
   approvers: ApproverDirectory,
   args: { source: RequestSource; requester: string; override?: string },
 ): Promise<RequestCreated> {
-  const { pipeline: p, candidate } = await resolveSource(ctx, args.source);
-  const log = ctx.log.child({ pipeline: p.name, slackUser: args.requester });
+  const { pipeline: pipelineConfig, candidate } = await resolveSource(ctx, args.source);
+  const log = ctx.log.child({ pipeline: pipelineConfig.name, slackUser: args.requester });
 
-  const active = await ctx.store.activeRequest(p.name);
+  const active = await ctx.store.activeRequest(pipelineConfig.name);
   if (active) throw inProgress(active);
 
-  const { gate: g, overrideReason, overrideGate } = await checkGate(ctx, approvers, p, args.requester, args.override);
-  if (p.strategy === "gitlab-job") {
+  const {
+    gate: g,
+    overrideReason,
+    overrideGate,
+  } = await checkGate(ctx, approvers, pipelineConfig, args.requester, args.override);
+  if (pipelineConfig.strategy === "gitlab-job") {
     return requestJob(ctx, approvers, {
-      p,
+      pipelineConfig,
       candidate,
       requester: args.requester,
       via: args.source.kind,
@@ -121,7 +125,7 @@ export async function requestPromotion(
     });
   }
 
-  const side = await herokuSide(ctx, p);
+  const side = await herokuSide(ctx, pipelineConfig);
   const release = await checkRelease(ctx, side, candidate);
   const commit = candidate?.commitSha ?? (await ctx.heroku.slugCommit(side.source.id, release.slugId as string));
   if (!commit) {
@@ -130,7 +134,7 @@ export async function requestPromotion(
       `${esc(side.source.name)} v${release.version} records no commit, so I cannot check its CI. Deploy it from GitLab CI.`,
     );
   }
-  await checkCi(ctx, p, commit);
+  await checkCi(ctx, pipelineConfig, commit);
 
   // One read per target gives both what it runs and its newest version (failed releases included): the
   // baseline that tells a later crash recovery which releases came after this request.
@@ -142,16 +146,16 @@ export async function requestPromotion(
   if (targetCurrent.every((r) => r?.slugId === release.slugId)) {
     throw new DomainError(
       "ALREADY_IN_PRODUCTION",
-      `${esc(p.to)} already runs this build (${esc(side.source.name)} v${release.version}, ${code(shortSha(commit))}); there is nothing to promote.`,
+      `${esc(pipelineConfig.to)} already runs this build (${esc(side.source.name)} v${release.version}, ${code(shortSha(commit))}); there is nothing to promote.`,
     );
   }
   const firstTarget = targetCurrent[0];
   const productionCommit =
     firstTarget?.slugId && side.targets[0] ? await ctx.heroku.slugCommit(side.targets[0].id, firstTarget.slugId) : null;
-  const behind = await commitsBehind(ctx, p, productionCommit, commit);
+  const behind = await commitsBehind(ctx, pipelineConfig, productionCommit, commit);
   const title =
     candidate?.commitTitle ??
-    (await ctx.gitlab.commit(p.gitlabProject, commit).then(
+    (await ctx.gitlab.commit(pipelineConfig.gitlabProject, commit).then(
       (c) => c.title,
       () => null,
     ));
@@ -159,10 +163,10 @@ export async function requestPromotion(
   // The announcement of this same release becomes the approval message (one living message per release).
   const announced =
     candidate ??
-    (await ctx.store.liveCandidates(p.name)).find(
-      (c) => c.releaseId === release.id && c.channel === p.channel && c.messageTs,
+    (await ctx.store.liveCandidates(pipelineConfig.name)).find(
+      (c) => c.releaseId === release.id && c.channel === pipelineConfig.channel && c.messageTs,
     );
-  const basics = requestBasics(ctx, p, args.requester);
+  const basics = requestBasics(ctx, pipelineConfig, args.requester);
   const created = await ctx.store.createRequest(
     {
       ...basics,
@@ -193,5 +197,12 @@ export async function requestPromotion(
   if (!created.created) throw inProgress(created.existing);
   const request = created.request;
   log.info({ requestId: request.id, release: release.version }, "promotion requested");
-  return completeRequest(ctx, approvers, { p, request, announced, g, overrideReason, what: `v${release.version}` });
+  return completeRequest(ctx, approvers, {
+    pipelineConfig,
+    request,
+    announced,
+    g,
+    overrideReason,
+    what: `v${release.version}`,
+  });
 }

@@ -17,18 +17,18 @@ export async function requestRollback(
   approvers: ApproverDirectory,
   args: { pipeline: string; requester: string; override?: string; afterRequestId?: string },
 ): Promise<RequestCreated> {
-  const p = findPipeline(ctx.pipelines, args.pipeline);
-  const active = await ctx.store.activeRequest(p.name);
+  const pipelineConfig = findPipeline(ctx.pipelines, args.pipeline);
+  const active = await ctx.store.activeRequest(pipelineConfig.name);
   if (active) throw inProgress(active);
 
   const {
     gate: g,
     overrideReason,
     overrideGate,
-  } = await checkGate(ctx, approvers, p, args.requester, args.override, "rollback");
+  } = await checkGate(ctx, approvers, pipelineConfig, args.requester, args.override, "rollback");
 
   const promoted = args.afterRequestId ? await ctx.store.getRequest(args.afterRequestId) : undefined;
-  const side = await herokuSide(ctx, p);
+  const side = await herokuSide(ctx, pipelineConfig);
   const targets: RollbackTarget[] = [];
   for (const app of side.targets) {
     const releases = await ctx.heroku.recentReleases(app.id, 20);
@@ -39,7 +39,7 @@ export async function requestRollback(
       if (!done || done.releaseId !== current.id) {
         throw new DomainError(
           "RELEASE_UNAVAILABLE",
-          `${esc(app.name)} no longer runs what that promotion released (it runs v${current.version} now). Use \`/promote rollback ${esc(p.name)}\` to roll back what runs now.`,
+          `${esc(app.name)} no longer runs what that promotion released (it runs v${current.version} now). Use \`/promote rollback ${esc(pipelineConfig.name)}\` to roll back what runs now.`,
         );
       }
     }
@@ -49,7 +49,7 @@ export async function requestRollback(
     if (!previous) {
       throw new DomainError(
         "RELEASE_UNAVAILABLE",
-        `${esc(app.name)} has no earlier release to roll back to. Promote a fix forward with \`/promote ${esc(p.name)}\`.`,
+        `${esc(app.name)} has no earlier release to roll back to. Promote a fix forward with \`/promote ${esc(pipelineConfig.name)}\`.`,
       );
     }
     if (previous.status === "expired" || !previous.eligibleForRollback) {
@@ -66,7 +66,7 @@ export async function requestRollback(
         : "roll back by hand to an older release (`heroku releases:rollback vN`), if Heroku still has one";
       throw new DomainError(
         "RELEASE_UNAVAILABLE",
-        `${why} Nothing was requested. Promote a fix forward with \`/promote ${esc(p.name)}\`, or ${byHand}.`,
+        `${why} Nothing was requested. Promote a fix forward with \`/promote ${esc(pipelineConfig.name)}\`, or ${byHand}.`,
       );
     }
     targets.push({
@@ -79,7 +79,7 @@ export async function requestRollback(
   }
   const first = targets[0] as RollbackTarget;
   const commit = first.slugId ? await ctx.heroku.slugCommit(first.app.id, first.slugId) : null;
-  const basics = requestBasics(ctx, p, args.requester);
+  const basics = requestBasics(ctx, pipelineConfig, args.requester);
   const created = await ctx.store.createRequest(
     {
       ...basics,
@@ -105,7 +105,7 @@ export async function requestRollback(
   );
   if (!created.created) throw inProgress(created.existing);
   return completeRequest(ctx, approvers, {
-    p,
+    pipelineConfig,
     request: created.request,
     announced: undefined,
     g,

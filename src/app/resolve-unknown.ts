@@ -27,19 +27,19 @@ export async function resolveUnknown(
       "I have no such promotion request. Ask with `/promote &lt;pipeline&gt;`.",
     );
   }
-  const p = ctx.pipelines.find((x) => x.name === request.pipeline);
-  if (!p) {
+  const pipelineConfig = ctx.pipelines.find((x) => x.name === request.pipeline);
+  if (!pipelineConfig) {
     throw new DomainError("UNKNOWN_PIPELINE", `Pipeline ${esc(request.pipeline)} is no longer configured.`);
   }
   if (request.state !== "unknown") return refuse(ctx, request, args.actor, stale(request));
-  if (!(await approvers.isApprover(p, args.actor))) {
+  if (!(await approvers.isApprover(pipelineConfig, args.actor))) {
     return refuse(
       ctx,
       request,
       args.actor,
       new DomainError(
         "NOT_APPROVER",
-        `Only the approvers of *${esc(p.name)}* can record what happened to this request or try it again.`,
+        `Only the approvers of *${esc(pipelineConfig.name)}* can record what happened to this request or try it again.`,
       ),
     );
   }

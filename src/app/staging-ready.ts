@@ -33,54 +33,59 @@ export type PipelineEventOutcome =
 
 /** Why a pipeline event is not the CI result of a branch (a tag, merge request or child pipeline), if so. */
 export function notBranchResult(event: PipelineEvent): string | undefined {
-  const a = event.object_attributes;
-  if (a.tag) return `pipeline #${a.id} is a tag pipeline (${a.ref})`;
-  if (a.source === "merge_request_event" || a.source === "external_pull_request_event" || event.merge_request)
-    return `pipeline #${a.id} is a merge request pipeline`;
+  const attributes = event.object_attributes;
+  if (attributes.tag) return `pipeline #${attributes.id} is a tag pipeline (${attributes.ref})`;
+  if (
+    attributes.source === "merge_request_event" ||
+    attributes.source === "external_pull_request_event" ||
+    event.merge_request
+  )
+    return `pipeline #${attributes.id} is a merge request pipeline`;
   if (isChildPipeline(event)) {
     const parent = event.source_pipeline?.pipeline_id;
-    return `pipeline #${a.id} is a child pipeline of pipeline #${parent ?? "?"}; the parent carries the branch's CI result`;
+    return `pipeline #${attributes.id} is a child pipeline of pipeline #${parent ?? "?"}; the parent carries the branch's CI result`;
   }
   return undefined;
 }
 
 /** Which configured pipelines an event concerns: the project and branch match, and it is the branch's CI result. */
 export function concernedPipelines(pipelines: PipelineConfig[], event: PipelineEvent): PipelineConfig[] {
-  const a = event.object_attributes;
+  const attributes = event.object_attributes;
   if (notBranchResult(event) !== undefined) return [];
-  return pipelines.filter((p) => {
-    if (!matchesProject(p, event.project)) return false;
-    const branch = p.branch ?? event.project.default_branch ?? undefined;
-    return branch !== undefined && branch === a.ref;
+  return pipelines.filter((pipelineConfig) => {
+    if (!matchesProject(pipelineConfig, event.project)) return false;
+    const branch = pipelineConfig.branch ?? event.project.default_branch ?? undefined;
+    return branch !== undefined && branch === attributes.ref;
   });
 }
 
 export async function onPipelineEvent(ctx: AppContext, event: PipelineEvent): Promise<PipelineEventOutcome[]> {
   const pipelines = concernedPipelines(ctx.pipelines, event);
   const outcomes: PipelineEventOutcome[] = [];
-  for (const p of pipelines) {
+  for (const pipelineConfig of pipelines) {
     const status = event.object_attributes.status;
-    if (status === "success" && p.strategy === "gitlab-job") outcomes.push(await announceJob(ctx, p, event));
-    else if (status === "success") outcomes.push(await announceStaging(ctx, p, event));
+    if (status === "success" && pipelineConfig.strategy === "gitlab-job")
+      outcomes.push(await announceJob(ctx, pipelineConfig, event));
+    else if (status === "success") outcomes.push(await announceStaging(ctx, pipelineConfig, event));
     else if (status === "failed") {
-      await announceFailure(ctx, p, event);
+      await announceFailure(ctx, pipelineConfig, event);
       outcomes.push("ci-failed");
     } else outcomes.push("ignored");
   }
   return outcomes.length > 0 ? outcomes : ["ignored"];
 }
 
-async function announceFailure(ctx: AppContext, p: PipelineConfig, event: PipelineEvent): Promise<void> {
-  const a = event.object_attributes;
+async function announceFailure(ctx: AppContext, pipelineConfig: PipelineConfig, event: PipelineEvent): Promise<void> {
+  const attributes = event.object_attributes;
   await ctx.chat.post(
-    p.channel,
+    pipelineConfig.channel,
     ciFailedMessage({
-      pipeline: pipelineView(p),
-      sha: a.sha,
+      pipeline: pipelineView(pipelineConfig),
+      sha: attributes.sha,
       title: event.commit?.title ?? null,
       author: event.commit?.author?.name ?? null,
       ciUrl: ciUrl(event),
-      branch: a.ref,
+      branch: attributes.ref,
     }),
   );
 }
@@ -94,18 +99,22 @@ async function stagingRelease(ctx: AppContext, appId: string): Promise<{ release
 
 async function announceStaging(
   ctx: AppContext,
-  p: PipelineConfig,
+  pipelineConfig: PipelineConfig,
   event: PipelineEvent,
 ): Promise<PipelineEventOutcome> {
-  const a = event.object_attributes;
-  const log = ctx.log.child({ pipeline: p.name, ciPipeline: a.id, sha: a.sha.slice(0, 8) });
-  const side = await cachedHerokuSide(ctx, p);
+  const attributes = event.object_attributes;
+  const log = ctx.log.child({
+    pipeline: pipelineConfig.name,
+    ciPipeline: attributes.id,
+    sha: attributes.sha.slice(0, 8),
+  });
+  const side = await cachedHerokuSide(ctx, pipelineConfig);
 
   // The deploy job may still be releasing on Heroku when CI reports success: wait for staging.
   const started = ctx.clock.now().getTime();
   let delay = ctx.tuning.stagingFirstDelayMs;
   let staging = await stagingRelease(ctx, side.source.id);
-  while (staging.commit !== a.sha) {
+  while (staging.commit !== attributes.sha) {
     const waited = ctx.clock.now().getTime() - started;
     if (waited + delay > ctx.tuning.stagingWaitMs) break;
     log.info({ stagingCommit: staging.commit, delay }, "staging does not run the commit yet; waiting");
@@ -113,16 +122,16 @@ async function announceStaging(
     delay = Math.min(delay * 2, 30_000);
     staging = await stagingRelease(ctx, side.source.id);
   }
-  const view = pipelineView(p);
+  const view = pipelineView(pipelineConfig);
   const title = event.commit?.title ?? null;
-  if (staging.commit !== a.sha) {
+  if (staging.commit !== attributes.sha) {
     await ctx.chat.post(
-      p.channel,
+      pipelineConfig.channel,
       stagingNotDeployedMessage({
         pipeline: view,
-        sha: a.sha,
+        sha: attributes.sha,
         title,
-        ciUrl: a.url ?? "",
+        ciUrl: attributes.url ?? "",
         stagingApp: side.source.name,
         stagingVersion: staging.release.version,
         stagingCommit: staging.commit,
@@ -135,7 +144,7 @@ async function announceStaging(
 
   // One living message per staging candidate: a re-run pipeline for the same release posts nothing new.
   // A candidate without a message is one whose posting was interrupted (a crash): post it now.
-  const live = await ctx.store.liveCandidates(p.name);
+  const live = await ctx.store.liveCandidates(pipelineConfig.name);
   const announced = live.find((c) => c.releaseId === release.id);
   if (announced?.messageTs) {
     log.info({ release: release.version }, "this release is already announced");
@@ -152,10 +161,10 @@ async function announceStaging(
   }
   if (release.slugId && targetSlugs.every((s) => s === release.slugId)) {
     await ctx.chat.post(
-      p.channel,
+      pipelineConfig.channel,
       alreadyInProductionMessage({
         pipeline: view,
-        sha: a.sha,
+        sha: attributes.sha,
         title,
         releaseVersion: release.version,
         sourceApp: side.source.name,
@@ -165,12 +174,12 @@ async function announceStaging(
   }
 
   // Locked or frozen: say so instead of offering a live button.
-  if (await announcedClosed(ctx, p, event, side.source.name, release.version)) return "closed";
+  if (await announcedClosed(ctx, pipelineConfig, event, side.source.name, release.version)) return "closed";
 
-  const behind = await commitsBehind(ctx, p, targets[0]?.commit ?? null, a.sha);
+  const behind = await commitsBehind(ctx, pipelineConfig, targets[0]?.commit ?? null, attributes.sha);
   const candidate =
     announced ??
-    newCandidate(ctx, p, event, side, {
+    newCandidate(ctx, pipelineConfig, event, side, {
       releaseId: release.id,
       releaseVersion: release.version,
       slugId: release.slugId,
@@ -182,55 +191,61 @@ async function announceStaging(
     log.info({ release: release.version }, "this release is being announced by another delivery");
     return "duplicate-candidate";
   }
-  await postCandidate(ctx, p, candidate, stagingReadyMessage({ pipeline: view, candidate, targets, behind }), {
-    release: release.version,
-    releaseId: release.id,
-    commit: a.sha,
-    ciPipeline: a.id,
-  });
+  await postCandidate(
+    ctx,
+    pipelineConfig,
+    candidate,
+    stagingReadyMessage({ pipeline: view, candidate, targets, behind }),
+    {
+      release: release.version,
+      releaseId: release.id,
+      commit: attributes.sha,
+      ciPipeline: attributes.id,
+    },
+  );
   return "ready";
 }
 
 /** When the pipeline is locked or in a freeze window, posts why there is no Promote button; true then. */
 async function announcedClosed(
   ctx: AppContext,
-  p: PipelineConfig,
+  pipelineConfig: PipelineConfig,
   event: PipelineEvent,
   sourceApp: string,
   releaseVersion: number,
 ): Promise<boolean> {
-  const g = gate(await ctx.store.getLock(p.name), p.freeze, ctx.clock.now());
-  if (g.kind === "open") return false;
+  const gateNow = gate(await ctx.store.getLock(pipelineConfig.name), pipelineConfig.freeze, ctx.clock.now());
+  if (gateNow.kind === "open") return false;
   await ctx.chat.post(
-    p.channel,
+    pipelineConfig.channel,
     stagingClosedMessage({
-      pipeline: pipelineView(p),
+      pipeline: pipelineView(pipelineConfig),
       sha: event.object_attributes.sha,
       title: event.commit?.title ?? null,
       releaseVersion,
       sourceApp,
-      why: describeGate(g, p.name, esc),
+      why: describeGate(gateNow, pipelineConfig.name, esc),
     }),
   );
   return true;
 }
 
 function ciUrl(event: PipelineEvent): string {
-  const a = event.object_attributes;
-  return a.url ?? `${event.project.web_url ?? ""}/-/pipelines/${a.id}`;
+  const attributes = event.object_attributes;
+  return attributes.url ?? `${event.project.web_url ?? ""}/-/pipelines/${attributes.id}`;
 }
 
 /** A new live candidate for what a pipeline event announces (not stored yet). */
 function newCandidate(
   ctx: AppContext,
-  p: PipelineConfig,
+  pipelineConfig: PipelineConfig,
   event: PipelineEvent,
   side: { pipelineId: string; source: { id: string; name: string } },
   build: Pick<Candidate, "releaseId" | "releaseVersion" | "slugId" | "gitlabJob">,
 ): Candidate {
   return {
     id: ctx.newId(),
-    pipeline: p.name,
+    pipeline: pipelineConfig.name,
     herokuPipelineId: side.pipelineId,
     sourceAppId: side.source.id,
     sourceAppName: side.source.name,
@@ -240,7 +255,7 @@ function newCandidate(
     commitAuthor: event.commit?.author?.name ?? null,
     ciPipelineId: event.object_attributes.id,
     ciPipelineUrl: ciUrl(event),
-    channel: p.channel,
+    channel: pipelineConfig.channel,
     messageTs: "",
     state: "live",
     supersededBy: null,
@@ -251,73 +266,83 @@ function newCandidate(
 /** Posts a stored candidate's staging-ready message, records its ts, audits it, and supersedes older ones. */
 async function postCandidate(
   ctx: AppContext,
-  p: PipelineConfig,
+  pipelineConfig: PipelineConfig,
   candidate: Candidate,
   message: ChatMessage,
   detail: Record<string, unknown>,
 ): Promise<void> {
-  const posted = await ctx.chat.post(p.channel, message);
+  const posted = await ctx.chat.post(pipelineConfig.channel, message);
   candidate.messageTs = posted.ts;
   await ctx.store.setCandidateMessage(candidate.id, posted.ts);
   await ctx.store.audit({
     requestId: null,
-    pipeline: p.name,
+    pipeline: pipelineConfig.name,
     event: "staging_ready",
     actor: null,
     at: ctx.clock.now(),
     detail,
   });
-  await supersedeOlder(ctx, p, candidate);
+  await supersedeOlder(ctx, pipelineConfig, candidate);
 }
 
 /**
  * Strategy gitlab-job: a successful pipeline whose production job waits in `manual` means staging was
  * deployed from that commit (container releases carry no slug commit, so the commit is GitLab's).
  */
-async function announceJob(ctx: AppContext, p: PipelineConfig, event: PipelineEvent): Promise<PipelineEventOutcome> {
-  const a = event.object_attributes;
-  const job = (event.builds ?? []).find((b) => b.name === p.productionJob && b.status === "manual");
+async function announceJob(
+  ctx: AppContext,
+  pipelineConfig: PipelineConfig,
+  event: PipelineEvent,
+): Promise<PipelineEventOutcome> {
+  const attributes = event.object_attributes;
+  const job = (event.builds ?? []).find((b) => b.name === pipelineConfig.productionJob && b.status === "manual");
   if (!job) {
     ctx.log.info(
-      { pipeline: p.name, ciPipeline: a.id, job: p.productionJob },
+      { pipeline: pipelineConfig.name, ciPipeline: attributes.id, job: pipelineConfig.productionJob },
       "no manual production job in this pipeline",
     );
     return "no-manual-job";
   }
   const releaseId = `job:${job.id}`;
-  const live = await ctx.store.liveCandidates(p.name);
+  const live = await ctx.store.liveCandidates(pipelineConfig.name);
   const announced = live.find((c) => c.releaseId === releaseId);
   if (announced?.messageTs) return "duplicate-candidate";
-  const side = await cachedHerokuSide(ctx, p);
+  const side = await cachedHerokuSide(ctx, pipelineConfig);
   const staging = await ctx.heroku.currentRelease(side.source.id);
   const targets: TargetView[] = [];
   for (const app of side.targets) {
     const current = await ctx.heroku.currentRelease(app.id);
     targets.push({ app, releaseVersion: current?.version ?? null, commit: null });
   }
-  const view = pipelineView(p);
+  const view = pipelineView(pipelineConfig);
   // Locked or frozen: say so instead of offering a live button.
-  if (await announcedClosed(ctx, p, event, side.source.name, staging?.version ?? 0)) return "closed";
+  if (await announcedClosed(ctx, pipelineConfig, event, side.source.name, staging?.version ?? 0)) return "closed";
   const candidate =
     announced ??
-    newCandidate(ctx, p, event, side, {
+    newCandidate(ctx, pipelineConfig, event, side, {
       releaseId,
       releaseVersion: staging?.version ?? 0,
       slugId: null,
-      gitlabJob: { id: job.id, name: job.name, pipelineId: a.id },
+      gitlabJob: { id: job.id, name: job.name, pipelineId: attributes.id },
     });
   if (!announced && !(await ctx.store.insertCandidate(candidate))) return "duplicate-candidate";
-  await postCandidate(ctx, p, candidate, stagingReadyMessage({ pipeline: view, candidate, targets, behind: null }), {
-    commit: a.sha,
-    ciPipeline: a.id,
-    job: job.id,
-  });
+  await postCandidate(
+    ctx,
+    pipelineConfig,
+    candidate,
+    stagingReadyMessage({ pipeline: view, candidate, targets, behind: null }),
+    {
+      commit: attributes.sha,
+      ciPipeline: attributes.id,
+      job: job.id,
+    },
+  );
   return "ready";
 }
 
 /** Removes the button from every older live announcement of the pipeline. */
-async function supersedeOlder(ctx: AppContext, p: PipelineConfig, newest: Candidate): Promise<void> {
-  const live = await ctx.store.liveCandidates(p.name);
+async function supersedeOlder(ctx: AppContext, pipelineConfig: PipelineConfig, newest: Candidate): Promise<void> {
+  const live = await ctx.store.liveCandidates(pipelineConfig.name);
   for (const old of live) {
     if (old.id === newest.id || !old.messageTs) continue;
     // A candidate announced later for a newer release wins even if its event was processed first
@@ -334,7 +359,11 @@ async function supersedeOlder(ctx: AppContext, p: PipelineConfig, newest: Candid
         await ctx.chat.update(
           newest.channel,
           newest.messageTs,
-          supersededMessage({ pipeline: pipelineView(p), candidate: newest, newVersion: old.releaseVersion }),
+          supersededMessage({
+            pipeline: pipelineView(pipelineConfig),
+            candidate: newest,
+            newVersion: old.releaseVersion,
+          }),
         );
       }
       continue;
@@ -347,7 +376,11 @@ async function supersedeOlder(ctx: AppContext, p: PipelineConfig, newest: Candid
       await ctx.chat.update(
         old.channel,
         old.messageTs,
-        supersededMessage({ pipeline: pipelineView(p), candidate: old, newVersion: newest.releaseVersion }),
+        supersededMessage({
+          pipeline: pipelineView(pipelineConfig),
+          candidate: old,
+          newVersion: newest.releaseVersion,
+        }),
       );
     } catch (error) {
       ctx.log.warn({ err: error, candidate: old.id }, "could not mark an older staging message superseded");
@@ -357,18 +390,18 @@ async function supersedeOlder(ctx: AppContext, p: PipelineConfig, newest: Candid
 
 export async function commitsBehind(
   ctx: AppContext,
-  p: PipelineConfig,
+  pipelineConfig: PipelineConfig,
   productionCommit: string | null,
   stagingCommit: string,
 ): Promise<BehindView | null> {
   if (!productionCommit) return null;
   if (productionCommit === stagingCommit) return { count: 0, commits: [], compareUrl: "" };
   try {
-    const result = await ctx.gitlab.compare(p.gitlabProject, productionCommit, stagingCommit);
+    const result = await ctx.gitlab.compare(pipelineConfig.gitlabProject, productionCommit, stagingCommit);
     return { count: result.commits.length, commits: result.commits, compareUrl: result.webUrl };
   } catch (error) {
     // The comparison is a nicety: the announcement goes out without it.
-    ctx.log.warn({ err: error, pipeline: p.name }, "could not compare production and staging commits");
+    ctx.log.warn({ err: error, pipeline: pipelineConfig.name }, "could not compare production and staging commits");
     return null;
   }
 }

@@ -57,7 +57,7 @@ export class Worker {
    * Runs work that continues after Slack was acknowledged (a listener's use case), so that stop()
    * waits for it as for the worker's own tasks: the store is not closed under it.
    */
-  async during<T>(work: () => Promise<T>): Promise<T> {
+  async holdStopFor<T>(work: () => Promise<T>): Promise<T> {
     const result = work();
     const settled: Promise<void> = result.then(
       () => {
@@ -76,7 +76,8 @@ export class Worker {
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
 
-  private track(key: string, work: () => Promise<void>): void {
+  /** Starts background work unless work under the same key (a delivery, a promotion) is already running here. */
+  private startOnce(key: string, work: () => Promise<void>): void {
     if (this.stopping || this.running.has(key)) return;
     this.running.add(key);
     const task = work()
@@ -92,7 +93,7 @@ export class Worker {
   }
 
   dispatchDelivery(id: string): void {
-    this.track(`delivery:${id}`, async () => {
+    this.startOnce(`delivery:${id}`, async () => {
       const delivery = await this.ctx.store.claimDelivery(
         id,
         this.ctx.instanceId,
@@ -105,7 +106,7 @@ export class Worker {
 
   /** Starts following a request that just moved to promoting. */
   followPromotion(requestId: string): void {
-    this.track(`promotion:${requestId}`, async () => {
+    this.startOnce(`promotion:${requestId}`, async () => {
       const claimed = await this.ctx.store.claimPromotion(
         this.ctx.instanceId,
         this.ctx.tuning.promotionLeaseMs,
@@ -119,7 +120,7 @@ export class Worker {
     if (this.sweeping || this.stopping) return;
     this.sweeping = true;
     // Tracked like any task, so that stop() does not close the store under a sweep step.
-    void this.during(() => this.sweepOnce())
+    void this.holdStopFor(() => this.sweepOnce())
       .catch((error: unknown) => {
         if (!(error instanceof DomainError)) this.ctx.log.error({ err: error }, "background sweep failed");
       })
@@ -142,7 +143,7 @@ export class Worker {
       for (let i = 0; i < 5; i++) {
         const claimed = await this.ctx.store.claimPromotion(this.ctx.instanceId, this.ctx.tuning.promotionLeaseMs);
         if (!claimed || this.running.has(`promotion:${claimed.id}`)) break;
-        this.track(`promotion:${claimed.id}`, () => executePromotion(this.ctx, claimed));
+        this.startOnce(`promotion:${claimed.id}`, () => executePromotion(this.ctx, claimed));
       }
     });
     const now = this.ctx.clock.now();
@@ -154,14 +155,22 @@ export class Worker {
       // freeze window that closed the pipeline since holds it, as it would hold an approval now,
       // until it opens again or the request expires.
       for (const request of await this.ctx.store.fullyApprovedPending()) {
-        const p = this.ctx.pipelines.find((x) => x.name === request.pipeline);
-        if (!p) continue;
+        const pipelineConfig = this.ctx.pipelines.find((x) => x.name === request.pipeline);
+        if (!pipelineConfig) continue;
         // Approvals count only before expiry: an approved request found after it expired is expired,
         // never promoted (the expiry step below ends it).
         if (isExpired(request, this.ctx.clock.now())) continue;
-        const g = blockingGate(await this.ctx.store.getLock(p.name), p.freeze, this.ctx.clock.now(), request);
-        if (g.kind !== "open") {
-          this.ctx.log.debug({ requestId: request.id, gate: g.kind }, "approved request held: the pipeline is closed");
+        const blocking = blockingGate(
+          await this.ctx.store.getLock(pipelineConfig.name),
+          pipelineConfig.freeze,
+          this.ctx.clock.now(),
+          request,
+        );
+        if (blocking.kind !== "open") {
+          this.ctx.log.debug(
+            { requestId: request.id, gate: blocking.kind },
+            "approved request held: the pipeline is closed",
+          );
           continue;
         }
         const count = (await this.ctx.store.approvals(request.id)).length;

@@ -111,8 +111,8 @@ export function isChildPipeline(event: PipelineEvent): boolean {
 export function naturalKey(event: HandledEvent, body: PipelineEvent | JobEvent | DeploymentEvent): string {
   switch (body.object_kind) {
     case "pipeline": {
-      const a = body.object_attributes;
-      return `pipeline:${body.project.id}:${a.id}:${a.status}:${a.finished_at ?? ""}`;
+      const attributes = body.object_attributes;
+      return `pipeline:${body.project.id}:${attributes.id}:${attributes.status}:${attributes.finished_at ?? ""}`;
     }
     case "build":
       return `job:${body.project_id}:${body.build_id}:${body.build_status}:${body.build_finished_at ?? body.build_started_at ?? ""}`;

@@ -13,13 +13,13 @@ export function homeView(args: { entries: HomeEntry[]; notice: string | undefine
   const blocks: Block[] = [section("*promote-bot* — pipelines, pending requests and locks")];
   if (args.notice) blocks.push(section(`:information_source: ${args.notice}`));
   blocks.push(context(`Updated ${when(args.now)}. Type \`/promote help\` in any channel for the commands.`));
-  for (const { snapshot: s, lock, pending, unknown, canDecide } of args.entries) {
-    const p = s.pipeline;
+  for (const { snapshot, lock, pending, unknown, canDecide } of args.entries) {
+    const pipelineConfig = snapshot.pipeline;
     blocks.push(divider());
-    if (s.error) {
-      blocks.push(section(`*${esc(p.name)}* — :warning: ${truncate(s.error, 500, "…")}`));
+    if (snapshot.error) {
+      blocks.push(section(`*${esc(pipelineConfig.name)}* — :warning: ${truncate(snapshot.error, 500, "…")}`));
     } else {
-      blocks.push(section(stagesLine(s)));
+      blocks.push(section(stagesLine(snapshot)));
     }
     if (lock) {
       blocks.push(context(`:lock: Locked by ${user(lock.lockedBy)} ${when(lock.lockedAt)}: ${esc(lock.reason)}`));
@@ -46,7 +46,7 @@ export function homeView(args: { entries: HomeEntry[]; notice: string | undefine
       const what = unknown.kind === "rollback" ? "rollback" : "promotion";
       blocks.push(
         section(
-          `:grey_question: The outcome of the ${what} of v${unknown.sourceReleaseVersion} is unknown; it holds *${esc(p.name)}* until an approver records what happened or tries again on its message in <#${unknown.channel}>.`,
+          `:grey_question: The outcome of the ${what} of v${unknown.sourceReleaseVersion} is unknown; it holds *${esc(pipelineConfig.name)}* until an approver records what happened or tries again on its message in <#${unknown.channel}>.`,
         ),
       );
     }

@@ -48,12 +48,12 @@ function outcomeBlocks(request: PromotionRequest): Block[] {
     );
   }
   if (outcome.job) {
-    const j = outcome.job;
-    const took = j.durationS !== null ? ` in ${formatDuration(j.durationS * 1000)}` : "";
-    const reason = j.failureReason && j.status !== "success" ? ` (${esc(j.failureReason)})` : "";
+    const job = outcome.job;
+    const took = job.durationS !== null ? ` in ${formatDuration(job.durationS * 1000)}` : "";
+    const reason = job.failureReason && job.status !== "success" ? ` (${esc(job.failureReason)})` : "";
     blocks.push(
       section(
-        `${j.status === "success" ? ":white_check_mark:" : ":x:"} Job ${code(j.name)} ${link(j.webUrl, `#${j.id}`)} ${esc(j.status)}${took}${reason}${j.status === "success" ? "" : ` — ${link(j.webUrl, "see its log")}`}`,
+        `${job.status === "success" ? ":white_check_mark:" : ":x:"} Job ${code(job.name)} ${link(job.webUrl, `#${job.id}`)} ${esc(job.status)}${took}${reason}${job.status === "success" ? "" : ` — ${link(job.webUrl, "see its log")}`}`,
       ),
     );
   }
@@ -82,79 +82,82 @@ export function requestMessage(args: {
   now: Date;
 }): ChatMessage {
   const { request, approvals, pipeline } = args;
-  const r = request;
-  const failedTargets = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
+  const failedTargets = request.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
   const partial =
-    r.state === "failed" && failedTargets.length > 0 && failedTargets.length < (r.outcome?.targets.length ?? 0);
-  const rollback = r.kind === "rollback";
-  const headline = r.outcome?.dryRun
-    ? `:test_tube: Approved (dry run, nothing changed): *${esc(r.pipeline)}* ${rollback ? `${esc(pipeline.to)} back to v${r.sourceReleaseVersion}` : `${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`}`
+    request.state === "failed" &&
+    failedTargets.length > 0 &&
+    failedTargets.length < (request.outcome?.targets.length ?? 0);
+  const rollback = request.kind === "rollback";
+  const headline = request.outcome?.dryRun
+    ? `:test_tube: Approved (dry run, nothing changed): *${esc(request.pipeline)}* ${rollback ? `${esc(pipeline.to)} back to v${request.sourceReleaseVersion}` : `${esc(pipeline.from)} v${request.sourceReleaseVersion} → ${esc(pipeline.to)}`}`
     : rollback
-      ? `${partial ? ":rotating_light: Rollback partly failed" : STATE_HEADLINE[r.state].replace(/Promot(ion|ing|ed)/, (m) => ({ Promotion: "Rollback", Promoting: "Rolling back", Promoted: "Rolled back" })[m] ?? m)}: *${esc(r.pipeline)}* ${esc(pipeline.to)} back to v${r.sourceReleaseVersion}`
-      : `${partial ? ":rotating_light: Promotion partly failed" : STATE_HEADLINE[r.state]}: *${esc(r.pipeline)}* ${esc(pipeline.from)} v${r.sourceReleaseVersion} → ${esc(pipeline.to)}`;
+      ? `${partial ? ":rotating_light: Rollback partly failed" : STATE_HEADLINE[request.state].replace(/Promot(ion|ing|ed)/, (m) => ({ Promotion: "Rollback", Promoting: "Rolling back", Promoted: "Rolled back" })[m] ?? m)}: *${esc(request.pipeline)}* ${esc(pipeline.to)} back to v${request.sourceReleaseVersion}`
+      : `${partial ? ":rotating_light: Promotion partly failed" : STATE_HEADLINE[request.state]}: *${esc(request.pipeline)}* ${esc(pipeline.from)} v${request.sourceReleaseVersion} → ${esc(pipeline.to)}`;
   const details = rollback
     ? [
-        `*Requested by* ${user(r.requester)} ${when(r.createdAt)}`,
-        ...(r.rollbackTo ?? []).map((t) => `*${esc(t.app.name)}:* v${t.fromVersion} → back to v${t.version}`),
-        ...(r.commitSha ? [`*Commit:* ${commitLine(r.commitSha, r.commitTitle, null)}`] : []),
+        `*Requested by* ${user(request.requester)} ${when(request.createdAt)}`,
+        ...(request.rollbackTo ?? []).map((t) => `*${esc(t.app.name)}:* v${t.fromVersion} → back to v${t.version}`),
+        ...(request.commitSha ? [`*Commit:* ${commitLine(request.commitSha, request.commitTitle, null)}`] : []),
       ]
     : [
-        `*Requested by* ${user(r.requester)} ${when(r.createdAt)}`,
-        `*Release:* ${esc(r.sourceApp.name)} v${r.sourceReleaseVersion}`,
-        `*Commit:* ${commitLine(r.commitSha, r.commitTitle, null)}`,
-        `*Targets:* ${r.targetApps.map((a) => esc(a.name)).join(", ")}`,
-        ...(r.gitlabJob ? [`*Deploys with:* the manual job ${code(r.gitlabJob.name)} (#${r.gitlabJob.id})`] : []),
+        `*Requested by* ${user(request.requester)} ${when(request.createdAt)}`,
+        `*Release:* ${esc(request.sourceApp.name)} v${request.sourceReleaseVersion}`,
+        `*Commit:* ${commitLine(request.commitSha, request.commitTitle, null)}`,
+        `*Targets:* ${request.targetApps.map((a) => esc(a.name)).join(", ")}`,
+        ...(request.gitlabJob
+          ? [`*Deploys with:* the manual job ${code(request.gitlabJob.name)} (#${request.gitlabJob.id})`]
+          : []),
       ];
-  if (r.commitsBehind !== null) {
-    const verb = r.state === "pending" ? "is" : "was";
-    details.push(`*${esc(pipeline.to)} ${verb} ${plural(r.commitsBehind, "commit")} behind*`);
+  if (request.commitsBehind !== null) {
+    const verb = request.state === "pending" ? "is" : "was";
+    details.push(`*${esc(pipeline.to)} ${verb} ${plural(request.commitsBehind, "commit")} behind*`);
   }
   const blocks: Block[] = [section(headline), section(details.join("\n"))];
   // Shown in every state: what an approver let through a lock or freeze window stays on the record.
-  const override = overrideText(r);
+  const override = overrideText(request);
   if (override) blocks.push(context(override));
 
   const approvedBy = approvals.map((a) => user(a.approver)).join(", ");
-  if (r.state === "pending") {
+  if (request.state === "pending") {
     blocks.push(
       section(
         [
-          `*Approvals:* ${approvals.length} of ${r.requiredApprovals}${approvedBy ? ` (${approvedBy})` : ""}`,
+          `*Approvals:* ${approvals.length} of ${request.requiredApprovals}${approvedBy ? ` (${approvedBy})` : ""}`,
           `*Can approve:* ${approversText(pipeline)}`,
-          `*Expires* ${when(r.expiresAt)}`,
+          `*Expires* ${when(request.expiresAt)}`,
         ].join("\n"),
       ),
       actions("request", [
-        button({ text: "Approve", actionId: ACTIONS.approve, value: r.id, style: "primary" }),
-        button({ text: "Reject", actionId: ACTIONS.reject, value: r.id, style: "danger" }),
-        button({ text: "Cancel", actionId: ACTIONS.cancel, value: r.id }),
+        button({ text: "Approve", actionId: ACTIONS.approve, value: request.id, style: "primary" }),
+        button({ text: "Reject", actionId: ACTIONS.reject, value: request.id, style: "danger" }),
+        button({ text: "Cancel", actionId: ACTIONS.cancel, value: request.id }),
       ]),
     );
   } else {
     if (approvedBy) blocks.push(context(`Approved by ${approvedBy}`));
-    if (r.state === "rejected" || r.state === "cancelled") {
+    if (request.state === "rejected" || request.state === "cancelled") {
       blocks.push(
         context(
-          `${r.state === "rejected" ? "Rejected" : "Cancelled"} by ${r.decidedBy ? user(r.decidedBy) : "someone"}${r.finishedAt ? ` ${when(r.finishedAt)}` : ""}${r.reason ? `: ${esc(r.reason)}` : ""}`,
+          `${request.state === "rejected" ? "Rejected" : "Cancelled"} by ${request.decidedBy ? user(request.decidedBy) : "someone"}${request.finishedAt ? ` ${when(request.finishedAt)}` : ""}${request.reason ? `: ${esc(request.reason)}` : ""}`,
         ),
       );
     }
-    if (r.state === "expired") {
+    if (request.state === "expired") {
       blocks.push(
         context(
-          `Expired ${when(r.expiresAt)} with ${approvals.length} of ${r.requiredApprovals} approvals. Ask again with \`/promote ${esc(r.pipeline)}\`.`,
+          `Expired ${when(request.expiresAt)} with ${approvals.length} of ${request.requiredApprovals} approvals. Ask again with \`/promote ${esc(request.pipeline)}\`.`,
         ),
       );
     }
-    if (r.state === "promoting") {
+    if (request.state === "promoting") {
       blocks.push(
         context(
-          `Heroku is ${rollback ? "rolling back" : "promoting"}${r.promotionStartedAt ? ` since ${when(r.promotionStartedAt)}` : ""}…`,
+          `Heroku is ${rollback ? "rolling back" : "promoting"}${request.promotionStartedAt ? ` since ${when(request.promotionStartedAt)}` : ""}…`,
         ),
       );
     }
-    blocks.push(...outcomeBlocks(r));
-    if (r.state === "unknown") {
+    blocks.push(...outcomeBlocks(request));
+    if (request.state === "unknown") {
       blocks.push(
         context(
           `The bot does not know whether production changed, so it neither reports a failure nor acts again on its own. Approvers: check, then record what happened, or try again (the bot first looks for its earlier attempt and never repeats one that went through).`,
@@ -163,7 +166,7 @@ export function requestMessage(args: {
           button({
             text: "It went through",
             actionId: ACTIONS.recordSucceeded,
-            value: r.id,
+            value: request.id,
             confirm: {
               title: "Record it as gone through?",
               text: "Only when you checked that production runs the new release. This is recorded with your name.",
@@ -174,7 +177,7 @@ export function requestMessage(args: {
           button({
             text: "It did not",
             actionId: ACTIONS.recordFailed,
-            value: r.id,
+            value: request.id,
             confirm: {
               title: "Record it as not gone through?",
               text: "Only when you checked that production did not change. This is recorded with your name.",
@@ -182,25 +185,32 @@ export function requestMessage(args: {
               deny: "Back",
             },
           }),
-          button({ text: "Try again", actionId: ACTIONS.retryUnknown, value: r.id, style: "primary" }),
+          button({ text: "Try again", actionId: ACTIONS.retryUnknown, value: request.id, style: "primary" }),
         ]),
       );
     }
-    if ((r.state === "succeeded" || r.state === "failed") && r.finishedAt && r.promotionStartedAt) {
-      const seconds = Math.max(0, Math.round((r.finishedAt.getTime() - r.promotionStartedAt.getTime()) / 1000));
-      blocks.push(context(`Finished ${when(r.finishedAt)} after ${seconds} s`));
+    if (
+      (request.state === "succeeded" || request.state === "failed") &&
+      request.finishedAt &&
+      request.promotionStartedAt
+    ) {
+      const seconds = Math.max(
+        0,
+        Math.round((request.finishedAt.getTime() - request.promotionStartedAt.getTime()) / 1000),
+      );
+      blocks.push(context(`Finished ${when(request.finishedAt)} after ${seconds} s`));
     }
     // Every successful promotion offers the way back (under the same approval check).
-    if (r.state === "succeeded" && !rollback && !r.outcome?.dryRun) {
+    if (request.state === "succeeded" && !rollback && !request.outcome?.dryRun) {
       blocks.push(
         actions("done", [
           button({
             text: `Roll back ${pipeline.to}`,
             actionId: ACTIONS.rollback,
-            value: r.id,
+            value: request.id,
             confirm: {
               title: "Request a rollback?",
-              text: `This asks for ${esc(pipeline.to)} to go back to the release it ran before v${r.sourceReleaseVersion}; approvers still have to approve it.`,
+              text: `This asks for ${esc(pipeline.to)} to go back to the release it ran before v${request.sourceReleaseVersion}; approvers still have to approve it.`,
               confirm: "Request rollback",
               deny: "Keep it",
             },
@@ -211,8 +221,8 @@ export function requestMessage(args: {
   }
   return message(
     rollback
-      ? `${r.pipeline}: rollback ${partial ? "partly failed" : r.state} — ${pipeline.to} back to v${r.sourceReleaseVersion}`
-      : `${r.pipeline}: ${partial ? "promotion partly failed" : r.state} — ${pipeline.from} v${r.sourceReleaseVersion} (${shortSha(r.commitSha)}) to ${pipeline.to}`,
+      ? `${request.pipeline}: rollback ${partial ? "partly failed" : request.state} — ${pipeline.to} back to v${request.sourceReleaseVersion}`
+      : `${request.pipeline}: ${partial ? "promotion partly failed" : request.state} — ${pipeline.from} v${request.sourceReleaseVersion} (${shortSha(request.commitSha)}) to ${pipeline.to}`,
     blocks,
   );
 }

@@ -10,20 +10,22 @@ import { code, esc, plural, truncate, user, when } from "./mrkdwn.js";
 /** Commits listed by `/promote status` (the staging-ready message lists fewer). */
 const SHOWN_COMMITS = 10;
 
-function activeText(r: PromotionRequest | undefined): string {
-  if (!r) return "";
-  if (r.state === "unknown")
-    return ` · :grey_question: v${r.sourceReleaseVersion}: outcome unknown, an approver records it`;
-  return r.state === "promoting"
-    ? ` · :rocket: promoting v${r.sourceReleaseVersion}`
-    : ` · :raising_hand: v${r.sourceReleaseVersion} awaiting approval (${user(r.requester)})`;
+function activeText(request: PromotionRequest | undefined): string {
+  if (!request) return "";
+  if (request.state === "unknown")
+    return ` · :grey_question: v${request.sourceReleaseVersion}: outcome unknown, an approver records it`;
+  return request.state === "promoting"
+    ? ` · :rocket: promoting v${request.sourceReleaseVersion}`
+    : ` · :raising_hand: v${request.sourceReleaseVersion} awaiting approval (${user(request.requester)})`;
 }
 
-function line(s: PipelineSnapshot): string {
-  const p = s.pipeline;
-  if (s.error) return `*${esc(p.name)}* — :warning: ${truncate(s.error, 300, "…")}`;
-  const lock = s.lock ? ` · :lock: locked by ${user(s.lock.lockedBy)}: ${esc(truncate(s.lock.reason, 120, "…"))}` : "";
-  return `${stagesLine(s)}${activeText(s.active)}${lock}`;
+function line(snapshot: PipelineSnapshot): string {
+  const p = snapshot.pipeline;
+  if (snapshot.error) return `*${esc(p.name)}* — :warning: ${truncate(snapshot.error, 300, "…")}`;
+  const lock = snapshot.lock
+    ? ` · :lock: locked by ${user(snapshot.lock.lockedBy)}: ${esc(truncate(snapshot.lock.reason, 120, "…"))}`
+    : "";
+  return `${stagesLine(snapshot)}${activeText(snapshot.active)}${lock}`;
 }
 
 export function listMessage(snapshots: PipelineSnapshot[]): ChatMessage {
@@ -33,19 +35,19 @@ export function listMessage(snapshots: PipelineSnapshot[]): ChatMessage {
   return { text: fallback(`${plural(snapshots.length, "pipeline")}`), blocks: limitBlocks(blocks) };
 }
 
-function outcomeText(r: PromotionRequest): string {
-  const targets = r.outcome?.targets.map((t) => `${esc(t.app.name)} ${t.status}`).join(", ");
-  return `${r.state === "succeeded" ? ":white_check_mark:" : ":x:"} v${r.sourceReleaseVersion} ${r.state}${r.finishedAt ? ` ${when(r.finishedAt)}` : ""}${targets ? ` (${targets})` : ""}, asked by ${user(r.requester)}`;
+function outcomeText(request: PromotionRequest): string {
+  const targets = request.outcome?.targets.map((t) => `${esc(t.app.name)} ${t.status}`).join(", ");
+  return `${request.state === "succeeded" ? ":white_check_mark:" : ":x:"} v${request.sourceReleaseVersion} ${request.state}${request.finishedAt ? ` ${when(request.finishedAt)}` : ""}${targets ? ` (${targets})` : ""}, asked by ${user(request.requester)}`;
 }
 
-export function statusMessage(s: PipelineSnapshot, last: PromotionRequest | undefined): ChatMessage {
-  const blocks: Block[] = [section(line(s))];
-  if (s.behind && s.behind.count > 0) {
-    const lines = commitBullets(s.behind, SHOWN_COMMITS);
-    blocks.push(section(`*Waiting for ${esc(s.pipeline.to)}:*\n${lines.join("\n")}`));
+export function statusMessage(snapshot: PipelineSnapshot, last: PromotionRequest | undefined): ChatMessage {
+  const blocks: Block[] = [section(line(snapshot))];
+  if (snapshot.behind && snapshot.behind.count > 0) {
+    const lines = commitBullets(snapshot.behind, SHOWN_COMMITS);
+    blocks.push(section(`*Waiting for ${esc(snapshot.pipeline.to)}:*\n${lines.join("\n")}`));
   }
   blocks.push(divider(), context(last ? `Last promotion: ${outcomeText(last)}` : "No promotion has finished yet."));
-  return { text: fallback(`${s.pipeline.name} status`), blocks: limitBlocks(blocks) };
+  return { text: fallback(`${snapshot.pipeline.name} status`), blocks: limitBlocks(blocks) };
 }
 
 function approversOf(audit: AuditEntry[]): string[] {
@@ -62,17 +64,17 @@ export function historyMessage(
       blocks: [section(`No promotion of *${esc(pipeline)}* has been requested yet.`)],
     };
   }
-  const lines = entries.map(({ request: r, audit }) => {
+  const lines = entries.map(({ request, audit }) => {
     const approved = approversOf(audit);
     const decided =
-      r.state === "rejected" || r.state === "cancelled"
-        ? ` · ${r.state} by ${r.decidedBy ? user(r.decidedBy) : "?"}`
+      request.state === "rejected" || request.state === "cancelled"
+        ? ` · ${request.state} by ${request.decidedBy ? user(request.decidedBy) : "?"}`
         : "";
     const duration =
-      r.finishedAt && r.promotionStartedAt
-        ? ` · ${Math.max(0, Math.round((r.finishedAt.getTime() - r.promotionStartedAt.getTime()) / 1000))} s`
+      request.finishedAt && request.promotionStartedAt
+        ? ` · ${Math.max(0, Math.round((request.finishedAt.getTime() - request.promotionStartedAt.getTime()) / 1000))} s`
         : "";
-    return `• ${when(r.createdAt)} v${r.sourceReleaseVersion} ${code(shortSha(r.commitSha))} — *${r.state}* · asked by ${user(r.requester)}${approved.length ? ` · approved by ${approved.join(", ")}` : ""}${decided}${duration}`;
+    return `• ${when(request.createdAt)} v${request.sourceReleaseVersion} ${code(shortSha(request.commitSha))} — *${request.state}* · asked by ${user(request.requester)}${approved.length ? ` · approved by ${approved.join(", ")}` : ""}${decided}${duration}`;
   });
   const blocks: Block[] = [section(`*History of ${esc(pipeline)}* (newest first)`), ...packSections(lines)];
   return { text: fallback(`History of ${pipeline}`), blocks: limitBlocks(blocks) };

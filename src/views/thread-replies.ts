@@ -7,28 +7,27 @@ import { esc, plain, plural, user } from "./mrkdwn.js";
 
 /** The thread reply that tells the requester how it ended. */
 export function outcomeReply(request: PromotionRequest): ChatMessage {
-  const r = request;
-  const failed = r.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
+  const failed = request.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
   let text: string;
-  const what = r.kind === "rollback" ? "rollback" : "promotion";
-  if (r.outcome?.dryRun) {
-    text = `${user(r.requester)} your ${what} of v${r.sourceReleaseVersion} was approved; this is a dry run, so nothing was changed.`;
-  } else if (r.state === "unknown" && r.outcome?.unknown) {
-    text = `${user(r.requester)} the outcome of the ${what} of v${r.sourceReleaseVersion} is unknown: ${r.outcome.unknown.why} An approver checks, then records what happened or tries again with the buttons on the message.`;
-  } else if (r.outcome?.recorded) {
-    text = `${user(r.requester)} ${user(r.outcome.recorded.by)} recorded that the ${what} of v${r.sourceReleaseVersion} ${r.outcome.recorded.as === "succeeded" ? "went through" : "did not go through"}.`;
-  } else if (r.state === "succeeded" && r.outcome) {
-    const versions = r.outcome.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
+  const what = request.kind === "rollback" ? "rollback" : "promotion";
+  if (request.outcome?.dryRun) {
+    text = `${user(request.requester)} your ${what} of v${request.sourceReleaseVersion} was approved; this is a dry run, so nothing was changed.`;
+  } else if (request.state === "unknown" && request.outcome?.unknown) {
+    text = `${user(request.requester)} the outcome of the ${what} of v${request.sourceReleaseVersion} is unknown: ${request.outcome.unknown.why} An approver checks, then records what happened or tries again with the buttons on the message.`;
+  } else if (request.outcome?.recorded) {
+    text = `${user(request.requester)} ${user(request.outcome.recorded.by)} recorded that the ${what} of v${request.sourceReleaseVersion} ${request.outcome.recorded.as === "succeeded" ? "went through" : "did not go through"}.`;
+  } else if (request.state === "succeeded" && request.outcome) {
+    const versions = request.outcome.targets.map((t) => `${esc(t.app.name)} v${t.releaseVersion ?? "?"}`).join(", ");
     text =
-      r.kind === "rollback"
-        ? `${user(r.requester)} rolled back to v${r.sourceReleaseVersion}: ${versions}.`
-        : `${user(r.requester)} v${r.sourceReleaseVersion} is live: ${versions}.`;
-  } else if (r.outcome?.error) {
-    text = `${user(r.requester)} the ${what} of v${r.sourceReleaseVersion} failed: ${r.outcome.error}`;
+      request.kind === "rollback"
+        ? `${user(request.requester)} rolled back to v${request.sourceReleaseVersion}: ${versions}.`
+        : `${user(request.requester)} v${request.sourceReleaseVersion} is live: ${versions}.`;
+  } else if (request.outcome?.error) {
+    text = `${user(request.requester)} the ${what} of v${request.sourceReleaseVersion} failed: ${request.outcome.error}`;
   } else {
     const names = failed.map((t) => `${esc(t.app.name)}${t.errorMessage ? ` (${esc(t.errorMessage)})` : ""}`);
-    const succeeded = (r.outcome?.targets.length ?? 0) - failed.length;
-    text = `${user(r.requester)} the ${what} of v${r.sourceReleaseVersion} failed on ${names.join(", ")}${succeeded > 0 ? `; ${plural(succeeded, "other target")} succeeded` : ""}.`;
+    const succeeded = (request.outcome?.targets.length ?? 0) - failed.length;
+    text = `${user(request.requester)} the ${what} of v${request.sourceReleaseVersion} failed on ${names.join(", ")}${succeeded > 0 ? `; ${plural(succeeded, "other target")} succeeded` : ""}.`;
   }
   return message(plain(text), [section(text)]);
 }

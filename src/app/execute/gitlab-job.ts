@@ -22,9 +22,10 @@ export async function runJob(
   request: PromotionRequest,
 ): Promise<PromotionOutcome> {
   const ref = request.gitlabJob as NonNullable<PromotionRequest["gitlabJob"]>;
-  const p = ctx.pipelines.find((x) => x.name === request.pipeline);
-  if (!p) throw new DomainError("UNKNOWN_PIPELINE", `Pipeline ${request.pipeline} is no longer configured.`);
-  const read = () => ctx.gitlab.job(p.gitlabProject, ref.id);
+  const pipelineConfig = ctx.pipelines.find((x) => x.name === request.pipeline);
+  if (!pipelineConfig)
+    throw new DomainError("UNKNOWN_PIPELINE", `Pipeline ${request.pipeline} is no longer configured.`);
+  const read = () => ctx.gitlab.job(pipelineConfig.gitlabProject, ref.id);
   const played = async () => {
     const job = await read();
     return job.status !== "manual" ? job : undefined;
@@ -53,7 +54,7 @@ export async function runJob(
       if (!marked) throw new LeaseLost("the promotion lease was lost before playing the job");
       started ??= marked.promotionStartedAt;
     },
-    attempt: () => ctx.gitlab.playJob(p.gitlabProject, ref.id),
+    attempt: () => ctx.gitlab.playJob(pipelineConfig.gitlabProject, ref.id),
     trace: played,
   });
   if ("answered" in acted) {
@@ -136,28 +137,31 @@ async function releasesOfJob(ctx: AppContext, request: PromotionRequest, job: Ci
         seen.set(app.id, undefined);
       }
     }
-    const ready = [...seen.values()].every((s) => s?.release && s.release.status !== "pending");
+    const ready = [...seen.values()].every(
+      (seenRelease) => seenRelease?.release && seenRelease.release.status !== "pending",
+    );
     if (ready || last) {
       const results: TargetResult[] = [];
       for (const app of request.targetApps) {
-        const s = seen.get(app.id);
-        if (s?.release && s.release.status !== "pending") results.push(await releaseResult(ctx, app, s.release));
-        else if (s?.release) {
+        const seenRelease = seen.get(app.id);
+        if (seenRelease?.release && seenRelease.release.status !== "pending")
+          results.push(await releaseResult(ctx, app, seenRelease.release));
+        else if (seenRelease?.release) {
           results.push({
             ...missingTarget(
               app,
-              `its new release v${s.release.version} was still pending; see it in the Heroku dashboard`,
+              `its new release v${seenRelease.release.version} was still pending; see it in the Heroku dashboard`,
             ),
             status: "pending",
-            releaseId: s.release.id,
-            releaseVersion: s.release.version,
+            releaseId: seenRelease.release.id,
+            releaseVersion: seenRelease.release.version,
           });
-        } else if (s) {
-          const runs = s.current ? `still runs v${s.current.version}` : "did not change";
+        } else if (seenRelease) {
+          const runs = seenRelease.current ? `still runs v${seenRelease.current.version}` : "did not change";
           results.push(
             missingTarget(
               app,
-              `the job succeeded but ${app.name} ${runs}: no new release appeared within ${Math.round(ctx.tuning.jobReleaseWaitMs / 1000)} s. Check what the job deployed: ${job.webUrl}`,
+              `the job succeeded but ${app.name} ${runs}: no new release appeared within ${Math.round(ctx.tuning.jobReleaseWaitMs / 1000)} seenRelease. Check what the job deployed: ${job.webUrl}`,
             ),
           );
         } else {

@@ -88,7 +88,7 @@ export async function runPromotion(
     request.promotionStartedAt,
     async () => {
       const targets = await ctx.heroku.promotionTargets(promotionId);
-      return targets.length > 0 && targets.every((t) => t.status !== "pending") ? targets : undefined;
+      return targets.length > 0 && targets.every((target) => target.status !== "pending") ? targets : undefined;
     },
     tooLong(request),
   );
@@ -225,22 +225,24 @@ async function describeTargets(
 ): Promise<PromotionOutcome> {
   const results: TargetResult[] = [];
   for (const app of request.targetApps) {
-    const t = targets.find((x) => x.appId === app.id);
+    const target = targets.find((x) => x.appId === app.id);
     results.push(
-      t ? await describeTarget(ctx, app, t) : missingTarget(app, "Heroku did not include this app in the promotion"),
+      target
+        ? await describeTarget(ctx, app, target)
+        : missingTarget(app, "Heroku did not include this app in the promotion"),
     );
   }
   return { targets: results, error: null };
 }
 
-async function describeTarget(ctx: AppContext, app: AppRef, t: PromotionTarget): Promise<TargetResult> {
+async function describeTarget(ctx: AppContext, app: AppRef, target: PromotionTarget): Promise<TargetResult> {
   let releaseVersion: number | null = null;
   let outputTail: string | null = null;
-  if (t.releaseId) {
+  if (target.releaseId) {
     try {
-      const release = await ctx.heroku.release(app.id, t.releaseId);
+      const release = await ctx.heroku.release(app.id, target.releaseId);
       releaseVersion = release.version;
-      if (t.status === "failed" && release.outputStreamUrl) {
+      if (target.status === "failed" && release.outputStreamUrl) {
         outputTail = await ctx.heroku.releaseOutputTail(release.outputStreamUrl, OUTPUT_LINES);
       }
     } catch (error) {
@@ -249,10 +251,10 @@ async function describeTarget(ctx: AppContext, app: AppRef, t: PromotionTarget):
   }
   return {
     app,
-    status: t.status,
-    releaseId: t.releaseId,
+    status: target.status,
+    releaseId: target.releaseId,
     releaseVersion,
-    errorMessage: t.errorMessage,
+    errorMessage: target.errorMessage,
     outputTail,
   };
 }

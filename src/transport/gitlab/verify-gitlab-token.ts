@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
  */
 export function verifyGitLabToken(received: string | undefined, secret: string): boolean {
   if (received === undefined) return false;
-  const a = createHash("sha256").update(received, "utf8").digest();
-  const b = createHash("sha256").update(secret, "utf8").digest();
-  return timingSafeEqual(a, b);
+  const receivedDigest = createHash("sha256").update(received, "utf8").digest();
+  const secretDigest = createHash("sha256").update(secret, "utf8").digest();
+  return timingSafeEqual(receivedDigest, secretDigest);
 }

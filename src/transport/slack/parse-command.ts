@@ -15,9 +15,9 @@ const NAME_HINT = "A pipeline name has only letters, digits, - and _.";
 
 /** Strips one pair of surrounding quotes (straight or the curly ones Slack clients type). */
 export function unquote(text: string): string {
-  const t = text.trim();
-  const m = /^(["'\u201c\u2018])([\s\S]*)(["'\u201d\u2019])$/.exec(t);
-  return m ? (m[2] ?? "").trim() : t;
+  const trimmed = text.trim();
+  const quoted = /^(["'\u201c\u2018])([\s\S]*)(["'\u201d\u2019])$/.exec(trimmed);
+  return quoted ? (quoted[2] ?? "").trim() : trimmed;
 }
 
 function pipelineName(word: string | undefined, usage: string): string | { kind: "help"; hint: string } {

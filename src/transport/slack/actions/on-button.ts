@@ -47,7 +47,7 @@ export function onButton(
     const answer: Answer = fromHome
       ? (message) => bot.publishHome(user, firstText(message))
       : (message) => reply(respond, message);
-    await bot.worker.during(() =>
+    await bot.worker.holdStopFor(() =>
       guarded(clickLog, answer, async () => {
         if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", NOT_MY_BUTTON);
         await run({ value, user, answer, fromHome });

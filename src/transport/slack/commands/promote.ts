@@ -26,7 +26,7 @@ export function promoteCommand(app: App, bot: PromoteBot, log: Logger): void {
     await ack();
     const commandLog = log.child({ slackUser: command.user_id, command: "/promote", channel: command.channel_id });
     const answer = (message: Parameters<typeof reply>[1]) => reply(respond, message);
-    await bot.worker.during(() =>
+    await bot.worker.holdStopFor(() =>
       guarded(commandLog, answer, async () => {
         switch (parsed.kind) {
           case "list":

@@ -7,7 +7,7 @@ export function appHomeOpened(app: App, bot: PromoteBot, log: Logger): void {
   app.event("app_home_opened", async ({ event }) => {
     if (event.tab !== "home") return;
     try {
-      await bot.worker.during(() => bot.publishHome(event.user));
+      await bot.worker.holdStopFor(() => bot.publishHome(event.user));
     } catch (error) {
       log.error({ err: error, slackUser: event.user }, "could not publish the App Home tab");
     }
