@@ -117,7 +117,7 @@ export function inProgress(existing: PromotionRequest): DomainError {
   return new DomainError(
     "REQUEST_IN_PROGRESS",
     `*${esc(existing.pipeline)}* already has a request that ${what}: v${existing.sourceReleaseVersion}${existing.commitSha ? ` (${code(shortSha(existing.commitSha))})` : ""}, asked by ${user(existing.requester)} ${when(existing.createdAt)} in <#${existing.channel}>. ${next}`,
-    { requestId: existing.id },
+    { details: { requestId: existing.id } },
   );
 }
 

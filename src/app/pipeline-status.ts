@@ -7,6 +7,7 @@ import { DomainError } from "../domain/errors.js";
 import type { AuditEntry } from "../domain/ports.js";
 import type { AppRef, PromotionRequest } from "../domain/request.js";
 import { mapLimit } from "../infra/map-limit.js";
+import { errorText } from "../views/error-text.js";
 import type { PipelineSnapshot, StageState } from "../views/models.js";
 import type { AppContext } from "./context.js";
 import { cachedHerokuSide, findPipeline } from "./pipelines.js";
@@ -43,7 +44,7 @@ export async function snapshot(ctx: AppContext, pipelineConfig: PipelineConfig):
     }
     return { pipeline: pipelineConfig, staging: staging ?? null, targets, behind, active, lock, error: null };
   } catch (error) {
-    const reason = error instanceof DomainError ? error.message : "unexpected error (see the bot's logs)";
+    const reason = error instanceof DomainError ? errorText(error) : "unexpected error (see the bot's logs)";
     if (!(error instanceof DomainError))
       ctx.log.error({ err: error, pipeline: pipelineConfig.name }, "could not read a pipeline");
     return { pipeline: pipelineConfig, staging: null, targets: [], behind: null, active, lock, error: reason };

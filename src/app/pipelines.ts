@@ -45,7 +45,7 @@ export function findPipeline(pipelines: PipelineConfig[], name: string): Pipelin
   throw new DomainError(
     "UNKNOWN_PIPELINE",
     `There is no pipeline called ${code(name)}.${suggestion} Configured pipelines: ${names.map(code).join(", ") || "none"}.`,
-    { name },
+    { details: { name } },
   );
 }
 

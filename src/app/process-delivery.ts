@@ -11,6 +11,7 @@ import { HANDLED_EVENTS, type HandledBody, isHandledEvent, type PipelineEvent } 
 import type { Delivery } from "../domain/records.js";
 import type { Logger } from "../infra/logger.js";
 import { isStopping } from "../infra/stopping.js";
+import { errorText } from "../views/error-text.js";
 import { processingFailedMessage } from "../views/staging-messages.js";
 import type { AppContext } from "./context.js";
 import { finishJobFromHook } from "./execute/gitlab-job.js";
@@ -66,11 +67,11 @@ async function handle(ctx: AppContext, body: HandledBody, log: Logger): Promise<
 async function failed(ctx: AppContext, delivery: Delivery, body: HandledBody, error: unknown, log: Logger) {
   const slack = isSlackError(error) || (error instanceof DomainError && error.code === "SLACK_FAILED");
   const definite =
-    (error instanceof DomainError && error.details.retryable !== true && error.code !== "SLACK_FAILED") ||
+    (error instanceof DomainError && !error.retryable && error.code !== "SLACK_FAILED") ||
     (isSlackError(error) && !isTransientSlackError(error));
   const reason =
     error instanceof DomainError
-      ? error.message
+      ? errorText(error)
       : isSlackError(error)
         ? slackReason(error)
         : "an unexpected error (see the bot's logs)";

@@ -12,7 +12,6 @@ import type { CiJob, CiPipeline, CommitInfo, GitLabPort, GitLabProjectInfo } fro
 import type { Logger } from "../../infra/logger.js";
 import { type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
 import { TtlCache } from "../../infra/ttl-cache.js";
-import { esc } from "../../views/mrkdwn.js";
 
 const projectSchema = z.object({
   id: z.number(),
@@ -106,11 +105,13 @@ export class GitLabAdapter implements GitLabPort {
         }
         const parsed = schema.safeParse(raw);
         if (!parsed.success) {
-          throw new DomainError("GITLAB_UNAVAILABLE", `GitLab answered ${what} with an unexpected body.`);
+          throw new DomainError("GITLAB_UNAVAILABLE", `GitLab answered ${what} with an unexpected body.`, {
+            plain: true,
+          });
         }
         return parsed.data;
       },
-      (error) => ({ retry: error instanceof DomainError && error.details.retryable === true }),
+      (error) => ({ retry: error instanceof DomainError && error.retryable }),
       this.retry,
       this.sleep,
       (error, attempt, delayMs) =>
@@ -127,39 +128,44 @@ export class GitLabAdapter implements GitLabPort {
         return new DomainError(
           "GITLAB_UNAUTHORIZED",
           `GitLab refused the bot's token while ${what} (${status}). Check that GITLAB_TOKEN is valid, has the api scope and can see the project.`,
-          { status },
+          { status, plain: true },
         );
       }
       if (status === 404) {
         return new DomainError("GITLAB_NOT_FOUND", `GitLab found no ${what.replace(/^reading /, "")} (404).`, {
           status,
+          plain: true,
         });
       }
       if (status !== undefined && status >= 500) {
         return new DomainError("GITLAB_UNAVAILABLE", `GitLab answered ${status} while ${what}.`, {
           status,
           retryable: true,
+          plain: true,
         });
       }
       return new DomainError(
         "GITLAB_UNAVAILABLE",
-        `GitLab refused ${what} (${status ?? "?"}): ${esc(String(description).slice(0, 500))}`,
-        {
-          status,
-        },
+        `GitLab refused ${what} (${status ?? "?"}): ${String(description).slice(0, 500)}`,
+        { status, plain: true },
       );
     }
     if (error instanceof GitbeakerRetryError) {
       return new DomainError("GITLAB_UNAVAILABLE", `GitLab kept rate limiting or failing while ${what}.`, {
         retryable: true,
+        plain: true,
       });
     }
     if (error instanceof GitbeakerTimeoutError) {
-      return new DomainError("GITLAB_UNAVAILABLE", `GitLab did not answer in time while ${what}.`, { retryable: true });
+      return new DomainError("GITLAB_UNAVAILABLE", `GitLab did not answer in time while ${what}.`, {
+        retryable: true,
+        plain: true,
+      });
     }
     const message = error instanceof Error ? error.message : String(error);
-    return new DomainError("GITLAB_UNAVAILABLE", `GitLab could not be reached while ${what} (${esc(message)}).`, {
+    return new DomainError("GITLAB_UNAVAILABLE", `GitLab could not be reached while ${what} (${message}).`, {
       retryable: true,
+      plain: true,
     });
   }
 
@@ -250,14 +256,16 @@ export class GitLabAdapter implements GitLabPort {
         throw new DomainError(
           "GITLAB_FORBIDDEN",
           `GitLab did not let the bot play job #${jobId} (403), so nothing was deployed: the job deploys to a protected environment, or runs on a protected branch, that the bot's GitLab user (the owner of GITLAB_TOKEN) may not deploy to. Give that user deploy access to the environment (Settings → CI/CD → Protected environments) or the right to merge to the branch (Settings → Repository → Protected branches), then ask again.`,
-          { status: 403 },
+          { status: 403, plain: true },
         );
       }
       throw this.translate(error, `playing job #${jobId}`);
     }
     const parsed = jobSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new DomainError("GITLAB_UNAVAILABLE", `GitLab answered playing job #${jobId} with an unexpected body.`);
+      throw new DomainError("GITLAB_UNAVAILABLE", `GitLab answered playing job #${jobId} with an unexpected body.`, {
+        plain: true,
+      });
     }
     return toJob(parsed.data);
   }

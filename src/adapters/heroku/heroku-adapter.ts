@@ -15,7 +15,6 @@ import type { Coupling, HerokuPort, PromotionTarget, Release } from "../../domai
 import type { Logger } from "../../infra/logger.js";
 import { parseRetryAfter, type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
 import { TtlCache } from "../../infra/ttl-cache.js";
-import { esc } from "../../views/mrkdwn.js";
 
 const releaseSchema = z.object({
   id: z.string(),
@@ -125,7 +124,8 @@ export class HerokuAdapter implements HerokuPort {
             "HEROKU_UNAVAILABLE",
             `Heroku's answer was not the shape the bot expects while ${what}.`,
             {
-              issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`),
+              plain: true,
+              details: { issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`) },
             },
           );
         }
@@ -139,8 +139,8 @@ export class HerokuAdapter implements HerokuPort {
     return withRetry(
       attemptOnce,
       (error) => {
-        const retryable = error instanceof DomainError && error.details.retryable === true;
-        const after = error instanceof DomainError ? (error.details.retryAfterMs as number | undefined) : undefined;
+        const retryable = error instanceof DomainError && error.retryable;
+        const after = error instanceof DomainError ? error.retryAfterMs : undefined;
         return { retry: retryable, ...(after !== undefined ? { afterMs: after } : {}) };
       },
       this.retry,
@@ -173,18 +173,14 @@ export class HerokuAdapter implements HerokuPort {
       id?: string;
       message?: string;
     };
-    // DomainError messages are mrkdwn shown in Slack: Heroku's own words are escaped.
-    const herokuMessage = typeof body.message === "string" ? esc(body.message.slice(0, 500)) : undefined;
-    const details = { status, herokuId: body.id, what };
+    // Plain text, quoting Heroku's own words: views escape it before showing it in Slack.
+    const herokuMessage = typeof body.message === "string" ? body.message.slice(0, 500) : undefined;
+    const details = { status, plain: true, details: { herokuId: body.id, what } };
     if (status === undefined) {
-      return new DomainError(
-        "HEROKU_UNAVAILABLE",
-        `Heroku could not be reached while ${what} (${esc(error.message)}).`,
-        {
-          ...details,
-          retryable: true,
-        },
-      );
+      return new DomainError("HEROKU_UNAVAILABLE", `Heroku could not be reached while ${what} (${error.message}).`, {
+        ...details,
+        retryable: true,
+      });
     }
     if (body.id === "two_factor") {
       return new DomainError(
@@ -386,14 +382,13 @@ export class HerokuAdapter implements HerokuPort {
           throw new DomainError(
             "HEROKU_UNAVAILABLE",
             `Heroku answered ${response.status} while ${what}, but not in the shape the bot expects.`,
-            { status: response.status, what, retryable: true },
+            { status: response.status, retryable: true, plain: true, details: { what } },
           );
         return parsed.data;
       },
       (error) => {
-        const e = error as DomainError;
-        const isRateLimit = e instanceof DomainError && e.details.status === 429;
-        const after = isRateLimit ? (e.details.retryAfterMs as number | undefined) : undefined;
+        const isRateLimit = error instanceof DomainError && error.status === 429;
+        const after = isRateLimit ? error.retryAfterMs : undefined;
         return { retry: isRateLimit, ...(after !== undefined ? { afterMs: after } : {}) };
       },
       this.retry,

@@ -23,7 +23,8 @@ export const ATTEMPTS = 4;
  * change production twice, so the request stays `promoting` (not a DomainError: it does not fail it).
  */
 export class TraceUnknown extends Error {
-  constructor(cause: unknown) {
+  constructor(readonly reason: unknown) {
+    const cause = reason;
     super(
       `could not find out whether an earlier attempt went through: ${cause instanceof Error ? cause.message : String(cause)}`,
     );
@@ -48,7 +49,7 @@ export class OutcomeUnknown extends Error {
 
 /** A provider's answer that says "try again": 429, 5xx, a network error, an unreadable 2xx. */
 export function isRetryable(error: unknown): boolean {
-  return error instanceof DomainError && error.details.retryable === true;
+  return error instanceof DomainError && error.retryable;
 }
 
 /**

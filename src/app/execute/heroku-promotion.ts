@@ -10,6 +10,7 @@
 import { DomainError } from "../../domain/errors.js";
 import type { PromotionTarget, Release } from "../../domain/ports.js";
 import type { AppRef, PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
+import { errorText } from "../../views/error-text.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
 import { actAtMostOnce, followUntil, OutcomeUnknown, orUnknown } from "./at-most-once.js";
@@ -108,7 +109,7 @@ async function checkedBeforeActing(ctx: AppContext, request: PromotionRequest): 
     if (!(error instanceof DomainError)) throw error;
     throw new DomainError(
       error.code,
-      `Not promoted: before promoting, the bot checks what production runs, and Heroku could not be read (${error.message}). Nothing was changed; ask again with \`/promote ${request.pipeline}\` once Heroku answers.`,
+      `Not promoted: before promoting, the bot checks what production runs, and Heroku could not be read (${errorText(error)}). Nothing was changed; ask again with \`/promote ${request.pipeline}\` once Heroku answers.`,
       { retryable: false },
     );
   }

@@ -11,6 +11,7 @@
 import { DomainError } from "../../domain/errors.js";
 import type { PromotionRequest } from "../../domain/request.js";
 import { isStopping } from "../../infra/stopping.js";
+import { errorText } from "../../views/error-text.js";
 import type { AppContext } from "../context.js";
 import { OutcomeUnknown, TraceUnknown } from "./at-most-once.js";
 import { finish, settleUnknown } from "./finish.js";
@@ -56,7 +57,7 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
         log.warn({ err: error }, "the outcome stayed unknown past the follow limit; approvers are asked");
         const why =
           error instanceof TraceUnknown
-            ? `The bot could not find out whether its attempt went through: ${error.message}.`
+            ? `The bot could not find out whether its attempt went through: ${errorText(error.reason)}.`
             : "The bot kept failing to follow this request (see its logs), so it does not know how it ended.";
         await settleUnknown(ctx, claimed, { why, link: null }).catch((e: unknown) =>
           log.error({ err: e }, "could not mark the outcome unknown; it will be tried again"),
@@ -69,7 +70,7 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
       return;
     }
     log.error({ err: error, code: error.code }, "the request failed");
-    await finish(ctx, claimed, { targets: [], error: error.message });
+    await finish(ctx, claimed, { targets: [], error: errorText(error) });
   } finally {
     await lease.stop(true);
   }

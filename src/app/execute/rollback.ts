@@ -6,6 +6,7 @@
 import { DomainError } from "../../domain/errors.js";
 import type { Release } from "../../domain/ports.js";
 import type { PromotionOutcome, PromotionRequest, RollbackTarget, TargetResult } from "../../domain/request.js";
+import { errorText } from "../../views/error-text.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
 import { actAtMostOnce, orUnknown, waitOutWindow } from "./at-most-once.js";
@@ -40,7 +41,7 @@ export async function runRollback(
       // Some apps were already rolled back: report each app as it stands. (An unknown outcome, a lost
       // lease or shutting down are not a refusal: they leave the request to be taken up again.)
       if (!(error instanceof DomainError) || (made.size === 0 && refused.length === 0)) throw error;
-      refused.push(missingTarget(target.app, error.message));
+      refused.push(missingTarget(target.app, errorText(error)));
       continue;
     }
     if (typeof release === "string") {

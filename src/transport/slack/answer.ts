@@ -8,6 +8,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { ChatMessage } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { isStopping } from "../../infra/stopping.js";
+import { errorText } from "../../views/error-text.js";
 import { refusal, restartingReply, unexpectedErrorReply } from "../../views/replies.js";
 
 /** How an answer reaches the person: the response_url in channels, their App Home in the Home tab. */
@@ -37,8 +38,11 @@ export async function guarded(log: Logger, answer: Answer, work: () => Promise<v
       return;
     }
     if (error instanceof DomainError) {
-      log.info({ code: error.code }, "refused");
-      await answer(refusal(error.message)).catch((e: unknown) =>
+      // A refusal is the person's doing; a dependency failure (Heroku, GitLab or Slack failing) is ours to watch.
+      if (error.kind === "refusal") log.info({ code: error.code }, "refused");
+      else
+        log.warn({ code: error.code, status: error.status, why: error.message }, "a service the bot depends on failed");
+      await answer(refusal(errorText(error))).catch((e: unknown) =>
         log.error({ err: e }, "could not send a refusal to Slack"),
       );
       return;
