@@ -3,12 +3,13 @@
  * configured policy (never the button payload), and every state change is a compare-and-set.
  */
 import type { PipelineConfig } from "../config.js";
-import { checkCanEnd, checkDecidable, evaluateApproval } from "../domain/approval-policy.js";
+import { checkCanEnd, checkDecidable, type Denial, evaluateApproval } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { blockingGate, closedError } from "../domain/gate.js";
+import { blockingGate } from "../domain/gate.js";
 import type { ChatMessage } from "../domain/ports.js";
 import { isActive, isExpired, type PromotionRequest } from "../domain/request.js";
-import { esc } from "../views/mrkdwn.js";
+import { denialError } from "../views/denials.js";
+import { closedError } from "../views/gate-text.js";
 import { requestMessage } from "../views/request-message.js";
 import { decisionReply } from "../views/thread-replies.js";
 import type { ApproverDirectory } from "./approvers.js";
@@ -198,9 +199,10 @@ async function deny(
   ctx: AppContext,
   request: PromotionRequest,
   actor: string,
-  error: DomainError,
+  reason: DomainError | Denial,
   shown = false,
 ): Promise<never> {
+  const error = reason instanceof DomainError ? reason : denialError(reason);
   // One row per person, request and minute: a burst of clicks (or a script) does not flood the audit.
   const first = await ctx.store.auditUnlessRecent(
     {
@@ -246,7 +248,7 @@ export async function approve(
         ctx,
         request,
         args.actor,
-        closedError(blocking, pipelineConfig.name, esc, { kind: request.kind, held: true }),
+        closedError(blocking, pipelineConfig.name, { kind: request.kind, held: true }),
       );
     }
   }
@@ -259,7 +261,7 @@ export async function approve(
     policy: { requiredApprovals: request.requiredApprovals, allowSelfApproval: pipelineConfig.allowSelfApproval },
     now: ctx.clock.now(),
   });
-  if (decision.kind === "deny") return deny(ctx, request, args.actor, decision.error);
+  if (decision.kind === "deny") return deny(ctx, request, args.actor, decision.denial);
 
   const added = await ctx.store.addApproval(
     { requestId: request.id, approver: args.actor, at: ctx.clock.now() },

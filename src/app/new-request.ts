@@ -7,9 +7,10 @@
 import type { PipelineConfig } from "../config.js";
 import { approvesOnRequest, selfApprovalPossible } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
-import { closedError, closedGates, type Gate, overrideCommand, overrideKeys } from "../domain/gate.js";
+import { closedGates, type Gate, overrideKeys } from "../domain/gate.js";
 import type { Candidate } from "../domain/records.js";
 import { type PromotionRequest, type RequestKind, shortSha } from "../domain/request.js";
+import { closedError, overrideCommand } from "../views/gate-text.js";
 import { code, esc, user, when } from "../views/mrkdwn.js";
 import { notice } from "../views/replies.js";
 import type { ApproverDirectory } from "./approvers.js";
@@ -68,13 +69,10 @@ export async function checkGate(
       );
     }
     if (!override.trim()) {
-      throw new DomainError(
-        "BAD_INPUT",
-        `An override needs a reason: ${overrideCommand(kind, pipelineConfig.name, esc)}.`,
-      );
+      throw new DomainError("BAD_INPUT", `An override needs a reason: ${overrideCommand(kind, pipelineConfig.name)}.`);
     }
   } else if (g.kind !== "open") {
-    throw closedError(g, pipelineConfig.name, esc, { kind });
+    throw closedError(g, pipelineConfig.name, { kind });
   }
   const overriding = override !== undefined && g.kind !== "open";
   return {

@@ -3,9 +3,9 @@
  * again. Trying again is safe by construction: the executor starts from the earlier attempt's trace
  * (a recovering process's path) and acts only when it finds none. Both are audited with the actor.
  */
-import { describeFinalState } from "../domain/approval-policy.js";
 import { DomainError } from "../domain/errors.js";
 import type { PromotionOutcome, PromotionRequest } from "../domain/request.js";
+import { finalStateText } from "../views/denials.js";
 import { esc } from "../views/mrkdwn.js";
 import { outcomeReply } from "../views/thread-replies.js";
 import type { ApproverDirectory } from "./approvers.js";
@@ -87,7 +87,7 @@ export async function resolveUnknown(
 function stale(request: PromotionRequest): DomainError {
   return new DomainError(
     "ALREADY_DECIDED",
-    `This request's outcome is no longer unknown: ${describeFinalState(request)}. Nothing was recorded.`,
+    `This request's outcome is no longer unknown: ${finalStateText(request)}. Nothing was recorded.`,
   );
 }
 

@@ -4,12 +4,12 @@
  */
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
-import { describeGate, gate } from "../domain/gate.js";
+import { gate } from "../domain/gate.js";
 import { isChildPipeline, type PipelineEvent } from "../domain/gitlab-events.js";
 import type { ChatMessage, Release } from "../domain/ports.js";
 import type { Candidate } from "../domain/records.js";
+import { describeGate } from "../views/gate-text.js";
 import type { BehindView, TargetView } from "../views/models.js";
-import { esc } from "../views/mrkdwn.js";
 import {
   alreadyInProductionMessage,
   ciFailedMessage,
@@ -224,7 +224,7 @@ async function announcedClosed(
       title: event.commit?.title ?? null,
       releaseVersion,
       sourceApp,
-      why: describeGate(gateNow, pipelineConfig.name, esc),
+      why: describeGate(gateNow, pipelineConfig.name),
     }),
   );
   return true;

@@ -3,52 +3,34 @@
  * whether the clicker is an approver, decide whether the click counts. Nothing from the button
  * payload takes part besides the request id used to load the request.
  */
-import { DomainError } from "./errors.js";
-import { type Approval, isExpired, type PromotionRequest } from "./request.js";
+import { type Approval, isExpired, type PromotionRequest, type RequestState } from "./request.js";
 
 export interface ApprovalPolicy {
   requiredApprovals: number;
   allowSelfApproval: boolean;
 }
 
-export type ApprovalDecision =
-  | { kind: "record"; complete: boolean; count: number }
-  | { kind: "deny"; error: DomainError };
+/**
+ * Why a decision does not count, as facts (views/denials.ts says it in words): the request can no
+ * longer be decided, or the person may not make this decision.
+ */
+export type Denial =
+  | { code: "EXPIRED"; pipeline: string; expiresAt: Date }
+  | { code: "ALREADY_DECIDED"; state: RequestState; decidedBy: string | null }
+  | { code: "NOT_APPROVER"; pipeline: string; action: "approve" | "reject" }
+  | { code: "SELF_APPROVAL" }
+  | { code: "ALREADY_APPROVED"; approvals: number; required: number }
+  | { code: "NOT_REQUESTER"; pipeline: string; requester: string };
 
-export function describeFinalState(request: PromotionRequest): string {
-  switch (request.state) {
-    case "promoting":
-      return "it is already being promoted";
-    case "succeeded":
-      return "it was already promoted";
-    case "failed":
-      return "its promotion already ran and failed";
-    case "unknown":
-      return "it was acted on and its outcome is unknown (an approver records it or tries again on its message)";
-    case "dry_run":
-      return "it was approved as a dry run, which changed nothing";
-    case "rejected":
-      return `it was rejected${request.decidedBy ? ` by <@${request.decidedBy}>` : ""}`;
-    case "cancelled":
-      return `it was cancelled${request.decidedBy ? ` by <@${request.decidedBy}>` : ""}`;
-    case "expired":
-      return "it expired";
-    case "pending":
-      return "it is still pending";
-  }
-}
+export type ApprovalDecision = { kind: "record"; complete: boolean; count: number } | { kind: "deny"; denial: Denial };
 
 /** Checks that a request can still be decided at all (pending and not expired). */
-export function checkDecidable(request: PromotionRequest, now: Date): DomainError | undefined {
+export function checkDecidable(request: PromotionRequest, now: Date): Denial | undefined {
   if (isExpired(request, now) || request.state === "expired") {
-    return new DomainError(
-      "EXPIRED",
-      `This request expired at ${request.expiresAt.toISOString()}. Ask again with \`/promote ${request.pipeline}\` if it should still go out.`,
-    );
+    return { code: "EXPIRED", pipeline: request.pipeline, expiresAt: request.expiresAt };
   }
-  if (request.state !== "pending") {
-    return new DomainError("ALREADY_DECIDED", `This request can no longer be decided: ${describeFinalState(request)}.`);
-  }
+  if (request.state !== "pending")
+    return { code: "ALREADY_DECIDED", state: request.state, decidedBy: request.decidedBy };
   return undefined;
 }
 
@@ -62,33 +44,16 @@ export function evaluateApproval(args: {
 }): ApprovalDecision {
   const { request, approvals, actor, actorIsApprover, policy, now } = args;
   const undecidable = checkDecidable(request, now);
-  if (undecidable) return { kind: "deny", error: undecidable };
-  if (!actorIsApprover) {
-    return {
-      kind: "deny",
-      error: new DomainError(
-        "NOT_APPROVER",
-        `Only the approvers of *${request.pipeline}* can approve this request; ask one of them to review it.`,
-      ),
-    };
-  }
-  if (actor === request.requester && !policy.allowSelfApproval) {
-    return {
-      kind: "deny",
-      error: new DomainError(
-        "SELF_APPROVAL",
-        "You asked for this promotion, so you cannot approve it yourself; another approver has to.",
-      ),
-    };
-  }
+  if (undecidable) return { kind: "deny", denial: undecidable };
+  if (!actorIsApprover)
+    return { kind: "deny", denial: { code: "NOT_APPROVER", pipeline: request.pipeline, action: "approve" } };
+  if (actor === request.requester && !policy.allowSelfApproval)
+    return { kind: "deny", denial: { code: "SELF_APPROVAL" } };
   const approvers = new Set(approvals.map((a) => a.approver));
   if (approvers.has(actor)) {
     return {
       kind: "deny",
-      error: new DomainError(
-        "ALREADY_APPROVED",
-        `You already approved this request (${approvers.size} of ${request.requiredApprovals}); it needs another approver.`,
-      ),
+      denial: { code: "ALREADY_APPROVED", approvals: approvers.size, required: request.requiredApprovals },
     };
   }
   const count = approvers.size + 1;
@@ -102,21 +67,13 @@ export function checkCanEnd(args: {
   actorIsApprover: boolean;
   action: "reject" | "cancel";
   now: Date;
-}): DomainError | undefined {
+}): Denial | undefined {
   const { request, actor, actorIsApprover, action, now } = args;
   const undecidable = checkDecidable(request, now);
   if (undecidable) return undecidable;
-  if (action === "reject" && !actorIsApprover) {
-    return new DomainError(
-      "NOT_APPROVER",
-      `Only the approvers of *${request.pipeline}* can reject this request. If you asked for it, use Cancel instead.`,
-    );
-  }
+  if (action === "reject" && !actorIsApprover) return { code: "NOT_APPROVER", pipeline: request.pipeline, action };
   if (action === "cancel" && actor !== request.requester && !actorIsApprover) {
-    return new DomainError(
-      "NOT_REQUESTER",
-      `Only <@${request.requester}> (who asked) or an approver of *${request.pipeline}* can cancel this request.`,
-    );
+    return { code: "NOT_REQUESTER", pipeline: request.pipeline, requester: request.requester };
   }
   return undefined;
 }

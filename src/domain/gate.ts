@@ -2,9 +2,7 @@
  * Whether a pipeline accepts promotions now: an explicit lock (`/promote lock`) or a configured freeze
  * window closes it; an approver may override either for one request, with a reason.
  */
-import { DomainError } from "./errors.js";
 import { type FreezeWindow, inWindow, occurrenceStart } from "./freeze.js";
-import type { RequestKind } from "./request.js";
 
 export interface Lock {
   pipeline: string;
@@ -120,39 +118,4 @@ export function gatePasses(g: Gate, request: { overrideReason: string | null; ov
   if (g.kind === "open") return true;
   if (!request.overrideReason) return false;
   return request.overrideGate === null || request.overrideGate.split("\n").includes(gateKey(g));
-}
-
-/** What a closed gate says, in mrkdwn; user-controlled parts are escaped by `esc`. */
-export function describeGate(g: Exclude<Gate, { kind: "open" }>, pipeline: string, esc: (s: string) => string): string {
-  if (g.kind === "locked") {
-    const seconds = Math.floor(g.lock.lockedAt.getTime() / 1000);
-    return `*${esc(pipeline)}* is locked by <@${g.lock.lockedBy}> since <!date^${seconds}^{date_short_pretty} {time}|${g.lock.lockedAt.toISOString()}>: ${esc(g.lock.reason)}`;
-  }
-  const w = g.window;
-  return `*${esc(pipeline)}* is in a freeze window (${w.days.join(", ")} ${w.from}–${w.to} ${esc(w.timezone)}): ${esc(w.reason)}`;
-}
-
-/** The command an approver gives to ask for a request of this kind through a lock or freeze window. */
-export function overrideCommand(kind: RequestKind, pipeline: string, esc: (s: string) => string): string {
-  return `\`/promote ${kind === "rollback" ? "rollback " : ""}${esc(pipeline)} --override "reason"\``;
-}
-
-/**
- * The refusal for a closed gate: what closes it, and what to do, in the words of the request's kind
- * (a rollback has its own override form). `held`: the refusal of an approval of a request that was
- * asked before the gate closed, which no new command can change: it has to be asked again.
- */
-export function closedError(
-  g: Exclude<Gate, { kind: "open" }>,
-  pipeline: string,
-  esc: (s: string) => string,
-  options: { kind?: RequestKind; held?: boolean } = {},
-): DomainError {
-  const kind = options.kind ?? "promotion";
-  const until = g.kind === "locked" ? "is unlocked" : "ends";
-  const override = overrideCommand(kind, pipeline, esc);
-  const next = options.held
-    ? `This ${kind} waits until it ${until}. To go through it now, cancel this request (the requester or an approver) and have an approver ask again with ${override}.`
-    : `${kind === "rollback" ? "Rollbacks" : "Promotions"} wait until it ${until}; an approver can override it for one ${kind} with ${override}.`;
-  return new DomainError("LOCKED", `${describeGate(g, pipeline, esc)}. ${next}`);
 }

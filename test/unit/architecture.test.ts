@@ -103,4 +103,19 @@ describe("the architecture of src/", () => {
       );
     expect(offending).toEqual([]);
   });
+
+  it("leaves words to the views: the domain and the adapters write no mrkdwn and import nothing from views/", () => {
+    const offending = files
+      .filter((f) => f.startsWith(join(SRC, "domain")) || f.startsWith(join(SRC, "adapters")))
+      .flatMap((f) => [
+        ...specifiers(f)
+          .filter((s) => /(^|\/)views\//.test(s))
+          .map((s) => `${relative(ROOT, f)} imports ${s}`),
+        // A user or channel mention, or a date token, written outside the views.
+        ...(/<[@#][$A-Z]|<!(date|channel|here|subteam)/.test(readFileSync(f, "utf8"))
+          ? [`${relative(ROOT, f)} writes a Slack mention`]
+          : []),
+      ]);
+    expect(offending).toEqual([]);
+  });
 });

@@ -4,12 +4,12 @@ import {
   approvesOnRequest,
   checkCanEnd,
   checkDecidable,
-  describeFinalState,
   evaluateApproval,
   selfApprovalPossible,
 } from "../../../src/domain/approval-policy.js";
 import type { DomainError } from "../../../src/domain/errors.js";
 import type { Approval, PromotionRequest, RequestState } from "../../../src/domain/request.js";
+import { denialError, finalStateText } from "../../../src/views/denials.js";
 import { anApproval, aRequest, EXPIRES_AT, REQUESTER } from "../builders.js";
 
 const NOW = new Date("2025-03-04T11:00:00Z");
@@ -38,10 +38,12 @@ function approve(
   });
 }
 
+/** The refusal a denial becomes, in words (views/denials.ts), to check both its code and what it says. */
 function deniedWith(decision: ReturnType<typeof evaluateApproval>): DomainError {
   if (decision.kind !== "deny") throw new Error(`expected a denial, got ${JSON.stringify(decision)}`);
-  return decision.error;
+  return denialError(decision.denial);
 }
+const said = (denial: Parameters<typeof denialError>[0] | undefined) => (denial ? denialError(denial) : undefined);
 
 const NOT_PENDING: RequestState[] = ["promoting", "succeeded", "failed", "rejected", "cancelled"];
 
@@ -148,14 +150,14 @@ describe("checkDecidable", () => {
   });
 
   it("says when an expired request expired and how to ask again", () => {
-    const error = checkDecidable(aRequest(), EXPIRES_AT);
+    const error = said(checkDecidable(aRequest(), EXPIRES_AT));
     expect(error?.code).toBe("EXPIRED");
     expect(error?.message).toContain(EXPIRES_AT.toISOString());
     expect(error?.message).toContain("`/promote whitewave`");
   });
 
   it("says who rejected a rejected request", () => {
-    const error = checkDecidable(aRequest({ state: "rejected", decidedBy: BOB }), NOW);
+    const error = said(checkDecidable(aRequest({ state: "rejected", decidedBy: BOB }), NOW));
     expect(error?.code).toBe("ALREADY_DECIDED");
     expect(error?.message).toContain(`it was rejected by <@${BOB}>`);
   });
@@ -167,7 +169,7 @@ describe("checkDecidable", () => {
   });
 });
 
-describe("describeFinalState", () => {
+describe("finalStateText", () => {
   it.each([
     ["promoting", null, "it is already being promoted"],
     ["succeeded", null, "it was already promoted"],
@@ -177,7 +179,7 @@ describe("describeFinalState", () => {
     ["expired", null, "it expired"],
     ["pending", null, "it is still pending"],
   ] as const)("describes a %s request", (state, decidedBy, text) => {
-    expect(describeFinalState(aRequest({ state, decidedBy }))).toBe(text);
+    expect(finalStateText(aRequest({ state, decidedBy }))).toBe(text);
   });
 });
 
@@ -191,7 +193,7 @@ describe("checkCanEnd", () => {
   });
 
   it("refuses a rejection by someone who is not an approver, pointing the requester to Cancel", () => {
-    const error = end("reject", REQUESTER, false);
+    const error = said(end("reject", REQUESTER, false));
     expect(error?.code).toBe("NOT_APPROVER");
     expect(error?.message).toContain("use Cancel");
   });
@@ -205,7 +207,7 @@ describe("checkCanEnd", () => {
   });
 
   it("refuses a cancellation by a bystander, naming the requester", () => {
-    const error = end("cancel", CAROL, false);
+    const error = said(end("cancel", CAROL, false));
     expect(error?.code).toBe("NOT_REQUESTER");
     expect(error?.message).toContain(`<@${REQUESTER}>`);
   });
