@@ -1,14 +1,18 @@
 /** `/promote lock <pipeline> <reason>` and `/promote unlock <pipeline>`: approvers only, announced and audited. */
 import { DomainError } from "../domain/errors.js";
 import type { Lock } from "../domain/gate.js";
+import type { AuditStore, LockStore } from "../domain/ports.js";
 import { esc, user } from "../views/mrkdwn.js";
 import { notice } from "../views/replies.js";
 import type { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
 import { findPipeline } from "./pipelines.js";
 
+/** What locking needs: the pipelines, the locks and the audit, the clock, and the channel to announce in. */
+type LockContext = Pick<AppContext, "pipelines" | "clock" | "chat"> & { store: LockStore & AuditStore };
+
 export async function lockPipeline(
-  ctx: AppContext,
+  ctx: LockContext,
   approvers: ApproverDirectory,
   args: { pipeline: string; actor: string; reason: string },
 ): Promise<Lock> {
@@ -49,7 +53,7 @@ export async function lockPipeline(
 }
 
 export async function unlockPipeline(
-  ctx: AppContext,
+  ctx: LockContext,
   approvers: ApproverDirectory,
   args: { pipeline: string; actor: string },
 ): Promise<Lock> {

@@ -178,11 +178,8 @@ export type RequestPatch = Partial<
   >
 >;
 
-export interface Store {
-  /** Answers when the database does; throws otherwise. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-
+/** Webhook deliveries: recorded once, processed under a lease, retried a bounded number of times. */
+export interface DeliveryStore {
   /** Records a webhook delivery; false when one with the same id exists (a redelivery). */
   recordDelivery(delivery: {
     id: string;
@@ -201,7 +198,10 @@ export interface Store {
   releaseDelivery(id: string, owner: string): Promise<void>;
   /** Ids of deliveries not yet processed (new, or with an expired lease). */
   unfinishedDeliveries(now: Date, limit: number): Promise<string[]>;
+}
 
+/** Staging candidates (a staging release announced with a Promote button). */
+export interface CandidateStore {
   /** Stores a candidate; false when the pipeline already has one for that release. */
   insertCandidate(candidate: Candidate): Promise<boolean>;
   getCandidate(id: string): Promise<Candidate | undefined>;
@@ -216,7 +216,10 @@ export interface Store {
     to: Candidate["state"],
     patch?: Partial<Pick<Candidate, "supersededBy">>,
   ): Promise<Candidate | undefined>;
+}
 
+/** Requests and their approvals. */
+export interface RequestStore {
   /** Creates the request unless one for the pipeline is active; then returns that one instead. With `note`, audited atomically. */
   createRequest(
     request: NewRequest,
@@ -241,6 +244,18 @@ export interface Store {
   /** Records one approval per person; false when that person had approved already. */
   addApproval(approval: Approval, note?: AuditNote): Promise<boolean>;
   approvals(requestId: string): Promise<Approval[]>;
+  /** Pending requests that have as many approvals as they need (a crash between approving and promoting). */
+  fullyApprovedPending(): Promise<PromotionRequest[]>;
+  /** Pending requests whose expiry has passed. */
+  expiredRequests(now: Date): Promise<PromotionRequest[]>;
+  /** The newest requests of a pipeline, newest first. */
+  recentRequests(pipeline: string, limit: number): Promise<PromotionRequest[]>;
+  /** The pipeline's last request that reached Heroku and finished (succeeded or failed). */
+  lastFinishedPromotion(pipeline: string): Promise<PromotionRequest | undefined>;
+}
+
+/** Which request messages are posted and brought up to date (the claim on posting one, and the sweep's lists). */
+export interface MessageLedgerStore {
   /**
    * Requests of the last day older than `graceMs` whose message was never posted (a crash), or whose
    * post was claimed more than `graceMs` ago (by the database's clock) and not recorded.
@@ -255,10 +270,10 @@ export interface Store {
    * or when the last claim is older than `graceMs` by the database's clock.
    */
   claimMessagePosting(id: string, graceMs: number): Promise<PromotionRequest | undefined>;
-  /** Pending requests that have as many approvals as they need (a crash between approving and promoting). */
-  fullyApprovedPending(): Promise<PromotionRequest[]>;
-  /** Pending requests whose expiry has passed. */
-  expiredRequests(now: Date): Promise<PromotionRequest[]>;
+}
+
+/** The lease of the process acting on a promoting request, and the database's clock that times it. */
+export interface PromotionLeaseStore {
   /**
    * The database's clock. Leases and the POST window are timed by it (every lease method below reads
    * it in the statement itself), so processes whose clocks disagree still agree on them.
@@ -278,22 +293,38 @@ export interface Store {
     baseline: Record<string, number>,
   ): Promise<PromotionRequest | undefined>;
   releasePromotionLease(id: string, owner: string): Promise<void>;
+}
 
-  /** The newest requests of a pipeline, newest first. */
-  recentRequests(pipeline: string, limit: number): Promise<PromotionRequest[]>;
-  /** The pipeline's last request that reached Heroku and finished (succeeded or failed). */
-  lastFinishedPromotion(pipeline: string): Promise<PromotionRequest | undefined>;
-
+export interface LockStore {
   getLock(pipeline: string): Promise<Lock | undefined>;
   /** Locks the pipeline unless it is locked; returns the lock in force. */
   lock(lock: Lock): Promise<{ created: boolean; lock: Lock }>;
   /** Removes the lock; returns it, or undefined when there was none. */
   unlock(pipeline: string): Promise<Lock | undefined>;
+}
 
+export interface AuditStore {
   audit(entry: AuditEntry): Promise<void>;
   /** Writes the row unless the same event by the same actor on the request was written within `withinMs`. */
   auditUnlessRecent(entry: AuditEntry, withinMs: number): Promise<boolean>;
   auditFor(requestId: string): Promise<AuditEntry[]>;
+}
+
+/**
+ * Every aggregate's port over one database (adapters/store/). A use case that needs only some takes
+ * those (e.g. `Pick<AppContext, "log"> & { store: RequestStore & AuditStore }`).
+ */
+export interface Store
+  extends DeliveryStore,
+    CandidateStore,
+    RequestStore,
+    MessageLedgerStore,
+    PromotionLeaseStore,
+    LockStore,
+    AuditStore {
+  /** Answers when the database does; throws otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export type { AppRef, Approval, PromotionOutcome, PromotionRequest };
