@@ -1,10 +1,10 @@
-import type { AuditNote } from "../domain/ports.js";
+import type { AuditNote, AuditStore } from "../domain/ports.js";
 import type { PromotionRequest } from "../domain/request.js";
 import type { AppContext } from "./context.js";
 
 /** The audit row of a change, for the store to write in the change's own transaction. */
 export function auditNote(
-  ctx: AppContext,
+  ctx: Pick<AppContext, "clock">,
   request: Pick<PromotionRequest, "id" | "pipeline">,
   event: string,
   actor: string | null,
@@ -15,7 +15,7 @@ export function auditNote(
 
 /** Writes one audit row for a request transition: who, when and why. */
 export async function auditRequest(
-  ctx: AppContext,
+  ctx: Pick<AppContext, "clock"> & { store: AuditStore },
   request: Pick<PromotionRequest, "id" | "pipeline">,
   event: string,
   actor: string | null,

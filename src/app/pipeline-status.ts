@@ -4,23 +4,29 @@
  */
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
-import type { AuditEntry } from "../domain/ports.js";
+import type { AuditEntry, AuditStore, LockStore, RequestStore } from "../domain/ports.js";
 import type { AppRef, PromotionRequest } from "../domain/request.js";
 import { mapLimit } from "../infra/map-limit.js";
 import { errorText } from "../views/error-text.js";
 import type { PipelineSnapshot, StageState } from "../views/models.js";
 import type { AppContext } from "./context.js";
+
+/** What the read-only views need: the pipelines, Heroku and GitLab to read, and the requests, locks and audit. */
+type StatusContext = Pick<AppContext, "pipelines" | "heroku" | "gitlab" | "herokuAppsCache" | "log"> & {
+  store: RequestStore & LockStore & AuditStore;
+};
+
 import { cachedHerokuSide, findPipeline } from "./pipelines.js";
 
 const CONCURRENCY = 25;
 
-async function stage(ctx: AppContext, app: AppRef): Promise<StageState> {
+async function stage(ctx: StatusContext, app: AppRef): Promise<StageState> {
   const release = await ctx.heroku.currentRelease(app.id);
   const commit = release?.slugId ? await ctx.heroku.slugCommit(app.id, release.slugId) : null;
   return { app, version: release?.version ?? null, commit };
 }
 
-export async function snapshot(ctx: AppContext, pipelineConfig: PipelineConfig): Promise<PipelineSnapshot> {
+export async function snapshot(ctx: StatusContext, pipelineConfig: PipelineConfig): Promise<PipelineSnapshot> {
   const [active, lock] = await Promise.all([
     ctx.store.activeRequest(pipelineConfig.name),
     ctx.store.getLock(pipelineConfig.name),
@@ -51,12 +57,12 @@ export async function snapshot(ctx: AppContext, pipelineConfig: PipelineConfig):
   }
 }
 
-export async function listPipelines(ctx: AppContext): Promise<PipelineSnapshot[]> {
+export async function listPipelines(ctx: StatusContext): Promise<PipelineSnapshot[]> {
   return mapLimit(ctx.pipelines, CONCURRENCY, (pipelineConfig) => snapshot(ctx, pipelineConfig));
 }
 
 export async function pipelineStatus(
-  ctx: AppContext,
+  ctx: StatusContext,
   name: string,
 ): Promise<{ snapshot: PipelineSnapshot; last: PromotionRequest | undefined }> {
   const pipelineConfig = findPipeline(ctx.pipelines, name);
@@ -68,7 +74,7 @@ export async function pipelineStatus(
 }
 
 export async function pipelineHistory(
-  ctx: AppContext,
+  ctx: StatusContext,
   name: string,
   limit: number,
 ): Promise<{ pipeline: PipelineConfig; requests: Array<{ request: PromotionRequest; audit: AuditEntry[] }> }> {

@@ -64,12 +64,15 @@ export interface HerokuSide {
 }
 
 /** herokuSide, from a one-minute cache: for announcements and read-only views, never for promoting. */
-export async function cachedHerokuSide(ctx: AppContext, pipelineConfig: PipelineConfig): Promise<HerokuSide> {
+export async function cachedHerokuSide(
+  ctx: Pick<AppContext, "heroku" | "herokuAppsCache">,
+  pipelineConfig: PipelineConfig,
+): Promise<HerokuSide> {
   return ctx.herokuAppsCache.getOrLoad(pipelineConfig.name, () => herokuSide(ctx, pipelineConfig));
 }
 
 /** Reads the Heroku pipeline and its couplings: exactly one source-stage app, one or more target apps. */
-export async function herokuSide(ctx: AppContext, pipelineConfig: PipelineConfig): Promise<HerokuSide> {
+export async function herokuSide(ctx: Pick<AppContext, "heroku">, pipelineConfig: PipelineConfig): Promise<HerokuSide> {
   const hp = await ctx.heroku.pipeline(pipelineConfig.herokuPipeline);
   const couplings = await ctx.heroku.couplings(hp.id);
   const sources = couplings.filter((c) => c.stage === pipelineConfig.from).map((c) => c.app);
