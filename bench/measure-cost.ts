@@ -6,6 +6,8 @@
  */
 import { DEFAULT_TUNING, type Tuning } from "../src/app/context.js";
 import { ACTIONS } from "../src/views/action-ids.js";
+import type { RecordedCall } from "../stand-ins/http-stand-in.js";
+import type { SlackMessage } from "../stand-ins/slack.js";
 import {
   APPROVER_A,
   BYSTANDER,
@@ -15,8 +17,6 @@ import {
   REQUESTER,
   type World,
 } from "../test/support/harness.js";
-import type { RecordedCall } from "../test/support/stand-ins/http-stand-in.js";
-import type { SlackMessage } from "../test/support/stand-ins/slack.js";
 import type { ServerChild } from "./children.js";
 import { settle } from "./worlds.js";
 

@@ -4,9 +4,10 @@
  * and warm (again at once, within the bot's short-lived caches). Until the command exists the bot
  * answers with a refusal or the help, which is reported as "not available" rather than as a failure.
  */
+
+import type { EphemeralResponse } from "../stand-ins/slack.js";
+import { postSlack, slashCommandBody } from "../stand-ins/slack-requests.js";
 import { CHANNEL, REQUESTER, SIGNING_SECRET, type World } from "../test/support/harness.js";
-import { postSlack, slashCommandBody } from "../test/support/slack-requests.js";
-import type { EphemeralResponse } from "../test/support/stand-ins/slack.js";
 import type { ServerChild } from "./children.js";
 import { pipelineName, settle } from "./worlds.js";
 

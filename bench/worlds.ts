@@ -3,10 +3,11 @@
  * latency on every Slack, Heroku and GitLab call, and request templates signed per request by the
  * load generator.
  */
+
+import type { SlackMessage, SlackStandIn } from "../stand-ins/slack.js";
+import { blockActionBody, slashCommandBody } from "../stand-ins/slack-requests.js";
 import type { TestDatabase } from "../test/support/databases.js";
 import { PROJECT_ID, pipelinesYaml, startWorld, type World } from "../test/support/harness.js";
-import { blockActionBody, slashCommandBody } from "../test/support/slack-requests.js";
-import type { SlackMessage, SlackStandIn } from "../test/support/stand-ins/slack.js";
 import type { BodyTemplate } from "./protocol.js";
 
 /** The latency the issue asks for on every external call. */

@@ -12,6 +12,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import type { RecordedCall } from "../stand-ins/http-stand-in.js";
+import type { SlackMessage } from "../stand-ins/slack.js";
+import {
+  blockActionBody,
+  homeClickBody,
+  homeOpenedBody,
+  signSlackRequest,
+  slashCommandBody,
+} from "../stand-ins/slack-requests.js";
 import type { TestDatabase } from "../test/support/databases.js";
 import {
   APPROVER_GROUP,
@@ -25,15 +34,6 @@ import {
   startWorld,
   type World,
 } from "../test/support/harness.js";
-import {
-  blockActionBody,
-  homeClickBody,
-  homeOpenedBody,
-  signSlackRequest,
-  slashCommandBody,
-} from "../test/support/slack-requests.js";
-import type { RecordedCall } from "../test/support/stand-ins/http-stand-in.js";
-import type { SlackMessage } from "../test/support/stand-ins/slack.js";
 import { BotSupervisor } from "./bot-supervisor.js";
 
 export interface SandboxOptions {

@@ -1,6 +1,7 @@
 /** The App Home tab: published when opened, with Approve/Reject for approvers, refreshed when they act there. */
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import { homeClickBody, homeOpenedBody, postSlack } from "../../stand-ins/slack-requests.js";
 import {
   APPROVER_A,
   BYSTANDER,
@@ -10,7 +11,6 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from "../support/harness.js";
-import { homeClickBody, homeOpenedBody, postSlack } from "../support/slack-requests.js";
 
 let h: Harness;
 afterEach(async () => {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { KyselyStore } from "../../src/adapters/store/kysely-store.js";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { SlackMessage } from "../../stand-ins/slack.js";
 import { BACKENDS, type TestDatabase } from "../support/databases.js";
 import {
   APPROVER_A,
@@ -22,7 +23,6 @@ import {
   type World,
 } from "../support/harness.js";
 import { type BotProcess, openStore, spawnBot, until } from "../support/processes.js";
-import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 beforeAll(() => {
   // The processes run the compiled server; make sure dist/ is current.

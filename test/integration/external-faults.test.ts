@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { Fault } from "../../stand-ins/http-stand-in.js";
 import { postgresDatabase, TEST_DATABASE_URL } from "../support/databases.js";
 import {
   APPROVER_A,
@@ -16,7 +17,6 @@ import {
   REQUESTER,
   startHarness,
 } from "../support/harness.js";
-import type { Fault } from "../support/stand-ins/http-stand-in.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 
 let h: Harness;

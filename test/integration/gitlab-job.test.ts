@@ -1,6 +1,8 @@
 /** Strategy gitlab-job: container apps promoted by playing the manual production job in GitLab. */
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { JobSpec } from "../../stand-ins/gitlab.js";
+import type { SlackMessage } from "../../stand-ins/slack.js";
 import {
   APPROVER_A,
   buttonValue,
@@ -10,8 +12,6 @@ import {
   REQUESTER,
   startHarness,
 } from "../support/harness.js";
-import type { JobSpec } from "../support/stand-ins/gitlab.js";
-import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 let h: Harness;
 afterEach(async () => {

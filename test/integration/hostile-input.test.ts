@@ -22,7 +22,9 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
-import { exampleRecords, gitlabHeaders, pipelineHook } from "../support/gitlab-events.js";
+import { exampleRecords, gitlabHeaders, pipelineHook } from "../../stand-ins/gitlab-events.js";
+import { SLACK_APP_ID, SLACK_TEAM_ID } from "../../stand-ins/slack.js";
+import { blockActionBody, signSlackRequest, slashCommandBody } from "../../stand-ins/slack-requests.js";
 import {
   APPROVER_A,
   APPROVER_B,
@@ -37,8 +39,6 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from "../support/harness.js";
-import { blockActionBody, signSlackRequest, slashCommandBody } from "../support/slack-requests.js";
-import { SLACK_APP_ID, SLACK_TEAM_ID } from "../support/stand-ins/slack.js";
 
 const SEED = 20_251_127;
 const FORM = "application/x-www-form-urlencoded";

@@ -1,6 +1,7 @@
 /** Locks, freeze windows and overrides, end to end. */
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import { homeOpenedBody, postSlack } from "../../stand-ins/slack-requests.js";
 import {
   APPROVER_A,
   APPROVER_B,
@@ -14,7 +15,6 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from "../support/harness.js";
-import { homeOpenedBody, postSlack } from "../support/slack-requests.js";
 
 let h: Harness;
 afterEach(async () => {

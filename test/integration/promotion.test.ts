@@ -4,6 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { SlackMessage } from "../../stand-ins/slack.js";
+import { homeClickBody, postSlack } from "../../stand-ins/slack-requests.js";
 import { BACKENDS } from "../support/databases.js";
 import {
   APPROVER_A,
@@ -20,8 +22,6 @@ import {
   startHarness,
 } from "../support/harness.js";
 import { until } from "../support/processes.js";
-import { homeClickBody, postSlack } from "../support/slack-requests.js";
-import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 let h: Harness;
 afterEach(async () => {

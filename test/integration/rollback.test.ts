@@ -1,6 +1,7 @@
 /** Rollbacks: requested, approved under the same policy, executed exactly once, reported and audited. */
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { SlackMessage } from "../../stand-ins/slack.js";
 import {
   APPROVER_A,
   APPROVER_B,
@@ -11,7 +12,6 @@ import {
   REQUESTER,
   startHarness,
 } from "../support/harness.js";
-import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 let h: Harness;
 afterEach(async () => {

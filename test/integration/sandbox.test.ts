@@ -6,9 +6,9 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/server.js";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { SlackMessage } from "../../stand-ins/slack.js";
 import { APPROVER_A, BYSTANDER, buttonValue, messageText, REQUESTER } from "../support/harness.js";
 import { until } from "../support/processes.js";
-import type { SlackMessage } from "../support/stand-ins/slack.js";
 
 interface PageState {
   messages: Array<{ ts: string; text: string; blocks: unknown[]; replies: Array<{ text: string }> }>;

@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { KyselyStore } from "../../src/adapters/store/kysely-store.js";
-import { bigPipelineHook, gitlabHeaders } from "../support/gitlab-events.js";
+import { bigPipelineHook, gitlabHeaders } from "../../stand-ins/gitlab-events.js";
+import { postSlack, slashCommandBody } from "../../stand-ins/slack-requests.js";
 import { pipelinesYaml, SIGNING_SECRET } from "../support/harness.js";
-import { postSlack, slashCommandBody } from "../support/slack-requests.js";
 
 const MAIN = join(import.meta.dirname, "../../dist/main.js");
 

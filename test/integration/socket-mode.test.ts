@@ -8,6 +8,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { SlackMessage } from "../../stand-ins/slack.js";
+import { postSlack, slashCommandBody } from "../../stand-ins/slack-requests.js";
+import { DEFAULT_APP_TOKEN, type Delivery, SlackSocketModeStandIn } from "../../stand-ins/slack-socket-mode.js";
 import {
   APPROVER_A,
   BYSTANDER,
@@ -18,9 +21,6 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from "../support/harness.js";
-import { postSlack, slashCommandBody } from "../support/slack-requests.js";
-import type { SlackMessage } from "../support/stand-ins/slack.js";
-import { DEFAULT_APP_TOKEN, type Delivery, SlackSocketModeStandIn } from "../support/stand-ins/slack-socket-mode.js";
 
 interface SocketModeHarness extends Harness {
   socket: SlackSocketModeStandIn;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
-import { bigPipelineHook, DEFAULT_WEBHOOK_SECRET, gitlabHeaders, hookTime } from "../support/gitlab-events.js";
+import { bigPipelineHook, DEFAULT_WEBHOOK_SECRET, gitlabHeaders, hookTime } from "../../stand-ins/gitlab-events.js";
 import { buttonValue, CHANNEL, type Harness, messageText, PROJECT_ID, startHarness } from "../support/harness.js";
 
 describe("GitLab pipeline webhooks -> staging-ready messages", () => {

@@ -13,6 +13,7 @@
  */
 import fc from "fast-check";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import type { SlackMessage } from "../../stand-ins/slack.js";
 import {
   APPROVER_A,
   APPROVER_B,
@@ -23,7 +24,6 @@ import {
   PROJECT_ID,
   REQUESTER,
 } from "../support/harness.js";
-import type { SlackMessage } from "../support/stand-ins/slack.js";
 import { type BotRunner, MESSAGE_GRACE_MS, MODEL_TUNING } from "./bot-runner.js";
 import {
   type HerokuPromotionRecord,

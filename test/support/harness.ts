@@ -9,12 +9,12 @@ import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/infra/logger.js";
 import { type RunningBot, startBot } from "../../src/server.js";
 import { ACTIONS } from "../../src/views/action-ids.js";
+import { GitLabStandIn } from "../../stand-ins/gitlab.js";
+import { DEFAULT_WEBHOOK_SECRET, type GitLabDelivery } from "../../stand-ins/gitlab-events.js";
+import { HerokuStandIn } from "../../stand-ins/heroku.js";
+import { type SlackMessage, SlackStandIn } from "../../stand-ins/slack.js";
+import { blockActionBody, postSlack, slashCommandBody } from "../../stand-ins/slack-requests.js";
 import { sqliteDatabase, type TestDatabase } from "./databases.js";
-import { DEFAULT_WEBHOOK_SECRET, type GitLabDelivery } from "./gitlab-events.js";
-import { blockActionBody, postSlack, slashCommandBody } from "./slack-requests.js";
-import { GitLabStandIn } from "./stand-ins/gitlab.js";
-import { HerokuStandIn } from "./stand-ins/heroku.js";
-import { type SlackMessage, SlackStandIn } from "./stand-ins/slack.js";
 
 export const CHANNEL = "C0WHITEWAVE";
 export const REQUESTER = "U0REQUESTER";

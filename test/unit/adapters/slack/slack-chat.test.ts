@@ -2,7 +2,7 @@
 import { LogLevel, WebClient } from "@slack/web-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SlackChat } from "../../../../src/adapters/slack/slack-chat.js";
-import { SlackStandIn } from "../../../support/stand-ins/slack.js";
+import { SlackStandIn } from "../../../../stand-ins/slack.js";
 
 const CHANNEL = "C0DEPLOYS1";
 const message = (requestId?: string) => ({

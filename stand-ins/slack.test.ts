@@ -2,7 +2,6 @@ import type { AddressInfo } from "node:net";
 import { App, isValidSlackRequest, LogLevel, verifySlackRequest } from "@slack/bolt";
 import { ErrorCode, WebClient, WebClientEvent } from "@slack/web-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { blockActionBody, postSlack, signSlackRequest, slashCommandBody } from "../slack-requests.js";
 import {
   RESPONSE_URL_MAX_USES,
   RESPONSE_URL_TTL_MS,
@@ -11,6 +10,7 @@ import {
   SLACK_TEAM_ID,
   SlackStandIn,
 } from "./slack.js";
+import { blockActionBody, postSlack, signSlackRequest, slashCommandBody } from "./slack-requests.js";
 
 const CHANNEL = "C0DEPLOYS1";
 const ALICE = "U0ALICE001";

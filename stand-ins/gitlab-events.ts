@@ -13,14 +13,7 @@
  * own deliveries and tests use them to post deliveries straight to the bot.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type {
-  GitLabCommit,
-  GitLabJob,
-  GitLabPipeline,
-  GitLabProject,
-  GitLabUser,
-  PipelineStatus,
-} from "./stand-ins/gitlab.js";
+import type { GitLabCommit, GitLabJob, GitLabPipeline, GitLabProject, GitLabUser, PipelineStatus } from "./gitlab.js";
 
 export type GitLabEventName = "Pipeline Hook" | "Job Hook" | "Deployment Hook" | "Push Hook";
 

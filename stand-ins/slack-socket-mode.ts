@@ -35,14 +35,14 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import type { StandInRequest, StandInResponse } from "./http-stand-in.js";
+import { bearer, SLACK_APP_ID, type SlackStandIn } from "./slack.js";
 import {
   type BlockActionArgs,
   blockActionPayload,
   type SlashCommandArgs,
   slashCommandPayload,
-} from "../slack-requests.js";
-import type { StandInRequest, StandInResponse } from "./http-stand-in.js";
-import { bearer, SLACK_APP_ID, type SlackStandIn } from "./slack.js";
+} from "./slack-requests.js";
 
 /** The only app-level token the stand-in accepts by default (the format of Slack's `xapp-` tokens). */
 export const DEFAULT_APP_TOKEN = `xapp-1-${SLACK_APP_ID}-1700000000001-0123456789abcdef0123456789abcdef`;

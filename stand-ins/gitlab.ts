@@ -36,7 +36,7 @@ import {
   type PipelineHookBody,
   pipelineHook,
   STAND_IN_RUNNER,
-} from "../gitlab-events.js";
+} from "./gitlab-events.js";
 import { HttpStandIn, type StandInRequest, type StandInResponse } from "./http-stand-in.js";
 
 export const PIPELINE_STATUSES = [

@@ -21,7 +21,7 @@ import {
   SLACK_TEAM_DOMAIN,
   SLACK_TEAM_ID,
   type SlackMessage,
-} from "./stand-ins/slack.js";
+} from "./slack.js";
 
 /** The deprecated verification token Slack still sends in every payload; Bolt ignores it. */
 const VERIFICATION_TOKEN = "verification-token-not-used";

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { homeOpenedPayload } from "../slack-requests.js";
 import { SLACK_APP_ID, SlackStandIn } from "./slack.js";
+import { homeOpenedPayload } from "./slack-requests.js";
 import { DEFAULT_APP_TOKEN, SlackSocketModeStandIn } from "./slack-socket-mode.js";
 
 const CHANNEL = "C0DEPLOYS1";

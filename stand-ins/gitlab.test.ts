@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { GitbeakerRequestError, GitbeakerRetryError, Gitlab } from "@gitbeaker/rest";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { compositeStatus, type GitLabCommit, GitLabStandIn } from "./gitlab.js";
 import {
   bigPipelineHook,
   DEFAULT_WEBHOOK_SECRET,
@@ -12,13 +13,12 @@ import {
   jobHook,
   pipelineHook,
   pushHook,
-} from "../gitlab-events.js";
-import { compositeStatus, type GitLabCommit, GitLabStandIn } from "./gitlab.js";
+} from "./gitlab-events.js";
 
 const TOKEN = "gitlab-test-token";
 
 function fixture(name: string): unknown {
-  return JSON.parse(readFileSync(new URL(`../../fixtures/gitlab/${name}`, import.meta.url), "utf8"));
+  return JSON.parse(readFileSync(new URL(`../test/fixtures/gitlab/${name}`, import.meta.url), "utf8"));
 }
 
 /** Paths where two JSON values differ in shape: object keys, and the first element of arrays. */
