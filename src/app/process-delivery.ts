@@ -102,7 +102,12 @@ async function onJobEvent(ctx: AppContext, jobId: number): Promise<void> {
   for (const pipelineConfig of ctx.pipelines.filter((x) => x.strategy === "gitlab-job")) {
     const active = await ctx.store.activeRequest(pipelineConfig.name);
     // A request whose outcome is unknown is settled by the hook too: it carries the job's true outcome.
-    if (!(active?.state === "promoting" || active?.state === "unknown") || active.gitlabJob?.id !== jobId) continue;
+    if (
+      !(active?.state === "promoting" || active?.state === "unknown") ||
+      active.kind !== "gitlab-job" ||
+      active.gitlabJob.id !== jobId
+    )
+      continue;
     // The hook says the job ended; the job as GitLab shows it now gives the duration and URL.
     const job = await ctx.gitlab.job(pipelineConfig.gitlabProject, jobId);
     await finishJobFromHook(ctx, active, job);

@@ -105,8 +105,7 @@ export async function requestJob(
   const created = await ctx.store.createRequest(
     {
       ...basics,
-      kind: "promotion",
-      rollbackTo: null,
+      kind: "gitlab-job",
       gitlabJob: { id: job.id, name: job.name, pipelineId: job.pipelineId },
       herokuPipelineId: side.pipelineId,
       sourceApp: side.source,

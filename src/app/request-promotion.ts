@@ -183,8 +183,6 @@ export async function requestPromotion(
       overrideReason,
       overrideGate,
       kind: "promotion",
-      rollbackTo: null,
-      gitlabJob: null,
       baseline,
     },
     auditNote(ctx, basics, "requested", args.requester, {

@@ -163,7 +163,10 @@ export interface AuditNote {
   detail?: Record<string, unknown>;
 }
 
-export type NewRequest = Omit<
+/** Omit over each member of a union (TypeScript's Omit keeps only the keys all members share). */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export type NewRequest = OmitEach<
   PromotionRequest,
   "state" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome" | "baseline"
 > & {

@@ -46,8 +46,6 @@ export interface PromotionOutcome {
   recorded?: { by: string; as: "succeeded" | "failed"; at: string; unknown: { why: string; link: string | null } };
 }
 
-export type RequestKind = "promotion" | "rollback";
-
 /** The manual production job of a GitLab pipeline (strategy gitlab-job). */
 export interface GitLabJobRef {
   id: number;
@@ -75,24 +73,15 @@ export interface RollbackTarget {
   fromVersion: number;
 }
 
-/**
- * A request to change what the target stage runs: a promotion of a source-stage release, or a rollback
- * of the target apps to their previous releases. Both go through the same approval check.
- */
-export interface PromotionRequest {
+/** What every kind of request has: what it changes, who asked, its approvals' deadline, and where it stands. */
+interface RequestCommon {
   id: string;
-  kind: RequestKind;
-  /** For rollbacks: the release each target goes back to. */
-  rollbackTo: RollbackTarget[] | null;
-  /** For strategy gitlab-job: the job to play instead of a Heroku promotion. */
-  gitlabJob: GitLabJobRef | null;
   pipeline: string;
   herokuPipelineId: string;
   sourceApp: AppRef;
   sourceReleaseId: string;
   sourceReleaseVersion: number;
   slugId: string | null;
-  commitSha: string;
   commitTitle: string | null;
   commitsBehind: number | null;
   targetApps: AppRef[];
@@ -118,6 +107,40 @@ export interface PromotionRequest {
   overrideGate: string | null;
   /** Each target's newest release version before the POST (crash recovery only accepts newer releases). */
   baseline: Record<string, number> | null;
+}
+
+/** A Heroku pipeline promotion of a source-stage release (`POST /pipeline-promotions`). */
+export interface HerokuPromotionRequest extends RequestCommon {
+  kind: "promotion";
+  commitSha: string;
+}
+
+/** Strategy gitlab-job: the manual production job of the release's GitLab pipeline is played instead. */
+export interface GitLabJobRequest extends RequestCommon {
+  kind: "gitlab-job";
+  commitSha: string;
+  gitlabJob: GitLabJobRef;
+}
+
+/** A rollback of the target apps to the releases they ran before (`POST /apps/:app/releases`). */
+export interface RollbackRequest extends RequestCommon {
+  kind: "rollback";
+  /** The commit of the release it goes back to, when Heroku knows it. */
+  commitSha: string | null;
+  /** The release each target goes back to. */
+  rollbackTo: RollbackTarget[];
+}
+
+/**
+ * A request to change what the target stage runs, one type per kind: the executor, the message and the
+ * store switch on `kind`. All three go through the same approval check.
+ */
+export type PromotionRequest = HerokuPromotionRequest | GitLabJobRequest | RollbackRequest;
+export type RequestKind = PromotionRequest["kind"];
+
+/** The words for what a request does: a GitLab job deploys a promotion too. */
+export function isRollback(request: Pick<PromotionRequest, "kind">): boolean {
+  return request.kind === "rollback";
 }
 
 export interface Approval {

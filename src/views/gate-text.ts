@@ -34,7 +34,7 @@ export function closedError(
   pipeline: string,
   options: { kind?: RequestKind; held?: boolean } = {},
 ): DomainError {
-  const kind = options.kind ?? "promotion";
+  const kind = options.kind === "rollback" ? "rollback" : "promotion";
   const until = g.kind === "locked" ? "is unlocked" : "ends";
   const override = overrideCommand(kind, pipeline);
   const next = options.held

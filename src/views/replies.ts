@@ -48,7 +48,7 @@ export function requestCreatedReply(
   pipeline: PipelineView,
   selfApprovalUnchecked = false,
 ): ChatMessage {
-  const what = `*${esc(request.pipeline)}* ${esc(pipeline.from)} v${request.sourceReleaseVersion} (${code(shortSha(request.commitSha))}) to ${esc(pipeline.to)}`;
+  const what = `*${esc(request.pipeline)}* ${esc(pipeline.from)} v${request.sourceReleaseVersion} ${request.commitSha ? ` (${code(shortSha(request.commitSha))})` : ""} to ${esc(pipeline.to)}`;
   if (request.state === "promoting") {
     return notice(`Approved your own request (allowed for *${esc(request.pipeline)}*): promoting ${what} now.`);
   }

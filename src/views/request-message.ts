@@ -104,7 +104,7 @@ export function requestMessage(args: {
         `*Release:* ${esc(request.sourceApp.name)} v${request.sourceReleaseVersion}`,
         `*Commit:* ${commitLine(request.commitSha, request.commitTitle, null)}`,
         `*Targets:* ${request.targetApps.map((a) => esc(a.name)).join(", ")}`,
-        ...(request.gitlabJob
+        ...(request.kind === "gitlab-job"
           ? [`*Deploys with:* the manual job ${code(request.gitlabJob.name)} (#${request.gitlabJob.id})`]
           : []),
       ];

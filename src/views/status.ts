@@ -74,7 +74,7 @@ export function historyMessage(
       request.finishedAt && request.promotionStartedAt
         ? ` · ${Math.max(0, Math.round((request.finishedAt.getTime() - request.promotionStartedAt.getTime()) / 1000))} s`
         : "";
-    return `• ${when(request.createdAt)} v${request.sourceReleaseVersion} ${code(shortSha(request.commitSha))} — *${request.state}* · asked by ${user(request.requester)}${approved.length ? ` · approved by ${approved.join(", ")}` : ""}${decided}${duration}`;
+    return `• ${when(request.createdAt)} v${request.sourceReleaseVersion}${request.commitSha ? ` ${code(shortSha(request.commitSha))}` : ""} — *${request.state}* · asked by ${user(request.requester)}${approved.length ? ` · approved by ${approved.join(", ")}` : ""}${decided}${duration}`;
   });
   const blocks: Block[] = [section(`*History of ${esc(pipeline)}* (newest first)`), ...packSections(lines)];
   return { text: fallback(`History of ${pipeline}`), blocks: limitBlocks(blocks) };

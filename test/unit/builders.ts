@@ -8,8 +8,9 @@ export const REQUESTER = "UREQUESTER";
 export const CREATED_AT = new Date("2025-03-04T10:00:00Z");
 export const EXPIRES_AT = new Date("2025-03-04T12:00:00Z");
 
+/** A Heroku promotion request; `kind: "rollback"` without `rollbackTo` gets none. */
 export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
-  return {
+  const request = {
     id: "req_01",
     pipeline: "whitewave",
     herokuPipelineId: "hp-1",
@@ -38,11 +39,11 @@ export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRe
     overrideReason: null,
     overrideGate: null,
     kind: "promotion",
-    rollbackTo: null,
     baseline: null,
-    gitlabJob: null,
     ...overrides,
-  };
+  } as PromotionRequest;
+  if (request.kind === "rollback" && !request.rollbackTo) request.rollbackTo = [];
+  return request;
 }
 
 export function anApproval(approver: string, overrides: Partial<Approval> = {}): Approval {

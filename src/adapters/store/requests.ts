@@ -2,7 +2,7 @@
 import type { AuditNote, NewRequest, RequestPatch } from "../../domain/ports.js";
 import { ACTIVE_STATES, type Approval, type PromotionRequest, type RequestState } from "../../domain/request.js";
 import type { StoreDatabase } from "./database.js";
-import { date, iso, isUniqueViolation, patchColumns, toRequest } from "./rows.js";
+import { date, iso, isUniqueViolation, kindColumns, patchColumns, toRequest } from "./rows.js";
 
 export class RequestRepository {
   constructor(private readonly database: StoreDatabase) {}
@@ -25,7 +25,6 @@ export class RequestRepository {
             source_release_id: r.sourceReleaseId,
             source_release_version: r.sourceReleaseVersion,
             slug_id: r.slugId,
-            commit_sha: r.commitSha,
             commit_title: r.commitTitle,
             commits_behind: r.commitsBehind,
             target_apps: JSON.stringify(r.targetApps),
@@ -49,10 +48,8 @@ export class RequestRepository {
             override_reason: r.overrideReason,
             override_gate: r.overrideGate,
             message_settled_at: null,
-            kind: r.kind,
+            ...kindColumns(r),
             baseline: r.baseline ? JSON.stringify(r.baseline) : null,
-            gitlab_job: r.gitlabJob ? JSON.stringify(r.gitlabJob) : null,
-            rollback_to: r.rollbackTo ? JSON.stringify(r.rollbackTo) : null,
           })
           .returningAll()
           .executeTakeFirstOrThrow(),

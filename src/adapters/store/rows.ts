@@ -1,6 +1,6 @@
 /** Row mapping in one place: stored rows to domain records and back (timestamps are ISO text in UTC). */
 import type { Selectable } from "kysely";
-import type { RequestPatch } from "../../domain/ports.js";
+import type { NewRequest, RequestPatch } from "../../domain/ports.js";
 import type { Candidate } from "../../domain/records.js";
 import type {
   GitLabJobRef,
@@ -18,17 +18,14 @@ export const date = (s: string): Date => new Date(s);
 export const dateOrNull = (s: string | null): Date | null => (s ? new Date(s) : null);
 
 export function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
-  return {
+  const common = {
     id: row.id,
-    kind: row.kind === "rollback" ? "rollback" : "promotion",
-    rollbackTo: row.rollback_to ? (JSON.parse(row.rollback_to) as RollbackTarget[]) : null,
     pipeline: row.pipeline,
     herokuPipelineId: row.heroku_pipeline_id,
     sourceApp: { id: row.source_app_id, name: row.source_app_name },
     sourceReleaseId: row.source_release_id,
     sourceReleaseVersion: Number(row.source_release_version),
     slugId: row.slug_id,
-    commitSha: row.commit_sha,
     commitTitle: row.commit_title,
     commitsBehind: row.commits_behind === null ? null : Number(row.commits_behind),
     targetApps: JSON.parse(row.target_apps) as PromotionRequest["targetApps"],
@@ -49,8 +46,45 @@ export function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
     overrideReason: row.override_reason,
     overrideGate: row.override_gate,
     baseline: row.baseline ? (JSON.parse(row.baseline) as Record<string, number>) : null,
-    gitlabJob: row.gitlab_job ? (JSON.parse(row.gitlab_job) as GitLabJobRef) : null,
   };
+  // The stored kind is "promotion" or "rollback"; a promotion that plays a GitLab job has its job.
+  if (row.kind === "rollback") {
+    const rollbackTo = row.rollback_to ? (JSON.parse(row.rollback_to) as RollbackTarget[]) : [];
+    return { ...common, kind: "rollback", commitSha: row.commit_sha || null, rollbackTo };
+  }
+  if (row.gitlab_job) {
+    return {
+      ...common,
+      kind: "gitlab-job",
+      commitSha: row.commit_sha,
+      gitlabJob: JSON.parse(row.gitlab_job) as GitLabJobRef,
+    };
+  }
+  return { ...common, kind: "promotion", commitSha: row.commit_sha };
+}
+
+/** The columns that say which kind a request is (see toRequest). */
+export function kindColumns(
+  request: NewRequest,
+): Pick<RequestsTable, "kind" | "commit_sha" | "gitlab_job" | "rollback_to"> {
+  switch (request.kind) {
+    case "rollback":
+      return {
+        kind: "rollback",
+        commit_sha: request.commitSha ?? "",
+        gitlab_job: null,
+        rollback_to: JSON.stringify(request.rollbackTo),
+      };
+    case "gitlab-job":
+      return {
+        kind: "promotion",
+        commit_sha: request.commitSha,
+        gitlab_job: JSON.stringify(request.gitlabJob),
+        rollback_to: null,
+      };
+    case "promotion":
+      return { kind: "promotion", commit_sha: request.commitSha, gitlab_job: null, rollback_to: null };
+  }
 }
 
 export function patchColumns(patch: RequestPatch): Partial<RequestsTable> {

@@ -6,7 +6,7 @@
  */
 import { DomainError } from "../../domain/errors.js";
 import type { CiJob, Release } from "../../domain/ports.js";
-import type { PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
+import type { GitLabJobRequest, PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
 import { actAtMostOnce, followUntil, isRetryable, OutcomeUnknown, orUnknown } from "./at-most-once.js";
@@ -19,9 +19,9 @@ const FINAL_JOB_STATUSES = ["success", "failed", "canceled", "skipped"];
 export async function runJob(
   ctx: AppContext,
   lease: LeaseKeeper,
-  request: PromotionRequest,
+  request: GitLabJobRequest,
 ): Promise<PromotionOutcome> {
-  const ref = request.gitlabJob as NonNullable<PromotionRequest["gitlabJob"]>;
+  const ref = request.gitlabJob;
   const pipelineConfig = ctx.pipelines.find((x) => x.name === request.pipeline);
   if (!pipelineConfig)
     throw new DomainError("UNKNOWN_PIPELINE", `Pipeline ${request.pipeline} is no longer configured.`);

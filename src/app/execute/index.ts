@@ -9,7 +9,7 @@
  * action that already went through by its trace.
  */
 import { DomainError } from "../../domain/errors.js";
-import type { PromotionRequest } from "../../domain/request.js";
+import type { PromotionOutcome, PromotionRequest } from "../../domain/request.js";
 import { isStopping } from "../../infra/stopping.js";
 import { errorText } from "../../views/error-text.js";
 import type { AppContext } from "../context.js";
@@ -29,8 +29,7 @@ export async function executePromotion(ctx: AppContext, claimed: PromotionReques
       await finish(ctx, claimed, { targets: [], error: null, dryRun: whatWouldHappen(claimed) });
       return;
     }
-    const run = claimed.kind === "rollback" ? runRollback : claimed.gitlabJob ? runJob : runPromotion;
-    const outcome = await run(ctx, lease, claimed);
+    const outcome = await act(ctx, lease, claimed);
     // The lease was held throughout (every attempt was fenced on it); another process that took it
     // over since would reach the same outcome, and the final transition happens once either way.
     await finish(ctx, claimed, outcome);
@@ -85,12 +84,25 @@ async function pastFollowLimit(ctx: AppContext, request: PromotionRequest): Prom
 }
 
 /** DRY_RUN: the call that approval would have made, in words. */
+/** The one action a request's kind takes: every kind through the same lease and finishing. */
+function act(ctx: AppContext, lease: LeaseKeeper, request: PromotionRequest): Promise<PromotionOutcome> {
+  switch (request.kind) {
+    case "rollback":
+      return runRollback(ctx, lease, request);
+    case "gitlab-job":
+      return runJob(ctx, lease, request);
+    case "promotion":
+      return runPromotion(ctx, lease, request);
+  }
+}
+
 function whatWouldHappen(request: PromotionRequest): string {
   if (request.kind === "rollback") {
-    return (request.rollbackTo ?? [])
+    return request.rollbackTo
       .map((t) => `POST /apps/${t.app.name}/releases {release: v${t.version}} (back from v${t.fromVersion})`)
       .join("; ");
   }
-  if (request.gitlabJob) return `POST /projects/:id/jobs/${request.gitlabJob.id}/play (${request.gitlabJob.name})`;
+  if (request.kind === "gitlab-job")
+    return `POST /projects/:id/jobs/${request.gitlabJob.id}/play (${request.gitlabJob.name})`;
   return `POST /pipeline-promotions promoting ${request.sourceApp.name} v${request.sourceReleaseVersion} (release ${request.sourceReleaseId}) to ${request.targetApps.map((a) => a.name).join(", ")}`;
 }

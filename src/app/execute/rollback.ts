@@ -5,7 +5,13 @@
  */
 import { DomainError } from "../../domain/errors.js";
 import type { Release } from "../../domain/ports.js";
-import type { PromotionOutcome, PromotionRequest, RollbackTarget, TargetResult } from "../../domain/request.js";
+import type {
+  PromotionOutcome,
+  PromotionRequest,
+  RollbackRequest,
+  RollbackTarget,
+  TargetResult,
+} from "../../domain/request.js";
 import { errorText } from "../../views/error-text.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
@@ -17,10 +23,10 @@ import { type LeaseKeeper, LeaseLost } from "./lease.js";
 export async function runRollback(
   ctx: AppContext,
   lease: LeaseKeeper,
-  claimed: PromotionRequest,
+  claimed: RollbackRequest,
 ): Promise<PromotionOutcome> {
-  let request = claimed;
-  const targets = request.rollbackTo ?? [];
+  let request: PromotionRequest = claimed;
+  const targets = claimed.rollbackTo;
   const recoveringFrom = request.promotionStartedAt;
   if (recoveringFrom) {
     // Once for every target: the dead process may have been rolling any of them back.

@@ -29,10 +29,8 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
     overrideReason: null,
     overrideGate: null,
     kind: "promotion",
-    rollbackTo: null,
-    gitlabJob: null,
     ...overrides,
-  };
+  } as NewRequest;
 }
 
 describe.each(BACKENDS)("store on $name", ({ create }) => {
@@ -255,6 +253,35 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     ]);
     expect([x, y].filter(Boolean)).toHaveLength(1);
     expect(await store.liveCandidates(pipeline)).toEqual([]);
+  });
+
+  it("stores each kind of request as its own type: a Heroku promotion, a GitLab job, a rollback without a commit", async () => {
+    const promotion = newRequest();
+    const job = newRequest({ kind: "gitlab-job", gitlabJob: { id: 77, name: "deploy_production", pipelineId: 5 } });
+    const rollback = newRequest({
+      kind: "rollback",
+      commitSha: null,
+      rollbackTo: [
+        { app: { id: "a1", name: "whitewave-prod" }, releaseId: "r1", version: 40, slugId: null, fromVersion: 41 },
+      ],
+    });
+    for (const r of [promotion, job, rollback]) {
+      await store.createRequest(r);
+      await store.transitionRequest(r.id, ["pending"], "cancelled");
+    }
+    const read = await Promise.all([promotion, job, rollback].map((r) => store.getRequest(r.id)));
+    expect(read.map((r) => r?.kind)).toEqual(["promotion", "gitlab-job", "rollback"]);
+    expect(read[1]).toMatchObject({
+      kind: "gitlab-job",
+      gitlabJob: { id: 77, name: "deploy_production", pipelineId: 5 },
+    });
+    expect(read[2]).toMatchObject({
+      kind: "rollback",
+      commitSha: null,
+      rollbackTo: [{ releaseId: "r1", version: 40 }],
+    });
+    expect(read[0]).not.toHaveProperty("gitlabJob");
+    expect(read[0]).not.toHaveProperty("rollbackTo");
   });
 
   it("finds pending requests with enough approvals, and requests whose message was never posted", async () => {
