@@ -2,22 +2,19 @@
  * The use cases as the transports call them: each entry point runs one use case and hands any
  * background follow-up (processing a delivery, following a promotion) to the worker.
  */
-import { DomainError } from "../domain/errors.js";
 import type { HandledBody, HandledEvent } from "../domain/gitlab-events.js";
 import type { PromotionRequest } from "../domain/request.js";
-import { code } from "../views/mrkdwn.js";
 import { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
-import { approve, type DecisionResult, endRequest } from "./decide.js";
+import { approve, cancelPending, type DecisionResult, endRequest } from "./decide.js";
+import { skipReason } from "./delivery-triage.js";
 import { publishHome } from "./home.js";
 import { lockPipeline, unlockPipeline } from "./locks.js";
 import type { RequestCreated } from "./new-request.js";
 import { listPipelines, pipelineHistory, pipelineStatus } from "./pipeline-status.js";
-import { findPipeline } from "./pipelines.js";
 import { type RequestSource, requestPromotion } from "./request-promotion.js";
-import { requestRollback } from "./request-rollback.js";
+import { requestRollback, rollbackPromotion } from "./request-rollback.js";
 import { type Resolution, resolveUnknown } from "./resolve-unknown.js";
-import { concernedPipelines, notBranchResult } from "./staging-ready.js";
 import { Worker } from "./worker.js";
 
 export class PromoteBot {
@@ -39,27 +36,9 @@ export class PromoteBot {
     return this.ctx.pipelines.find((pipelineConfig) => pipelineConfig.name === name);
   }
 
-  /**
-   * Why a validated GitLab event needs no work (it is recorded as done at once), or undefined when it
-   * needs processing: the end of a production job, or a finished CI result of a configured project and branch.
-   */
+  /** Why a validated GitLab event needs no work (recorded as done at once), or undefined (app/delivery-triage.ts). */
   skipReason(_event: HandledEvent, body: HandledBody): string | undefined {
-    if (body.object_kind === "build") {
-      // The end of a production job the bot may have played (strategy gitlab-job).
-      if (!["success", "failed", "canceled"].includes(body.build_status)) return `job status ${body.build_status}`;
-      return this.ctx.pipelines.some(
-        (pipelineConfig) =>
-          pipelineConfig.strategy === "gitlab-job" && pipelineConfig.productionJob === body.build_name,
-      )
-        ? undefined
-        : `job ${body.build_name} is no configured production job`;
-    }
-    if (body.object_kind !== "pipeline") return "deployment events are only recorded";
-    const status = body.object_attributes.status;
-    if (status !== "success" && status !== "failed") return `pipeline status ${status}`;
-    const notResult = notBranchResult(body);
-    if (notResult) return notResult;
-    return concernedPipelines(this.ctx.pipelines, body).length > 0 ? undefined : "no configured project and branch";
+    return skipReason(this.ctx.pipelines, body);
   }
 
   /** A GitLab delivery was recorded: process it in the background. */
@@ -107,19 +86,8 @@ export class PromoteBot {
   }
 
   /** `/promote cancel <pipeline>`: cancels the pipeline's pending request (requester or approver). */
-  async cancelPending(pipeline: string, actor: string): Promise<PromotionRequest> {
-    const pipelineConfig = findPipeline(this.ctx.pipelines, pipeline);
-    const active = await this.ctx.store.activeRequest(pipelineConfig.name);
-    if (!active)
-      throw new DomainError("REQUEST_NOT_FOUND", `*${pipelineConfig.name}* has no pending request to cancel.`);
-    if (active.state !== "pending") {
-      throw new DomainError(
-        "ALREADY_DECIDED",
-        `The request for *${pipelineConfig.name}* is already being promoted and cannot be cancelled; see ${code(`/promote status ${pipelineConfig.name}`)}.`,
-      );
-    }
-    await endRequest(this.ctx, this.approvers, { requestId: active.id, actor, action: "cancel" });
-    return active;
+  cancelPending(pipeline: string, actor: string): Promise<PromotionRequest> {
+    return cancelPending(this.ctx, this.approvers, { pipeline, actor });
   }
 
   async requestRollback(
@@ -134,14 +102,9 @@ export class PromoteBot {
 
   /** The Rollback button of a promotion's success message: roll back what that promotion released. */
   async rollbackPromotion(requestId: string, requester: string): Promise<RequestCreated> {
-    const promoted = await this.ctx.store.getRequest(requestId);
-    if (promoted?.state !== "succeeded") {
-      throw new DomainError(
-        "REQUEST_NOT_FOUND",
-        "That promotion did not succeed, so there is nothing to roll back from it.",
-      );
-    }
-    return this.requestRollback(promoted.pipeline, requester, { afterRequestId: promoted.id });
+    const created = await rollbackPromotion(this.ctx, this.approvers, { requestId, requester });
+    if (created.request.state === "promoting") this.worker.followPromotion(created.request.id);
+    return created;
   }
 
   publishHome(user: string, notice?: string): Promise<void> {

@@ -10,12 +10,13 @@ import type { ChatMessage } from "../domain/ports.js";
 import { isActive, isExpired, type PromotionRequest } from "../domain/request.js";
 import { denialError } from "../views/denials.js";
 import { closedError } from "../views/gate-text.js";
+import { code, esc } from "../views/mrkdwn.js";
 import { requestMessage } from "../views/request-message.js";
 import { decisionReply } from "../views/thread-replies.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { pipelineView } from "./pipelines.js";
+import { findPipeline, pipelineView } from "./pipelines.js";
 
 export type DecisionResult =
   | { kind: "approved"; count: number; required: number; promoting: boolean }
@@ -364,4 +365,24 @@ export async function endRequest(
     }
   }
   return { kind: "ended", state: to };
+}
+
+/** `/promote cancel <pipeline>`: cancels the pipeline's pending request (the requester or an approver). */
+export async function cancelPending(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { pipeline: string; actor: string },
+): Promise<PromotionRequest> {
+  const pipelineConfig = findPipeline(ctx.pipelines, args.pipeline);
+  const active = await ctx.store.activeRequest(pipelineConfig.name);
+  if (!active)
+    throw new DomainError("REQUEST_NOT_FOUND", `*${esc(pipelineConfig.name)}* has no pending request to cancel.`);
+  if (active.state !== "pending") {
+    throw new DomainError(
+      "ALREADY_DECIDED",
+      `The request for *${esc(pipelineConfig.name)}* is already being promoted and cannot be cancelled; see ${code(`/promote status ${pipelineConfig.name}`)}.`,
+    );
+  }
+  await endRequest(ctx, approvers, { requestId: active.id, actor: args.actor, action: "cancel" });
+  return active;
 }

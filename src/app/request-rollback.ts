@@ -112,3 +112,23 @@ export async function requestRollback(
     what: `a rollback to v${first.version}`,
   });
 }
+
+/** The Rollback button of a promotion's success message: roll back what that promotion released. */
+export async function rollbackPromotion(
+  ctx: AppContext,
+  approvers: ApproverDirectory,
+  args: { requestId: string; requester: string },
+): Promise<RequestCreated> {
+  const promoted = await ctx.store.getRequest(args.requestId);
+  if (promoted?.state !== "succeeded") {
+    throw new DomainError(
+      "REQUEST_NOT_FOUND",
+      "That promotion did not succeed, so there is nothing to roll back from it.",
+    );
+  }
+  return requestRollback(ctx, approvers, {
+    pipeline: promoted.pipeline,
+    requester: args.requester,
+    afterRequestId: promoted.id,
+  });
+}
