@@ -214,7 +214,7 @@ describe.each(BACKENDS)("crash recovery on $name", { timeout: 90_000 }, ({ creat
     },
     {
       killed:
-        "gitlab-job: between the approval and the job's play; the next process plays it at most once and reports it",
+        "between the approval and the play of a gitlab-job pipeline's job; the next process plays it at most once and reports it",
       pipeline: { strategy: "gitlab-job" },
       upTo: async (scene) => {
         const commit = world.gitlab.commit(PROJECT_ID, "main", "Container change");
