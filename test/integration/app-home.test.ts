@@ -1,5 +1,5 @@
 /** The App Home tab: published when opened, with Approve/Reject for approvers, refreshed when they act there. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import { homeClickBody, homeOpenedBody, postSlack } from "../../stand-ins/slack-requests.js";
 import {
@@ -9,13 +9,11 @@ import {
   type Harness,
   REQUESTER,
   SIGNING_SECRET,
-  startHarness,
+  useHarness,
 } from "../support/harness.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
 const homeOpened = (user: string) => homeOpenedBody(user);
 const homeClick = (user: string, actionId: string, value: string) => homeClickBody({ userId: user, actionId, value });
@@ -26,7 +24,7 @@ function homeText(user: string): string {
 
 describe("App Home", () => {
   it("shows each pipeline's releases and lock, and the pending request with buttons only for approvers", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const shipped = h.shipToStaging("Home feature");
     await h.slash(APPROVER_A, "lock whitewave quiet period");
     await h.slack.waitFor(() => h.answersFor(APPROVER_A).some((a) => a.includes("Locked")));
@@ -49,7 +47,7 @@ describe("App Home", () => {
   });
 
   it("when an approver approves from the Home tab, then the request moves on and the tab is refreshed; refusals show there", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Approve from home");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(

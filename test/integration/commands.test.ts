@@ -1,5 +1,5 @@
 /** `/promote list`, `status`, `history` and `cancel`, end to end. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import {
   APPROVER_A,
@@ -8,20 +8,18 @@ import {
   type Harness,
   messageText,
   REQUESTER,
-  startHarness,
+  useHarness,
 } from "../support/harness.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
-const answer = (user: string, pattern: RegExp) => h.answer(user, pattern);
-const approvalMessage = () => h.approvalMessage();
+const { answer } = e2e;
+const { approvalMessage } = e2e;
 
 describe("everyday commands", () => {
   it("lists every pipeline with what staging and production run and how far behind", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const shipped = h.shipToStaging("One");
     h.shipToStaging("Two");
     await h.slash(BYSTANDER, "list");
@@ -37,7 +35,7 @@ describe("everyday commands", () => {
   });
 
   it("shows a pipeline's waiting commits and its last promotion", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Add <b>bold</b> feature");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -52,7 +50,7 @@ describe("everyday commands", () => {
   });
 
   it("shows the history with who asked and who approved", async () => {
-    h = await startHarness({ pipeline: { requiredApprovals: 2 } });
+    h = await e2e.start({ pipeline: { requiredApprovals: 2 } });
     h.shipToStaging("History");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -67,7 +65,7 @@ describe("everyday commands", () => {
   });
 
   it("cancels the pending request from the command, for the requester only (or an approver)", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Cancel me");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -81,7 +79,7 @@ describe("everyday commands", () => {
   });
 
   it("answers malformed commands with the help and a hint", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     await h.slash(BYSTANDER, "status");
     await answer(BYSTANDER, /Usage: .*\/promote status &lt;pipeline&gt;|Usage: `\/promote status <pipeline>`/);
     await h.slash(BYSTANDER, "history whitewave lots");

@@ -3,7 +3,7 @@
  * timeouts, dropped connections), and the store going away: bounded retries, one clear message,
  * consistent stored state, and a process that keeps serving.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import type { Fault } from "../../stand-ins/http-stand-in.js";
 import { postgresDatabase, TEST_DATABASE_URL } from "../support/databases.js";
@@ -15,16 +15,14 @@ import {
   messageText,
   PROJECT_ID,
   REQUESTER,
-  startHarness,
+  useHarness,
 } from "../support/harness.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
-const approvalMessage = () => h.approvalMessage();
+const { approvalMessage } = e2e;
 const finalMessage = (ts: string, pattern: RegExp) => h.messageMatching(ts, pattern, 10_000);
 
 type FaultKind = { name: string; fault: Omit<Fault, "path" | "method"> };
@@ -46,7 +44,7 @@ describe("Heroku failing transiently while the bot reads it", () => {
   it.each(TRANSIENT)(
     "when reading releases fails twice with $name, then the promotion still goes through once",
     async ({ fault }) => {
-      h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+      h = await e2e.start({ tuning: { httpTimeoutMs: 500 } });
       h.shipToStaging("Flaky Heroku");
       h.heroku.fault({ ...fault, method: "GET", path: /\/releases$/, times: 2 });
       await h.slash(REQUESTER, "whitewave");
@@ -59,7 +57,7 @@ describe("Heroku failing transiently while the bot reads it", () => {
   );
 
   it("when Heroku keeps failing while a request is asked for, then the requester is told once and nothing is stored", async () => {
-    h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+    h = await e2e.start({ tuning: { httpTimeoutMs: 500 } });
     h.shipToStaging("Heroku down");
     h.heroku.fault({
       method: "GET",
@@ -81,7 +79,7 @@ describe("GitLab failing", () => {
   it.each(TRANSIENT)(
     "when the CI check fails twice with $name, then the request is still created",
     async ({ fault }) => {
-      h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+      h = await e2e.start({ tuning: { httpTimeoutMs: 500 } });
       h.shipToStaging("Flaky GitLab");
       h.gitlab.fault({ ...fault, method: "GET", path: /\/pipelines$/, times: 2 });
       await h.slash(REQUESTER, "whitewave");
@@ -90,7 +88,7 @@ describe("GitLab failing", () => {
   );
 
   it("when GitLab stays down, then the requester is told GitLab could not be checked and nothing is stored", async () => {
-    h = await startHarness({ tuning: { httpTimeoutMs: 500 } });
+    h = await e2e.start({ tuning: { httpTimeoutMs: 500 } });
     h.shipToStaging("GitLab down");
     h.gitlab.fault({
       method: "GET",
@@ -106,7 +104,7 @@ describe("GitLab failing", () => {
 
 describe("Slack failing", () => {
   it("when chat.update is rate limited, then the WebClient waits it out and the message is brought up to date", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Slack busy");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -118,7 +116,7 @@ describe("Slack failing", () => {
   it("when Slack is down while a promotion finishes, then the stored state is still the truth, and the message catches up once Slack is back", {
     timeout: 40_000,
   }, async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Slack down");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -157,7 +155,7 @@ describe.skipIf(!TEST_DATABASE_URL)("PostgreSQL briefly unavailable", () => {
   it("makes /healthz 503 and requests fail cleanly, then everything works again", async () => {
     const { db, proxied, proxy } = await proxiedPostgres();
     try {
-      h = await startHarness({ db: proxied });
+      h = await e2e.start({ db: proxied });
       h.shipToStaging("Store down");
       expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
       proxy.cut();
@@ -189,7 +187,7 @@ describe.skipIf(!TEST_DATABASE_URL)("a PostgreSQL connection dropped in the midd
   it("when the move to promoting loses its connection before its audit row, nothing of it stays, and the sweep promotes once", async () => {
     const { db, proxied, proxy } = await proxiedPostgres();
     try {
-      h = await startHarness({ db: proxied });
+      h = await e2e.start({ db: proxied });
       h.shipToStaging("Cut mid-transaction");
       await h.slash(REQUESTER, "whitewave");
       const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -215,7 +213,7 @@ describe.skipIf(!TEST_DATABASE_URL)("a PostgreSQL connection dropped in the midd
 
 describe("the secret check itself", () => {
   it("fails when a secret reaches the logs", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     expect(() => assertNoSecrets(h, `token=${h.env.HEROKU_API_TOKEN}`)).toThrow(/HEROKU_API_TOKEN/);
     expect(() => assertNoSecrets(h, "nothing secret")).not.toThrow();
   });
@@ -223,7 +221,7 @@ describe("the secret check itself", () => {
 
 describe("Heroku's rate limit running low", () => {
   it("when RateLimit-Remaining is low, then the bot spaces its calls out instead of running into 429", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Low on tokens");
     h.heroku.rateLimitRemaining = 30;
     await h.slash(REQUESTER, "whitewave");

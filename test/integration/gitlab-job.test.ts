@@ -1,5 +1,5 @@
 /** Strategy gitlab-job: container apps promoted by playing the manual production job in GitLab. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import type { JobSpec } from "../../stand-ins/gitlab.js";
 import type { SlackMessage } from "../../stand-ins/slack.js";
@@ -10,13 +10,11 @@ import {
   messageText,
   PROJECT_ID,
   REQUESTER,
-  startHarness,
+  useHarness,
 } from "../support/harness.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
 const JOBS: JobSpec[] = [
   { name: "test", stage: "test", status: "success" },
@@ -52,7 +50,7 @@ async function announceAndApprove(jobs: JobSpec[] = JOBS): Promise<{ message: Sl
 describe("strategy gitlab-job", () => {
   it("announces a pipeline whose production job waits in manual, plays it once on approval, and finishes from the Job Hook", async () => {
     // Polling a minute apart: only the Job Hook can finish the request within the test.
-    h = await startHarness({
+    h = await e2e.start({
       pipeline: { strategy: "gitlab-job" },
       tuning: { pollFirstMs: 60_000, pollMaxMs: 60_000 },
     });
@@ -70,7 +68,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("when GitLab played the job but its answer was lost, the bot sees the job running and does not play it again", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     h.gitlab.fault({ method: "POST", path: /\/jobs\/\d+\/play$/, times: 1, dropAfterHandling: true });
     const { message, jobId } = await announceAndApprove();
     await h.slack.waitFor(() =>
@@ -83,7 +81,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("when the play's answer is lost and GitLab cannot be read for a while after, the request is not failed and the job is played once", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     const { pipeline, job } = ship("Container feature");
     await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
     const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
@@ -116,7 +114,7 @@ describe("strategy gitlab-job", () => {
   }, 30_000);
 
   it("when GitLab refuses to play the job (403: a protected environment the bot's user may not deploy to), the request fails saying so and what to do, and nothing runs", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     h.gitlab.protectEnvironment(PROJECT_ID, "production");
     const { message, jobId } = await announceAndApprove([
       ...JOBS.slice(0, 2),
@@ -133,7 +131,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("when a Job Hook cannot be processed because GitLab stays down, its delivery is retried a bounded number of times and ends failed with the reason", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     const { jobId } = await announceAndApprove();
     h.gitlab.fault({
       method: "GET",
@@ -158,7 +156,7 @@ describe("strategy gitlab-job", () => {
   }, 40_000);
 
   it("finishes by polling when no Job Hook arrives", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     const { message, jobId } = await announceAndApprove();
     const deployed = h.heroku.deploy(h.ids.production, h.gitlab.job(PROJECT_ID, jobId).sha ?? "c".repeat(40));
     h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
@@ -168,7 +166,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("when the job succeeds but production gets no new release, the request is not reported promoted and says what production still runs", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     const before = h.heroku.currentRelease(h.ids.production);
     const { message, jobId } = await announceAndApprove();
     h.gitlab.setJobStatus(PROJECT_ID, jobId, "success");
@@ -180,7 +178,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("when no runner picks the played job up before the follow limit, the message says it waits for a runner, not something about Heroku", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" }, tuning: { followLimitMs: 800 } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" }, tuning: { followLimitMs: 800 } });
     const { message, jobId } = await announceAndApprove();
     expect(h.gitlab.job(PROJECT_ID, jobId).status).toBe("pending");
     const done = await settled(message.ts, /waiting for a runner/);
@@ -199,7 +197,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("reports a failed job with its failure reason and a link to its log", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     const { message, jobId } = await announceAndApprove();
     h.gitlab.setJobStatus(PROJECT_ID, jobId, "failed", { failureReason: "script_failure" });
     const done = await settled(message.ts, /Promotion failed/);
@@ -208,7 +206,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("refuses a request when the job was already played by someone in GitLab", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     const { pipeline, job } = ship("Played by hand");
     await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
     const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
@@ -219,7 +217,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("ends the request with an explanation when the job was played in GitLab during the approval", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     const { pipeline, job } = ship("Played meanwhile");
     await h.sendGitLab(h.gitlab.pipelineEvent(PROJECT_ID, pipeline.id));
     const ready = await h.slack.waitFor(() => h.channelMessages().find((m) => buttonValue(m, ACTIONS.promote)), 10_000);
@@ -236,7 +234,7 @@ describe("strategy gitlab-job", () => {
   });
 
   it("/promote targets the newest successful pipeline whose production job is still manual", async () => {
-    h = await startHarness({ pipeline: { strategy: "gitlab-job" } });
+    h = await e2e.start({ pipeline: { strategy: "gitlab-job" } });
     ship("Older");
     const newer = ship("Newer");
     await h.slash(REQUESTER, "whitewave");

@@ -1,5 +1,5 @@
 /** Locks, freeze windows and overrides, end to end. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import { homeOpenedBody, postSlack } from "../../stand-ins/slack-requests.js";
 import {
@@ -13,17 +13,15 @@ import {
   PROJECT_ID,
   REQUESTER,
   SIGNING_SECRET,
-  startHarness,
+  useHarness,
 } from "../support/harness.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
-const answer = (user: string, pattern: RegExp) => h.answer(user, pattern);
-const approvalMessage = () => h.approvalMessage();
-const channelText = () => h.channelMessages().map(messageText).join("\n");
+const { answer } = e2e;
+const { approvalMessage } = e2e;
+const { channelText } = e2e;
 /** Opens the App Home tab as Slack would, and returns what the bot published there. */
 async function openHome(user: string): Promise<string> {
   const views = h.slack.homeViews.length;
@@ -36,7 +34,7 @@ const ALWAYS =
 
 describe("locks", () => {
   it("only approvers lock; a lock refuses requests and approvals with who, when and why; unlock reopens", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Locked out");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -67,7 +65,7 @@ describe("locks", () => {
   });
 
   it("a request fully approved before a crash is not promoted by the recovery sweep while the pipeline is locked; it is once unlocked", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Approved, then locked");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -85,7 +83,7 @@ describe("locks", () => {
   });
 
   it("a request fully approved before a crash that has expired since is expired by the recovery sweep, never promoted", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Approved, then forgotten");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -112,7 +110,7 @@ describe("locks", () => {
   });
 
   it("while locked, a new request is refused, and a staging-ready message says so without a button", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     await h.slash(APPROVER_A, "lock whitewave deploys paused");
     await answer(APPROVER_A, /Locked/);
     const shipped = h.shipToStaging("During the lock");
@@ -127,7 +125,7 @@ describe("locks", () => {
   });
 
   it("an approver overrides a lock for one request, audited and announced; a non-approver cannot", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     await h.slash(APPROVER_A, "lock whitewave hotfixes only");
     await answer(APPROVER_A, /Locked/);
     h.shipToStaging("The hotfix");
@@ -144,7 +142,7 @@ describe("locks", () => {
   });
 
   it("a request through a lock on an override says so on its message and in App Home: who overrode which lock, and why", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     await h.slash(APPROVER_A, 'lock whitewave "database incident #42"');
     await answer(APPROVER_A, /Locked/);
     h.shipToStaging("The hotfix");
@@ -162,7 +160,7 @@ describe("locks", () => {
 
 describe("freeze windows", () => {
   it("inside a configured freeze window, requests are refused with its reason; an approver's override goes through", async () => {
-    h = await startHarness({ pipeline: { freeze: ALWAYS } });
+    h = await e2e.start({ pipeline: { freeze: ALWAYS } });
     h.shipToStaging("Frozen");
     await h.slash(REQUESTER, "whitewave");
     const refusal = await answer(REQUESTER, /freeze window/);
@@ -175,7 +173,7 @@ describe("freeze windows", () => {
   });
 
   it("an override given for a freeze window does not cover a lock set afterwards; once unlocked it goes through", async () => {
-    h = await startHarness({ pipeline: { freeze: ALWAYS } });
+    h = await e2e.start({ pipeline: { freeze: ALWAYS } });
     h.shipToStaging("Through the freeze");
     await h.slash(APPROVER_A, 'whitewave --override "security fix"');
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -208,7 +206,7 @@ describe("freeze windows", () => {
 
   it("an override given while the pipeline is locked does not let approvals through a freeze window that starts later while the lock stays", async () => {
     const clock = movableClock(0);
-    h = await startHarness({ pipeline: { freeze: `[${windowFrom(60, 120, "lunch")}]` }, clock });
+    h = await e2e.start({ pipeline: { freeze: `[${windowFrom(60, 120, "lunch")}]` }, clock });
     h.shipToStaging("Hotfix during the incident");
     await h.slash(APPROVER_A, 'lock whitewave "incident"');
     await answer(APPROVER_A, /Locked/);
@@ -225,7 +223,7 @@ describe("freeze windows", () => {
   it("with two freeze windows in force, an override given inside the first does not cover the second", async () => {
     const clock = movableClock(70);
     const freeze = `[${windowFrom(60, 120, "lunch")}, ${windowFrom(90, 180, "release train")}]`;
-    h = await startHarness({ pipeline: { freeze }, clock });
+    h = await e2e.start({ pipeline: { freeze }, clock });
     h.shipToStaging("Through lunch");
     await h.slash(APPROVER_A, 'whitewave --override "fix"');
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -243,7 +241,7 @@ describe("freeze windows", () => {
   });
 
   it("a request through a freeze window on an override says so on its message and in App Home: who, which window, why", async () => {
-    h = await startHarness({ pipeline: { freeze: ALWAYS } });
+    h = await e2e.start({ pipeline: { freeze: ALWAYS } });
     h.shipToStaging("Frozen fix");
     await h.slash(APPROVER_A, 'whitewave --override "security fix"');
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);

@@ -2,7 +2,7 @@
  * Requests, the approval check and Heroku promotion, end to end: signed Slack requests to the real
  * server, Heroku/GitLab/Slack stand-ins behind it.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import type { SlackMessage } from "../../stand-ins/slack.js";
 import { homeClickBody, postSlack } from "../../stand-ins/slack-requests.js";
@@ -19,26 +19,24 @@ import {
   PROJECT_ID,
   REQUESTER,
   SIGNING_SECRET,
-  startHarness,
+  useHarness,
 } from "../support/harness.js";
 import { until } from "../support/processes.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
 async function setup(
   pipeline: PipelineOptions = {},
 ): Promise<{ sha: string; pipelineId: number; releaseVersion: number; releaseId: string }> {
-  h = await startHarness({ pipeline });
+  h = await e2e.start({ pipeline });
   const shipped = h.shipToStaging("Ship the rainbow");
   const releaseId = h.heroku.currentRelease(h.ids.staging)?.id as string;
   return { ...shipped, releaseId };
 }
 
 /** The channel message carrying the request's Approve button. */
-const approvalMessage = () => h.approvalMessage();
+const { approvalMessage } = e2e;
 
 async function requestViaCommand(user = REQUESTER): Promise<SlackMessage> {
   const response = await h.slash(user, "whitewave");
@@ -106,7 +104,7 @@ describe("requesting a promotion", () => {
   });
 
   it("when CI has not passed for staging's commit, then the request is refused with a link and nothing is created", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const commit = h.gitlab.commit(PROJECT_ID, "main", "Flaky");
     const ci = h.gitlab.addPipeline(PROJECT_ID, commit.id, { ref: "main", status: "failed" });
     h.heroku.deploy(h.ids.staging, commit.id);
@@ -134,7 +132,7 @@ describe("requesting a promotion", () => {
   });
 
   it("when production already runs the slug, or the release expired, then the request is refused", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     await h.slash(REQUESTER, "whitewave");
     await answer(REQUESTER, /already runs this build/);
     // A staging-ready message for v2; staging moves on to v3 and Heroku expires v2's build.
@@ -299,7 +297,7 @@ describe("the approval check", () => {
 
 describe("a request message Slack failed to post", () => {
   it("when Slack fails the request's first post and the request is cancelled before the sweep's grace, the message is still posted, showing it cancelled", async () => {
-    h = await startHarness({ tuning: { messageGraceMs: 500 } });
+    h = await e2e.start({ tuning: { messageGraceMs: 500 } });
     h.shipToStaging("Unlucky post");
     h.slack.fault({
       path: "/api/chat.postMessage",
@@ -322,7 +320,7 @@ describe("a request message Slack failed to post", () => {
 
 describe("a request message Slack showed but whose answer was lost", () => {
   it("when Slack posts the request's message and then answers an error, the sweep finds that message and shows the request in it instead of posting it again", async () => {
-    h = await startHarness({ tuning: { messageGraceMs: 500 } });
+    h = await e2e.start({ tuning: { messageGraceMs: 500 } });
     h.shipToStaging("Posted, answer lost");
     // Slack acted (the message is in the channel) and then said it failed: an ok:false is not retried
     // by WebClient, so the bot takes the post as failed and leaves it to the sweep.
@@ -345,7 +343,7 @@ describe("a request message Slack showed but whose answer was lost", () => {
   });
 
   it("when the bot cannot read the channel's history, it posts the message again and warns what to grant", async () => {
-    h = await startHarness({ tuning: { messageGraceMs: 500 } });
+    h = await e2e.start({ tuning: { messageGraceMs: 500 } });
     h.slack.scopes = h.slack.scopes.filter((s) => s !== "channels:history");
     h.shipToStaging("Posted, answer lost, history unreadable");
     h.slack.fault({
@@ -394,7 +392,7 @@ describe("denied clicks", () => {
 
 describe("the approval message", () => {
   it("when an approval arrives (from the Home tab) before the message is posted, one message is posted and it shows the approval", async () => {
-    h = await startHarness({ pipeline: { requiredApprovals: 2 } });
+    h = await e2e.start({ pipeline: { requiredApprovals: 2 } });
     h.shipToStaging("Approved before it was shown");
     h.slack.fault({ method: "POST", path: "/api/chat.postMessage", delayMs: 800 });
     await h.slash(REQUESTER, "whitewave");
@@ -451,7 +449,7 @@ describe("ending a request", () => {
   });
 
   it("when a click finds the request expired, then its message is updated once", async () => {
-    h = await startHarness({ tuning: { sweepIntervalMs: 600_000 } }); // no sweep gets there first
+    h = await e2e.start({ tuning: { sweepIntervalMs: 600_000 } }); // no sweep gets there first
     h.shipToStaging("Too late");
     const message = await requestViaCommand();
     await h.bot.store.db
@@ -574,7 +572,7 @@ describe.each(BACKENDS)("concurrency on $name", ({ create }) => {
   it("when 30 Approve clicks from three approvers race on a two-approval request, then one promotion is posted", async () => {
     const db = await create();
     try {
-      h = await startHarness({ db, pipeline: { requiredApprovals: 2 } });
+      h = await e2e.start({ db, pipeline: { requiredApprovals: 2 } });
       h.shipToStaging("Race");
       const message = await requestViaCommand();
       const clickers = [APPROVER_A, APPROVER_B, GROUP_APPROVER];
@@ -658,7 +656,7 @@ describe("production changed between the request and the approval", () => {
 
 describe("recognising an earlier POST", () => {
   it("when the POST answers 503 and production ran the same build before, that old release is not taken for the promotion", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const shipped = h.shipToStaging("Back and forth");
     const staged = h.heroku.currentRelease(h.ids.staging)!;
     // Production ran this build once, then went back to another one.
@@ -682,7 +680,7 @@ describe("recognising an earlier POST", () => {
 
 describe("an answer lost after Heroku acted", () => {
   it("when the POST's answer is lost and Heroku cannot be read for a while, the bot waits to find out instead of posting again", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Lost in transit");
     const message = await requestViaCommand();
     // Heroku creates the promotion but the answer never arrives; then reading production's releases
@@ -706,7 +704,7 @@ describe("an answer lost after Heroku acted", () => {
 
 describe("a promotion whose releases appear late", () => {
   it("when the POST's answer is lost and the targets' releases appear only after the POST's timeout, the bot waits for them and does not post again", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Slow to appear");
     const message = await requestViaCommand();
     h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 1, dropAfterHandling: true });
@@ -721,7 +719,7 @@ describe("a promotion whose releases appear late", () => {
   });
 
   it("when the POST answers and the targets stay pending with release: null for a while, the bot follows until they settle", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Pending without a release");
     const message = await requestViaCommand();
     h.heroku.promotionBehaviour.releaseDelayMs = 500;
@@ -736,7 +734,7 @@ describe("the last POST attempt", () => {
   const unavailable = { status: 503, body: { id: "unavailable", message: "Service Unavailable" } };
 
   it("when three POSTs answer 503 and the fourth reaches Heroku but its answer is lost, the bot finds the promotion instead of failing the request", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Fourth time lucky");
     // Heroku finishes it by itself; the bot, not knowing the promotion's id, follows the releases.
     h.heroku.promotionBehaviour.pollsUntilDone = 0;
@@ -751,7 +749,7 @@ describe("the last POST attempt", () => {
   }, 30_000);
 
   it("when Heroku acts and answers 2xx with a body the bot cannot read, the request is not failed and nothing is posted again", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Odd answer");
     // Heroku finishes it by itself; the bot, not knowing the promotion's id, follows the releases.
     h.heroku.promotionBehaviour.pollsUntilDone = 0;
@@ -770,7 +768,7 @@ describe("the last POST attempt", () => {
   }, 30_000);
 
   it("when Heroku acts and then answers 503, the bot follows that promotion and does not post a second one", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Said no, did yes");
     // Heroku finishes it by itself; the bot, not knowing the promotion's id, follows the releases.
     h.heroku.promotionBehaviour.pollsUntilDone = 0;
@@ -786,7 +784,7 @@ describe("the last POST attempt", () => {
 
 describe("DRY_RUN", () => {
   it("runs the whole flow but, once approved, says what it would have done instead of promoting", async () => {
-    h = await startHarness({ env: { DRY_RUN: "true" } });
+    h = await e2e.start({ env: { DRY_RUN: "true" } });
     h.shipToStaging("Try me");
     expect(h.logs.text).toContain("DRY RUN");
     const message = await requestViaCommand();
@@ -809,7 +807,7 @@ describe("DRY_RUN", () => {
 describe("an outcome the bot cannot establish", () => {
   /** A promotion Heroku accepted but that stays pending past the follow limit. */
   async function stuckPromotion(): Promise<SlackMessage> {
-    h = await startHarness({ tuning: { followLimitMs: 600 } });
+    h = await e2e.start({ tuning: { followLimitMs: 600 } });
     h.shipToStaging("Slow release phase");
     h.heroku.promotionBehaviour.pollsUntilDone = 1_000_000;
     const message = await requestViaCommand();
@@ -837,7 +835,7 @@ describe("an outcome the bot cannot establish", () => {
   });
 
   it("when the POST's answer is lost and Heroku stays unreadable past the follow limit, the request says the outcome is unknown instead of staying promoting", async () => {
-    h = await startHarness({ tuning: { followLimitMs: 1_500 } });
+    h = await e2e.start({ tuning: { followLimitMs: 1_500 } });
     h.shipToStaging("Heroku unreadable");
     const message = await requestViaCommand();
     h.heroku.fault({ method: "POST", path: "/pipeline-promotions", times: 1, dropAfterHandling: true });

@@ -1,5 +1,5 @@
 /** Rollbacks: requested, approved under the same policy, executed exactly once, reported and audited. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/views/action-ids.js";
 import type { SlackMessage } from "../../stand-ins/slack.js";
 import {
@@ -10,15 +10,13 @@ import {
   type Harness,
   messageText,
   REQUESTER,
-  startHarness,
+  useHarness,
 } from "../support/harness.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
-const answer = (user: string, pattern: RegExp) => h.answer(user, pattern);
+const { answer } = e2e;
 const pending = () => h.approvalMessage();
 const settled = (ts: string, pattern: RegExp) => h.messageMatching(ts, pattern, 10_000);
 const rollbackPosts = () => h.heroku.callsTo("POST", /^\/apps\/[^/]+\/releases$/);
@@ -34,7 +32,7 @@ async function promoteOnce(): Promise<SlackMessage> {
 
 describe("rollback", () => {
   it("when the rollback POST answers 503 (Heroku did nothing), it is retried and production is rolled back once", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     h.heroku.fault({
@@ -57,7 +55,7 @@ describe("rollback", () => {
   });
 
   it("when Heroku rolled back but its answer was lost, the bot finds the new release and does not roll back again", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     h.heroku.fault({ method: "POST", path: `/apps/${h.ids.production}/releases`, times: 1, dropAfterHandling: true });
@@ -71,7 +69,7 @@ describe("rollback", () => {
   });
 
   it("when three rollback POSTs answer 503 and the fourth acts but its answer is lost, the rollback is found, not reported failed", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     const path = `/apps/${h.ids.production}/releases`;
@@ -90,7 +88,7 @@ describe("rollback", () => {
   }, 30_000);
 
   it("when Heroku rolls back and answers 2xx with a body the bot cannot read, the rollback is reported done, once", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     h.heroku.fault({
@@ -109,7 +107,7 @@ describe("rollback", () => {
   }, 30_000);
 
   it("when an approver asks for a rollback and self-approval is allowed with one approval, the reply says it rolls back now", async () => {
-    h = await startHarness({ pipeline: { allowSelfApproval: true, requiredApprovals: 1 } });
+    h = await e2e.start({ pipeline: { allowSelfApproval: true, requiredApprovals: 1 } });
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     await h.slash(APPROVER_B, "rollback whitewave");
@@ -120,7 +118,7 @@ describe("rollback", () => {
   });
 
   it("is requested, approved and executed once: production runs the previous release again", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     const promoted = h.heroku.currentRelease(h.ids.production)!;
@@ -157,7 +155,7 @@ describe("rollback", () => {
   });
 
   it("is offered by a promotion's success message, and refused once production has moved on", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const success = await promoteOnce();
     const value = buttonValue(success, ACTIONS.rollback);
     expect(value).toBeDefined();
@@ -171,7 +169,7 @@ describe("rollback", () => {
   });
 
   it("from the success message's button, goes through approval like any request", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     const success = await promoteOnce();
     await h.click(BYSTANDER, success, ACTIONS.rollback);
@@ -182,7 +180,7 @@ describe("rollback", () => {
   });
 
   it("is refused up front, before any approval, when Heroku says the previous release cannot be rolled back to", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const oldest = h.heroku.currentRelease(h.ids.production)!;
     h.heroku.deploy(h.ids.production, h.shipToStaging("Deployed outside the bot").sha);
     const before = h.heroku.currentRelease(h.ids.production)!;
@@ -207,7 +205,7 @@ describe("rollback", () => {
   });
 
   it("when Heroku's release list leaves eligible_for_rollback out, a succeeded previous release is still rolled back to", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     // The list as Heroku would send it, newest first, without the field (an older API answer).
@@ -227,7 +225,7 @@ describe("rollback", () => {
   });
 
   it("when the release to go back to stops being eligible while approvals are collected, nothing is posted and the message says why", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     await h.slash(REQUESTER, "rollback whitewave");
@@ -240,7 +238,7 @@ describe("rollback", () => {
   });
 
   it("is refused when the previous release has expired", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     h.heroku.expireRelease(before.id);
@@ -250,11 +248,11 @@ describe("rollback", () => {
 });
 
 describe("rollback through a lock or freeze window", () => {
-  const channelText = () => h.channelMessages().map(messageText).join("\n");
+  const { channelText } = e2e;
   const forwardOverride = /`\/promote whitewave --override/;
 
   it("a rollback refused by a lock names the rollback's own override; an approver's override rolls back, announced as a rollback", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const before = h.heroku.currentRelease(h.ids.production)!;
     await promoteOnce();
     await h.slash(APPROVER_A, 'lock whitewave "database incident"');
@@ -277,7 +275,7 @@ describe("rollback through a lock or freeze window", () => {
   });
 
   it("the Rollback button of a success message, refused by a lock, names the rollback's own override", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     const success = await promoteOnce();
     await h.slash(APPROVER_A, 'lock whitewave "quiet period"');
     await answer(APPROVER_A, /Locked/);
@@ -289,7 +287,7 @@ describe("rollback through a lock or freeze window", () => {
   });
 
   it("an approval of a rollback held by a lock set after it was asked says how to go through: cancel, then the rollback's override", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     await promoteOnce();
     await h.slash(REQUESTER, "rollback whitewave");
     const message = await h.slack.waitFor(() => pending(), 10_000);
@@ -304,7 +302,7 @@ describe("rollback through a lock or freeze window", () => {
   });
 
   it("inside a freeze window, a rollback is refused naming the rollback's override, and goes through on it", async () => {
-    h = await startHarness({
+    h = await e2e.start({
       pipeline: {
         freeze:
           '[{ days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "00:00", timezone: Europe/Paris, reason: "year-end freeze" }]',

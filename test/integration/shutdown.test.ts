@@ -2,14 +2,12 @@
  * Stopping (SIGTERM on a deploy) while a Slack listener's work is still running after its ack: the
  * bot waits for it before closing the store, and work caught in a retry wait is told it was cut short.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KyselyStore } from "../../src/adapters/store/kysely-store.js";
-import { type Harness, REQUESTER, startHarness } from "../support/harness.js";
+import { type Harness, REQUESTER, useHarness } from "../support/harness.js";
 
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+const e2e = useHarness();
 
 async function storedRequests(): Promise<Array<{ state: string }>> {
   const store = KyselyStore.connect(h.db.config);
@@ -22,7 +20,7 @@ async function storedRequests(): Promise<Array<{ state: string }>> {
 
 describe("stopping with listener work in flight", () => {
   it("when the bot stops while a request is being checked, it finishes it before closing the store", async () => {
-    h = await startHarness();
+    h = await e2e.start();
     h.shipToStaging("Shipped during a deploy");
     h.heroku.latencyMs = 150; // the request's checks take several Heroku calls
     const heroku = h.heroku.calls.length;
@@ -35,7 +33,7 @@ describe("stopping with listener work in flight", () => {
   });
 
   it("when the bot stops while a request waits to retry Heroku, the requester is told it was cut short", async () => {
-    h = await startHarness({ tuning: { herokuRetry: { attempts: 5, baseMs: 5_000, maxMs: 5_000 } } });
+    h = await e2e.start({ tuning: { herokuRetry: { attempts: 5, baseMs: 5_000, maxMs: 5_000 } } });
     h.shipToStaging("Shipped into an outage");
     h.heroku.fault({ path: /^\/pipelines\//, times: 1_000, response: { status: 503, body: { id: "unavailable" } } });
     expect((await h.slash(REQUESTER, "whitewave")).status).toBe(200);

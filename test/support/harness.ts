@@ -3,7 +3,9 @@
  * only through the environment variables an operator would set. Tests talk to the bot over HTTP,
  * signed exactly as Slack and GitLab sign their requests.
  */
+
 import { Writable } from "node:stream";
+import { afterEach } from "vitest";
 import type { Tuning } from "../../src/app/context.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/infra/logger.js";
@@ -325,4 +327,33 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       assertNoSecrets(world, unscrubbed.text);
     },
   });
+}
+
+/**
+ * The harness of an integration test file, in place of the preamble each file repeated: `start()`
+ * starts one for the current test (closed after it, and checked for secrets as `close()` does), and
+ * the helpers most tests use read from it.
+ */
+export function useHarness() {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const started = (): Harness => {
+    if (!current) throw new Error("this test did not start the harness (await e2e.start())");
+    return current;
+  };
+  return {
+    start: async (options: HarnessOptions = {}): Promise<Harness> => {
+      current = await startHarness(options);
+      return current;
+    },
+    answer: (user: string, pattern: RegExp, timeoutMs = 10_000) => started().answer(user, pattern, timeoutMs),
+    approvalMessage: () => started().approvalMessage(),
+    channelText: () => started().channelMessages().map(messageText).join("\n"),
+    promotionPosts: () => started().heroku.callsTo("POST", "/pipeline-promotions"),
+    finalMessage: (ts: string, pattern: RegExp, timeoutMs = 10_000) =>
+      started().messageMatching(ts, pattern, timeoutMs),
+  };
 }
