@@ -90,11 +90,13 @@ export async function lookForTrace<T>(
   find: () => Promise<T | undefined>,
   windowMs = ctx.tuning.promotionPostTimeoutMs,
 ): Promise<T | undefined> {
-  const until = ctx.clock.now().getTime() + windowMs;
+  // A duration in this process: measured on its monotonic clock, which a wall-clock jump (NTP
+  // stepping the dyno's clock) does not stretch or cut short.
+  const until = performance.now() + windowMs;
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
     lease.check();
-    const deadline = ctx.clock.now().getTime() >= until;
+    const deadline = performance.now() >= until;
     try {
       const found = await orUnknown(find);
       if (found !== undefined) return found;
@@ -172,10 +174,12 @@ export async function followUntil<T>(
   read: () => Promise<T | undefined>,
   tooLong: (minutes: number) => OutcomeUnknown,
 ): Promise<T> {
-  // `startedAt` is the database's time: measure on that clock (this process's may be minutes off).
-  const offset = (await ctx.store.databaseNow()).getTime() - ctx.clock.now().getTime();
-  const elapsed = () => ctx.clock.now().getTime() + offset - started;
-  const started = startedAt?.getTime() ?? ctx.clock.now().getTime() + offset;
+  // `startedAt` is the database's time: how long ago that was is read once on the database's clock
+  // (this process's may be minutes off), and the time since on this process's monotonic clock (which a
+  // wall-clock jump does not move).
+  const before = startedAt ? (await ctx.store.databaseNow()).getTime() - startedAt.getTime() : 0;
+  const since = performance.now();
+  const elapsed = () => before + (performance.now() - since);
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
     lease.check();

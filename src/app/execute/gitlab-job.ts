@@ -120,10 +120,11 @@ export async function jobResult(ctx: AppContext, request: PromotionRequest, job:
 
 async function releasesOfJob(ctx: AppContext, request: PromotionRequest, job: CiJob): Promise<TargetResult[]> {
   const baseline = request.baseline ?? {};
-  const until = ctx.clock.now().getTime() + ctx.tuning.jobReleaseWaitMs;
+  // On this process's monotonic clock: a wall-clock jump neither stretches nor cuts the wait.
+  const until = performance.now() + ctx.tuning.jobReleaseWaitMs;
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
-    const last = ctx.clock.now().getTime() >= until;
+    const last = performance.now() >= until;
     const seen = new Map<string, { release: Release | undefined; current: Release | undefined } | undefined>();
     for (const app of request.targetApps) {
       try {
