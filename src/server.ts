@@ -13,7 +13,7 @@ import { HerokuAdapter } from "./adapters/heroku/heroku-adapter.js";
 import { SlackChat } from "./adapters/slack/slack-chat.js";
 import { KyselyStore } from "./adapters/store/kysely-store.js";
 import { PromoteBot } from "./app/bot.js";
-import { type AppContext, DEFAULT_TUNING, type Tuning } from "./app/context.js";
+import { type AppContext, DEFAULT_TUNING, SLACK_RETRIES, slackCallBoundMs, type Tuning } from "./app/context.js";
 import type { Config } from "./config.js";
 import { boltLogger, type Logger } from "./infra/logger.js";
 import { abortableSleep } from "./infra/stopping.js";
@@ -35,15 +35,7 @@ export interface RunningBot {
   close(graceMs?: number): Promise<void>;
 }
 
-const SLACK_RETRIES = 3;
-
-/**
- * The longest a Slack call can take before it fails (each attempt bounded by the timeout, the waits
- * between them 0.5, 1 and 2 s). Waiting out a 429's Retry-After is not bounded by it.
- */
-export function slackCallBoundMs(tuning: Pick<Tuning, "slackTimeoutMs">): number {
-  return (SLACK_RETRIES + 1) * tuning.slackTimeoutMs + 3_500;
-}
+export { slackCallBoundMs } from "./app/context.js";
 
 export async function startBot(options: {
   config: Config;

@@ -104,3 +104,23 @@ export interface AppContext {
   /** Heroku pipelines' apps by stage, for read-only views (requests always read them fresh). */
   herokuAppsCache: TtlCache<{ pipelineId: string; source: AppRef; targets: AppRef[] }>;
 }
+
+/** WebClient's retries of a failed Slack call (src/server.ts), 0.5, 1 and 2 s apart. */
+export const SLACK_RETRIES = 3;
+
+/**
+ * The longest a Slack call can take before it fails (each attempt bounded by the timeout, the waits
+ * between them 0.5, 1 and 2 s). Waiting out a 429's Retry-After is not bounded by it.
+ */
+export function slackCallBoundMs(tuning: Pick<Tuning, "slackTimeoutMs">): number {
+  return (SLACK_RETRIES + 1) * tuning.slackTimeoutMs + 3_500;
+}
+
+/**
+ * How long after a request's last change the sweep brings its message up to date once more: at least
+ * as long as a Slack call can take, so that no update sent before the change (a render of the older
+ * state, still being retried) can land after the sweep's and leave the message behind.
+ */
+export function messageSettleDelayMs(tuning: Pick<Tuning, "slackTimeoutMs" | "messageSettleMs">): number {
+  return Math.max(tuning.messageSettleMs, slackCallBoundMs(tuning));
+}

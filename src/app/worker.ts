@@ -7,7 +7,7 @@ import { DomainError } from "../domain/errors.js";
 import { blockingGate } from "../domain/gate.js";
 import { isExpired } from "../domain/request.js";
 import { abortableSleep, isStopping } from "../infra/stopping.js";
-import type { AppContext } from "./context.js";
+import { type AppContext, messageSettleDelayMs } from "./context.js";
 import { expireRequest, postMissingMessage, refreshRequestMessage, startPromoting } from "./decide.js";
 import { executePromotion } from "./execute/index.js";
 import { processDelivery } from "./process-delivery.js";
@@ -181,17 +181,16 @@ export class Worker {
       for (const request of await this.ctx.store.expiredRequests(now)) await expireRequest(this.ctx, request);
     });
     await step("settled messages", async () => {
-      const finishedBefore = new Date(now.getTime() - this.ctx.tuning.messageSettleMs);
-      for (const request of await this.ctx.store.unsettledMessages(finishedBefore, 20)) {
+      for (const request of await this.ctx.store.unsettledMessages(messageSettleDelayMs(this.ctx.tuning), 20)) {
         try {
           await refreshRequestMessage(this.ctx, request);
-          await this.ctx.store.markMessageSettled(request.id, this.ctx.clock.now());
+          await this.ctx.store.markMessageSettled(request.id, request.state, this.ctx.clock.now());
         } catch (error) {
           // Slack still failing: the next sweep tries again.
           if (isStopping(error)) throw error;
           this.ctx.log.warn(
             { err: error, requestId: request.id },
-            "could not bring a finished request's message up to date",
+            "could not bring a request's message up to date after its last change",
           );
           break;
         }

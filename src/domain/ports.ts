@@ -265,9 +265,13 @@ export interface MessageLedgerStore {
    */
   requestsWithoutMessage(graceMs: number): Promise<PromotionRequest[]>;
   /** Finished requests (before `finishedBefore`) whose message the sweep has not brought up to date yet. */
-  unsettledMessages(finishedBefore: Date, limit: number): Promise<PromotionRequest[]>;
+  /**
+   * Requests that finished, or whose outcome became unknown, more than `settleMs` ago (by the
+   * database's clock) and whose message the sweep has not brought up to date since.
+   */
+  unsettledMessages(settleMs: number, limit: number): Promise<PromotionRequest[]>;
   /** Records that a finished request's message was brought up to date after it finished. */
-  markMessageSettled(id: string, at: Date): Promise<void>;
+  markMessageSettled(id: string, state: RequestState, at: Date): Promise<void>;
   /**
    * Takes the job of posting a request's message (one process does it): granted when nobody holds it,
    * or when the last claim is older than `graceMs` by the database's clock.

@@ -116,7 +116,9 @@ describe("Slack failing", () => {
   it("when Slack is down while a promotion finishes, then the stored state is still the truth, and the message catches up once Slack is back", {
     timeout: 40_000,
   }, async () => {
-    h = await e2e.start();
+    // A 1 s Slack timeout: the sweep settles a message once a Slack call started before the change can
+    // no longer land (4 attempts and the waits between them: 7.5 s here, 43.5 s with the defaults).
+    h = await e2e.start({ tuning: { slackTimeoutMs: 1_000 } });
     h.shipToStaging("Slack down");
     await h.slash(REQUESTER, "whitewave");
     const message = await h.slack.waitFor(() => approvalMessage(), 10_000);
@@ -135,7 +137,7 @@ describe("Slack failing", () => {
     await h.bot.bot.worker.idle();
     expect(messageText(h.slack.messages.find((m) => m.ts === message.ts)!)).not.toMatch(/Promoted/);
     h.slack.clearFaults();
-    await finalMessage(message.ts, /Promoted/);
+    await h.messageMatching(message.ts, /Promoted/, 15_000);
   });
 });
 

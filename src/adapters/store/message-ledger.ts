@@ -3,7 +3,7 @@
  * clock), the requests left without one, and the finished ones whose message the sweep brings up to date.
  */
 import type { ExpressionBuilder } from "kysely";
-import type { PromotionRequest } from "../../domain/request.js";
+import { FINAL_STATES, type PromotionRequest, type RequestState } from "../../domain/request.js";
 import type { StoreDatabase } from "./database.js";
 import { iso, POSTING, toRequest } from "./rows.js";
 import type { Database } from "./schema.js";
@@ -39,12 +39,14 @@ export class MessageLedger {
     ]);
   }
 
-  async unsettledMessages(finishedBefore: Date, limit: number): Promise<PromotionRequest[]> {
+  async unsettledMessages(settleMs: number, limit: number): Promise<PromotionRequest[]> {
     const rows = await this.database.db
       .selectFrom("requests")
       .selectAll()
-      .where("finished_at", "is not", null)
-      .where("finished_at", "<", iso(finishedBefore))
+      // Every change of state clears message_settled_at (transitionRequest); a request whose outcome is
+      // unknown is settled as a finished one is: it waits for an approver, showing what the bot knows.
+      .where("state", "in", [...FINAL_STATES, "unknown"])
+      .where((eb) => eb(eb.fn.coalesce("state_changed_at", "finished_at"), "<", this.database.dbTime(-settleMs)))
       .where("message_settled_at", "is", null)
       .where("message_ts", "is not", null)
       .where("message_ts", "!=", POSTING)
@@ -54,11 +56,13 @@ export class MessageLedger {
     return rows.map(toRequest);
   }
 
-  async markMessageSettled(id: string, at: Date): Promise<void> {
+  /** Only while the request is still in `state`: a change since needs its own settling. */
+  async markMessageSettled(id: string, state: RequestState, at: Date): Promise<void> {
     await this.database.db
       .updateTable("requests")
       .set({ message_settled_at: iso(at) })
       .where("id", "=", id)
+      .where("state", "=", state)
       .execute();
   }
 

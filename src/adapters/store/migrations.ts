@@ -200,6 +200,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("requests").addColumn("message_claimed_at", "text").execute();
       },
     },
+    "0010_state_changes": {
+      async up(db: Kysely<unknown>) {
+        // When a request last changed state, by the database's clock: the sweep brings its message up
+        // to date once more a while after every change that shows an outcome (unknown included), not
+        // only after it finished. Rows from before count from finished_at.
+        await db.schema.alterTable("requests").addColumn("state_changed_at", "text").execute();
+      },
+    },
   };
 }
 

@@ -90,7 +90,14 @@ export class RequestRepository {
     const row = await this.database.atomically(note, (db) => {
       let update = db
         .updateTable("requests")
-        .set({ ...patchColumns(patch), state: to, updated_at: iso(new Date()) })
+        .set({
+          ...patchColumns(patch),
+          state: to,
+          updated_at: iso(new Date()),
+          // The message must show the new state: the sweep settles it again after this change.
+          state_changed_at: this.database.dbTime(),
+          message_settled_at: null,
+        })
         .where("id", "=", id)
         .where("state", "in", from);
       // Expiry by the database's clock, in the same statement: no process's clock decides it.

@@ -74,6 +74,8 @@ export interface RequestsTable {
   message_settled_at: string | null;
   /** When the post of the request's message was last claimed, by the database's clock. */
   message_claimed_at: string | null;
+  /** When the request last changed state, by the database's clock (null before migration 0010). */
+  state_changed_at: string | null;
   kind: string;
   /** JSON GitLabJobRef for strategy gitlab-job. */
   gitlab_job: string | null;

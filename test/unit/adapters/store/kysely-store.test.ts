@@ -365,19 +365,31 @@ describe.each(BACKENDS)("store on $name", ({ create }) => {
     expect((await store.auditFor(r.id)).map((e) => e.event)).toEqual(["requested", "approved", "promoting"]);
   });
 
-  it("lists finished requests whose message was not settled yet, until they are marked", async () => {
+  it("lists requests whose message was not settled since their last change (finished, or outcome unknown), until marked", async () => {
     const finished = newRequest({ messageTs: "1700000000.000200" });
     const active = newRequest({ messageTs: "1700000000.000300" });
-    await store.createRequest(finished);
-    await store.createRequest(active);
-    const endedAt = new Date(Date.now() - 60_000);
-    await store.transitionRequest(finished.id, ["pending"], "rejected", { finishedAt: endedAt });
-    const ids = async (before: Date) => (await store.unsettledMessages(before, 100)).map((r) => r.id);
-    expect(await ids(new Date())).toContain(finished.id);
-    expect(await ids(new Date())).not.toContain(active.id);
-    expect(await ids(new Date(endedAt.getTime() - 1))).not.toContain(finished.id); // not yet due
-    await store.markMessageSettled(finished.id, new Date());
-    expect(await ids(new Date())).not.toContain(finished.id);
+    const unknown = newRequest({ messageTs: "1700000000.000400" });
+    for (const r of [finished, active, unknown]) await store.createRequest(r);
+    await store.transitionRequest(finished.id, ["pending"], "rejected", { finishedAt: new Date() });
+    await store.transitionRequest(unknown.id, ["pending"], "promoting");
+    await store.transitionRequest(unknown.id, ["promoting"], "unknown");
+    const ids = async (settleMs: number) => (await store.unsettledMessages(settleMs, 100)).map((r) => r.id);
+    // Not due within the settle delay after the change (by the database's clock), due after it.
+    expect(await ids(60_000)).not.toContain(finished.id);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await ids(10)).toEqual(expect.arrayContaining([finished.id, unknown.id]));
+    expect(await ids(10)).not.toContain(active.id);
+    // Marked for the state it showed: settled. A mark for a state it has left settles nothing.
+    await store.markMessageSettled(finished.id, "rejected", new Date());
+    await store.markMessageSettled(unknown.id, "promoting", new Date());
+    expect(await ids(10)).not.toContain(finished.id);
+    expect(await ids(10)).toContain(unknown.id);
+    await store.markMessageSettled(unknown.id, "unknown", new Date());
+    expect(await ids(10)).not.toContain(unknown.id);
+    // A change of state after settling needs settling again.
+    await store.transitionRequest(unknown.id, ["unknown"], "succeeded", { finishedAt: new Date() });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await ids(10)).toContain(unknown.id);
   });
 
   it("keeps an ordered audit trail", async () => {
