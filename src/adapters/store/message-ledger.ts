@@ -1,6 +1,7 @@
 /**
  * Which request messages are posted and settled: the claim on posting one (timed by the database's
- * clock), the requests left without one, and the finished ones whose message the sweep brings up to date.
+ * clock), the requests left without one, and those whose message the sweep brings up to date once
+ * more after a change to a final state or to an unknown outcome.
  */
 import type { ExpressionBuilder } from "kysely";
 import { FINAL_STATES, type PromotionRequest, type RequestState } from "../../domain/request.js";
