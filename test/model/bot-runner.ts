@@ -107,7 +107,15 @@ export async function inProcessRunner(pipeline: PipelineOptions): Promise<BotRun
 /** `count` bot processes on one database (PostgreSQL for more than one), crashed with SIGKILL. */
 export async function processRunner(pipeline: PipelineOptions, db: TestDatabase, count: number): Promise<BotRunner> {
   const world = await startWorld({ pipeline, db });
-  const tuning: Partial<Tuning> = { ...PROCESS_TUNING, messageGraceMs: MESSAGE_GRACE_MS, followLimitMs: 15_000 };
+  // The model's Slack timeout, as in-process: the sweep's grace and its settling of a message both wait
+  // at least as long as a Slack call can take (4 × 1 s + 3.5 s here; 43.5 s with the 10 s default, longer
+  // than a history's wrap-up allows).
+  const tuning: Partial<Tuning> = {
+    ...PROCESS_TUNING,
+    messageGraceMs: MESSAGE_GRACE_MS,
+    slackTimeoutMs: SLACK_TIMEOUT_MS,
+    followLimitMs: 15_000,
+  };
   const bots: BotProcess[] = await Promise.all(Array.from({ length: count }, () => spawnBot(world, tuning)));
   const skews: number[] = bots.map(() => 0);
   const crash = async (index: number) => {
