@@ -138,11 +138,6 @@ export interface RollbackRequest extends RequestCommon {
 export type PromotionRequest = HerokuPromotionRequest | GitLabJobRequest | RollbackRequest;
 export type RequestKind = PromotionRequest["kind"];
 
-/** The words for what a request does: a GitLab job deploys a promotion too. */
-export function isRollback(request: Pick<PromotionRequest, "kind">): boolean {
-  return request.kind === "rollback";
-}
-
 export interface Approval {
   requestId: string;
   approver: string;

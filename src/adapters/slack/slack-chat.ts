@@ -2,6 +2,7 @@
 import type { Block, KnownBlock } from "@slack/types";
 import type { WebClient } from "@slack/web-api";
 import type { ChatMessage, ChatPort, MessageSearch } from "../../domain/ports.js";
+import { withRetry } from "../../infra/retry.js";
 import { isSlackError, isTransientSlackError } from "./slack-errors.js";
 
 // Block Kit arrays are built by views/ and checked against Slack's limits there.
@@ -61,22 +62,26 @@ export class SlackChat implements ChatPort {
   }
 
   /**
-   * One post, or one after each 429: a failure is left to the caller, who must look for the message
-   * (`findRequestMessage`) before posting it again.
+   * One post, or one after each 429 (Slack did nothing then): any other failure is left to the caller,
+   * who must look for the message (`findRequestMessage`) before posting it again.
    */
-  private async postRequestMessage(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }> {
-    for (let attempt = 0; ; attempt++) {
-      this.calls += 1;
-      try {
+  private postRequestMessage(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }> {
+    return withRetry(
+      async () => {
+        this.calls += 1;
         const result = await this.postOnce.chat.postMessage(this.postArgs(channel, message, threadTs));
         if (!result.ts) throw new Error("Slack accepted the message but returned no ts");
         return { ts: result.ts };
-      } catch (error) {
+      },
+      (error) => {
         const waitMs = rateLimitWaitMs(error);
-        if (waitMs === undefined || waitMs > RATE_LIMIT_WAIT_MS || attempt >= RATE_LIMIT_RETRIES) throw error;
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-      }
-    }
+        return waitMs !== undefined && waitMs <= RATE_LIMIT_WAIT_MS
+          ? { retry: true, afterMs: waitMs }
+          : { retry: false };
+      },
+      // Retry-After decides the wait; withRetry caps it at 4 × maxMs = RATE_LIMIT_WAIT_MS.
+      { attempts: RATE_LIMIT_RETRIES + 1, baseMs: 100, maxMs: RATE_LIMIT_WAIT_MS / 4 },
+    );
   }
 
   private postArgs(channel: string, message: ChatMessage, threadTs?: string) {
