@@ -40,7 +40,19 @@ export interface PipelineConfig {
 
 export interface Config {
   slack: { botToken: string; signingSecret: string; appToken: string | undefined; apiUrl: string };
-  heroku: { apiToken: string; apiUrl: string };
+  heroku: {
+    apiToken: string;
+    apiUrl: string;
+    /**
+     * The secret Heroku signs app webhook deliveries with (Heroku-Webhook-Hmac-SHA256). Unset: the bot
+     * takes no Heroku webhooks (POST /heroku/webhook answers 404) and reads Heroku for every view.
+     */
+    webhookSecret: string | undefined;
+    /** An app's release view is trusted this long after its last Heroku webhook event; then it is read again. */
+    eventsFreshForMs: number;
+  };
+  /** The bot's public base URL (https://promote-bot.example.com), for the webhook subscriptions it sets up. */
+  publicUrl: string | undefined;
   gitlab: { token: string; url: string; webhookSecret: string };
   database: DatabaseConfig;
   pipelines: PipelineConfig[];
@@ -90,6 +102,26 @@ const envSchema = z.object({
     "a Heroku API token of an account without two-factor (e.g. heroku authorizations:create)",
   ),
   HEROKU_API_URL: optionalString.pipe(httpUrl("the Heroku Platform API").default("https://api.heroku.com")),
+  HEROKU_WEBHOOK_SECRET: optionalString.pipe(
+    z
+      .string()
+      .min(32, { error: "expected at least 32 characters (e.g. openssl rand -hex 32), or leave it unset" })
+      .optional(),
+  ),
+  HEROKU_EVENTS_FRESH_FOR: optionalString.pipe(
+    z
+      .string()
+      .transform((value, ctx) => {
+        const parsed = parseDuration(value);
+        if (!parsed) {
+          ctx.addIssue({ code: "custom", message: 'expected a duration such as "30m" or "1h" (at least 1 minute)' });
+          return z.NEVER;
+        }
+        return parsed.ms;
+      })
+      .default(60 * 60_000),
+  ),
+  PUBLIC_URL: optionalString.pipe(httpUrl("the bot's public base URL, as https://promote-bot.example.com").optional()),
   GITLAB_TOKEN: requiredString("a GitLab access token with the api scope"),
   GITLAB_URL: optionalString.pipe(httpUrl("your GitLab instance").default("https://gitlab.com")),
   GITLAB_WEBHOOK_SECRET: requiredString("the secret token set on the GitLab webhook"),
@@ -129,6 +161,7 @@ const SECRET_VARS = [
   "HEROKU_API_TOKEN",
   "GITLAB_TOKEN",
   "GITLAB_WEBHOOK_SECRET",
+  "HEROKU_WEBHOOK_SECRET",
   "DATABASE_URL",
 ] as const;
 
@@ -335,7 +368,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL,
     },
-    heroku: { apiToken: e.HEROKU_API_TOKEN, apiUrl: e.HEROKU_API_URL },
+    heroku: {
+      apiToken: e.HEROKU_API_TOKEN,
+      apiUrl: e.HEROKU_API_URL,
+      webhookSecret: e.HEROKU_WEBHOOK_SECRET,
+      eventsFreshForMs: e.HEROKU_EVENTS_FRESH_FOR,
+    },
+    publicUrl: e.PUBLIC_URL,
     gitlab: { token: e.GITLAB_TOKEN, url: e.GITLAB_URL, webhookSecret: e.GITLAB_WEBHOOK_SECRET },
     database,
     pipelines,

@@ -69,7 +69,13 @@ describe("loadConfig", () => {
       appToken: "xapp-1-sekrit-app-token",
       apiUrl: "https://slack.com/api/",
     });
-    expect(config.heroku).toEqual({ apiToken: SECRETS.HEROKU_API_TOKEN, apiUrl: "https://api.heroku.com" });
+    expect(config.heroku).toEqual({
+      apiToken: SECRETS.HEROKU_API_TOKEN,
+      apiUrl: "https://api.heroku.com",
+      webhookSecret: undefined,
+      eventsFreshForMs: 3_600_000,
+    });
+    expect(config.publicUrl).toBeUndefined();
     expect(config.gitlab).toEqual({
       token: SECRETS.GITLAB_TOKEN,
       url: "https://gitlab.com",
@@ -191,6 +197,30 @@ describe("loadConfig", () => {
     ["65535", 65535],
   ])("accepts PORT=%s", (port, expected) => {
     expect(loadConfig(validEnv({ PORT: port })).port).toBe(expected);
+  });
+
+  it("reads the Heroku webhook secret, the events' freshness and the public URL", () => {
+    const config = loadConfig(
+      validEnv({
+        HEROKU_WEBHOOK_SECRET: "h".repeat(40),
+        HEROKU_EVENTS_FRESH_FOR: "30m",
+        PUBLIC_URL: "https://promote-bot.example.com/",
+      }),
+    );
+    expect(config.heroku.webhookSecret).toBe("h".repeat(40));
+    expect(config.heroku.eventsFreshForMs).toBe(30 * 60_000);
+    expect(config.publicUrl).toBe("https://promote-bot.example.com");
+    expect(config.secrets).toContain("h".repeat(40));
+  });
+
+  it("refuses a short Heroku webhook secret, a bad freshness and a public URL that is not http(s), without echoing the secret", () => {
+    const { problems } = problemsOf(
+      validEnv({ HEROKU_WEBHOOK_SECRET: "short-sekrit", HEROKU_EVENTS_FRESH_FOR: "soon", PUBLIC_URL: "ftp://x" }),
+    );
+    expect(problems.find((p) => p.startsWith("HEROKU_WEBHOOK_SECRET:"))).toMatch(/at least 32 characters/);
+    expect(problems.find((p) => p.startsWith("HEROKU_EVENTS_FRESH_FOR:"))).toMatch(/duration/);
+    expect(problems.find((p) => p.startsWith("PUBLIC_URL:"))).toMatch(/http\(s\) URL/);
+    expect(problems.join("\n")).not.toContain("short-sekrit");
   });
 
   it("refuses an unknown LOG_LEVEL and accepts the known ones", () => {
