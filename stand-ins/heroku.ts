@@ -3,12 +3,22 @@
  * pipeline couplings, apps, releases (list with Range pagination, info, create/rollback), slugs,
  * pipeline promotions and their targets, plus the release-phase output stream of a failed release.
  *
+ * It also serves the latest releases of a pipeline and the app webhook subscriptions, and delivers
+ * signed webhook events of release and dyno changes (heroku-webhooks.ts).
+ *
  * Shapes follow https://devcenter.heroku.com/articles/platform-api-reference and the
  * `@heroku-cli/schema` types; behaviour that the reference leaves open is modelled on what the
  * Heroku CLI expects (heroku/cli `packages/cli/src/commands/pipelines/promote.ts`).
  * Drive it with the real `heroku-client` pointed at `url`.
  */
 import { createHash, randomUUID } from "node:crypto";
+import {
+  generateWebhookSecret,
+  HerokuWebhooks,
+  validateSubscriptionBody,
+  type WebhookEvent,
+  type WebhookSubscription,
+} from "./heroku-webhooks.js";
 import {
   type Fault,
   HttpStandIn,
@@ -190,6 +200,12 @@ export class HerokuStandIn extends HttpStandIn {
   readonly promotions: StoredPromotion[] = [];
   /** The account that owns the token; it is the `user` of every release. */
   readonly account = { id: randomUUID(), email: "promote-bot@example.com" };
+  /**
+   * App webhook subscriptions and their deliveries: knobs (`pauseDeliveries`, `dropEvents`,
+   * `duplicateDeliveries`, `deliverOutOfOrder`, `delayDeliveries`), `options` (backoff, attempts,
+   * timeout) and records (`attempts`, `deliveries`, `events`). See heroku-webhooks.ts.
+   */
+  readonly webhooks = new HerokuWebhooks();
 
   private readonly token: string;
   private readonly now: () => Date;
@@ -199,6 +215,8 @@ export class HerokuStandIn extends HttpStandIn {
   private readonly slugs = new Map<string, SlugRecord>();
   private readonly releasesById = new Map<string, HerokuRelease>();
   private readonly streams = new Map<string, string>();
+  /** Last state reported by `emitDynoState`, per app and dyno name (for `previous_data`). */
+  private readonly dynos = new Map<string, { id: string; state: string }>();
 
   constructor(options: HerokuStandInOptions = {}) {
     super("Heroku");
@@ -287,9 +305,11 @@ export class HerokuStandIn extends HttpStandIn {
     const release = this.releasesById.get(releaseId);
     if (!release) throw new Error(`unknown release ${releaseId}`);
     if (release.current) throw new Error("Heroku never expires the current release");
+    const previous = release.status;
     release.status = "expired";
     release.eligible_for_rollback = false;
     release.updated_at = this.timestamp();
+    this.emitReleaseUpdate(release, previous);
   }
 
   /**
@@ -321,6 +341,90 @@ export class HerokuStandIn extends HttpStandIn {
   }
 
   /**
+   * Moves a release to another status, as its release phase ending would (`succeeded` makes it
+   * current), and sends the `api:release` update event.
+   */
+  setReleaseStatus(releaseId: string, status: HerokuRelease["status"]): HerokuRelease {
+    const release = this.releasesById.get(releaseId);
+    if (!release) throw new Error(`unknown release ${releaseId}`);
+    const app = this.requireApp(release.app.id);
+    const previous = release.status;
+    if (status === "succeeded") {
+      for (const r of this.releasesOf(app)) r.current = false;
+      release.current = true;
+      app.updated_at = this.timestamp();
+    }
+    release.status = status;
+    release.updated_at = this.timestamp();
+    this.emitReleaseUpdate(release, previous);
+    return structuredClone(release);
+  }
+
+  /**
+   * Reports a dyno state change to the subscriptions that include `dyno` (Dev Center "Webhook Dyno
+   * Events"). The stand-in has no dyno model: the dyno is named `${type}.${index}` (default 1) and runs
+   * the app's current release unless `release` (an id or a version) says otherwise.
+   */
+  emitDynoState(
+    appIdOrName: string,
+    dyno: {
+      type: string;
+      state: "starting" | "up" | "down" | "crashed" | "idle" | string;
+      index?: number;
+      release?: string | number;
+      exitStatus?: number | null;
+      size?: string;
+      command?: string;
+    },
+  ): WebhookEvent {
+    const app = this.requireApp(appIdOrName);
+    const release =
+      dyno.release === undefined
+        ? this.releasesOf(app).find((r) => r.current)
+        : this.findRelease(app, String(dyno.release));
+    if (!release) throw new Error(`emitDynoState(${app.name}): no such release ${dyno.release ?? "(current)"}`);
+    const name = `${dyno.type}.${dyno.index ?? 1}`;
+    const key = `${app.id}/${name}`;
+    const known = this.dynos.get(key);
+    const id = known?.id ?? randomUUID();
+    this.dynos.set(key, { id, state: dyno.state });
+    // The data follows the example of "Webhook Dyno Events" ("closely mimics the dyno endpoint of the
+    // Platform API"): no `type` field there, so a receiver reads the process type from `name`. The
+    // example shows `id`, `data`, `created_at` and `webhook_metadata`; `action`, `actor`, `resource` and
+    // `previous_data` are assumed from the envelope every other event has (webhooks-docs event-examples).
+    return this.webhooks.emit({
+      appId: app.id,
+      include: "dyno",
+      action: known ? "update" : "create",
+      resource: "dyno",
+      actor: { ...this.account },
+      data: {
+        id,
+        app: { id: app.id, name: app.name },
+        name,
+        size: dyno.size ?? "Standard-1X",
+        state: dyno.state,
+        command: dyno.command ?? (dyno.type === "web" ? "npm start" : dyno.type),
+        release: { id: release.id, version: release.version },
+        management: dyno.type === "run" ? "run:detached" : null,
+        exit_status: dyno.exitStatus ?? null,
+      },
+      previous_data: known ? { state: known.state } : {},
+      created_at: this.timestamp(),
+    });
+  }
+
+  /** Resolves when every queued webhook delivery has succeeded or been given up (see `HerokuWebhooks.idle`). */
+  webhooksIdle(): Promise<void> {
+    return this.webhooks.idle();
+  }
+
+  override async close(): Promise<void> {
+    this.webhooks.stop();
+    await super.close();
+  }
+
+  /**
    * Faults answer before any route runs; give their responses the headers every Heroku answer
    * carries. Getters, because `send` copies the headers only when it answers.
    */
@@ -349,6 +453,12 @@ export class HerokuStandIn extends HttpStandIn {
     const endpoints: Array<[method: string, path: string, handler: ApiHandler]> = [
       ["GET", "/pipelines/:pipeline", (req) => this.getPipeline(req)],
       ["GET", "/pipelines/:pipeline_id/pipeline-couplings", (req) => this.listCouplings(req)],
+      ["GET", "/pipelines/:pipeline_id/latest-releases", (req) => this.latestReleases(req)],
+      ["GET", "/apps/:app/webhooks", (req) => this.listWebhooks(req)],
+      ["POST", "/apps/:app/webhooks", (req) => this.createWebhook(req)],
+      ["GET", "/apps/:app/webhooks/:id", (req) => ({ status: 200, body: HerokuWebhooks.json(this.webhookParam(req)) })],
+      ["PATCH", "/apps/:app/webhooks/:id", (req) => this.updateWebhook(req)],
+      ["DELETE", "/apps/:app/webhooks/:id", (req) => this.deleteWebhook(req)],
       ["GET", "/apps/:app", (req) => ({ status: 200, body: this.appJson(this.appParam(req)) })],
       ["GET", "/apps/:app/releases", (req) => this.listReleases(req)],
       ["POST", "/apps/:app/releases", (req) => this.createReleaseRoute(req)],
@@ -459,6 +569,112 @@ export class HerokuStandIn extends HttpStandIn {
       key: (r) => r.version,
       json: (r) => this.releaseJson(r),
     });
+  }
+
+  /**
+   * `GET /pipelines/{pipeline_id}/latest-releases`: schema.json `pipeline-release` ("Information about
+   * the latest release of each app in a pipeline"; link "List latest releases for each app in a
+   * pipeline"), an array of releases with `app`. Latest means newest, not current: the schema gives
+   * each item its own `current` ("indicates if this release is the current one for the app"), which
+   * would say nothing if every item were current, so a pending or failed newest release is what this
+   * answers while an older one still runs. One item per coupled app that has a release; the path
+   * takes the pipeline id only (the href is `pipeline/definitions/id`, not its identity).
+   */
+  private latestReleases(req: StandInRequest): StandInResponse {
+    const pipeline = this.pipelines.get(param(req, "pipeline_id"));
+    if (!pipeline) throw notFound("pipeline");
+    const latest = [...this.couplings.values()]
+      .filter((c) => c.pipelineId === pipeline.id)
+      .map((c) => this.apps.get(c.appId))
+      .map((app) => (app ? this.releasesOf(app).at(-1) : undefined))
+      .filter((r): r is HerokuRelease => r !== undefined);
+    return paginate(latest, req.headers.range, {
+      accepted: ["id"],
+      raw: (r) => r.id,
+      rank: (_field, value) => value,
+      key: (r) => r.id,
+      json: (r) => this.releaseJson(r),
+    });
+  }
+
+  // App webhooks. heroku/webhooks-docs still sends `Accept: application/vnd.heroku+json;
+  // version=3.webhooks` in every example, as the CLI's webhooks commands do
+  // (packages/cli/src/lib/webhooks/base.ts); schema.json now lists `app-webhook` at stability
+  // "production" in the plain version=3 API, so the stand-in accepts either Accept header (as it
+  // accepts any on other routes).
+
+  private webhookParam(req: StandInRequest): WebhookSubscription {
+    const subscription = this.webhooks.get(this.appParam(req).id, param(req, "id"));
+    if (!subscription) throw notFound("webhook");
+    return subscription;
+  }
+
+  private listWebhooks(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    // "The only acceptable order value for the Range header is `id`" (webhooks-docs platform-api-reference.md).
+    return paginate(this.webhooks.list(app.id), req.headers.range, {
+      accepted: ["id"],
+      raw: (s) => s.id,
+      rank: (_field, value) => value,
+      key: (s) => s.id,
+      json: (s) => HerokuWebhooks.json(s),
+    });
+  }
+
+  /**
+   * `POST /apps/{app}/webhooks`: 201 with the subscription (webhooks-docs platform-api-reference.md
+   * shows `HTTP/1.1 201 Created`). Without `secret`, a generated one comes back once in the
+   * `Heroku-Webhook-Secret` header (heroku CLI `webhooks:add`); with one, the stand-in sends no such
+   * header (the CLI then warns "no secret found", which suggests Heroku does not echo it). A second
+   * subscription to the same URL on the same app is accepted: no Heroku source found says it is
+   * refused, so avoiding duplicates is the caller's job.
+   */
+  private createWebhook(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    const checked = validateSubscriptionBody(req.body, false);
+    if ("problem" in checked) throw invalidParams(checked.problem);
+    const { fields } = checked;
+    const generated = typeof fields.secret === "string" ? undefined : generateWebhookSecret();
+    const at = this.timestamp();
+    const subscription: WebhookSubscription = {
+      id: randomUUID(),
+      app: { id: app.id, name: app.name },
+      include: fields.include ?? [],
+      level: fields.level ?? "notify",
+      url: fields.url ?? "",
+      secret: generated ?? (fields.secret as string),
+      authorization: fields.authorization ?? null,
+      created_at: at,
+      updated_at: at,
+    };
+    this.webhooks.add(subscription);
+    return {
+      status: 201,
+      headers: generated ? { "Heroku-Webhook-Secret": generated } : {},
+      body: HerokuWebhooks.json(subscription),
+    };
+  }
+
+  /** `PATCH /apps/{app}/webhooks/{id}`: any of the create's fields; `secret: null` leaves the secret as it is. */
+  private updateWebhook(req: StandInRequest): StandInResponse {
+    const subscription = this.webhookParam(req);
+    const checked = validateSubscriptionBody(req.body, true);
+    if ("problem" in checked) throw invalidParams(checked.problem);
+    const { fields } = checked;
+    if (fields.include) subscription.include = fields.include;
+    if (fields.level) subscription.level = fields.level;
+    if (fields.url) subscription.url = fields.url;
+    if (typeof fields.secret === "string") subscription.secret = fields.secret;
+    if (fields.authorization !== undefined) subscription.authorization = fields.authorization;
+    subscription.updated_at = this.timestamp();
+    return { status: 200, body: HerokuWebhooks.json(subscription) };
+  }
+
+  /** `DELETE /apps/{app}/webhooks/{id}`: 200 with the removed subscription. */
+  private deleteWebhook(req: StandInRequest): StandInResponse {
+    const subscription = this.webhookParam(req);
+    this.webhooks.remove(subscription.id);
+    return { status: 200, body: HerokuWebhooks.json(subscription) };
   }
 
   private getRelease(req: StandInRequest): StandInResponse {
@@ -650,6 +866,7 @@ export class HerokuStandIn extends HttpStandIn {
       if (!app || !release) throw new Error(`promotion ${promotion.id} lost target ${target.app.id}`);
       const failure = promotion.failTargets[app.id] ?? promotion.failTargets[app.name];
       const at = this.timestamp();
+      const previous = release.status;
       release.updated_at = at;
       if (failure) {
         // A failed release phase: the release exists but never becomes current (release-phase docs).
@@ -665,6 +882,7 @@ export class HerokuStandIn extends HttpStandIn {
         app.updated_at = at;
         target.status = "succeeded";
       }
+      this.emitReleaseUpdate(release, previous);
     }
     promotion.status = "completed";
     promotion.updated_at = this.timestamp();
@@ -696,7 +914,37 @@ export class HerokuStandIn extends HttpStandIn {
     };
     this.releasesById.set(release.id, release);
     if (becomesCurrent) app.updated_at = at;
+    this.webhooks.emit({
+      appId: app.id,
+      include: "api:release",
+      action: "create",
+      resource: "release",
+      actor: { ...this.account },
+      data: this.releaseJson(release),
+      previous_data: {},
+      created_at: at,
+    });
     return release;
+  }
+
+  /**
+   * The `api:release` update event of a status change, with the release as the API now returns it and
+   * the old status in `previous_data` (webhooks-docs `api-release-update.json` carries the changed
+   * field there). The earlier release losing `current` when a new one succeeds sends no event of its
+   * own here: Dev Center app-webhooks lists `api:release` update as a status change.
+   */
+  private emitReleaseUpdate(release: HerokuRelease, previousStatus: HerokuRelease["status"]): void {
+    if (previousStatus === release.status) return;
+    this.webhooks.emit({
+      appId: release.app.id,
+      include: "api:release",
+      action: "update",
+      resource: "release",
+      actor: { ...this.account },
+      data: this.releaseJson(release),
+      previous_data: { status: previousStatus },
+      created_at: release.updated_at,
+    });
   }
 
   // ---------------------------------------------------------------- lookups
