@@ -52,6 +52,16 @@ export interface Tuning {
    * failure or a race left last in Slack, the message ends showing the outcome.
    */
   messageSettleMs: number;
+  /**
+   * An app's release view is trusted this long after its last Heroku webhook event (HEROKU_EVENTS_FRESH_FOR);
+   * without a recent event, views read Heroku.
+   */
+  herokuEventsFreshForMs: number;
+  /**
+   * While release events flow for a promotion's targets, Heroku is polled at most this often (the
+   * events wake the follower as soon as something happens); without them, the usual backoff.
+   */
+  eventPollMaxMs: number;
   /** Retries of Heroku and GitLab calls that failed transiently (429, 5xx, network). */
   herokuRetry: RetryPolicy;
   gitlabRetry: RetryPolicy;
@@ -82,6 +92,9 @@ export const DEFAULT_TUNING: Tuning = {
   messageGraceMs: 60_000,
   slackTimeoutMs: 10_000,
   messageSettleMs: 60_000,
+  herokuEventsFreshForMs: 60 * 60_000,
+  // A 30-minute promotion followed by events costs about 8 polls: at once, 2 s, 3 s, then every 5 min.
+  eventPollMaxMs: 5 * 60_000,
   herokuRetry: { attempts: 5, baseMs: 1_000, maxMs: 30_000 },
   gitlabRetry: { attempts: 4, baseMs: 1_000, maxMs: 20_000 },
 };

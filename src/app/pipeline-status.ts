@@ -4,27 +4,36 @@
  */
 import type { PipelineConfig } from "../config.js";
 import { DomainError } from "../domain/errors.js";
-import type { AuditEntry, AuditStore, LockStore, RequestStore } from "../domain/ports.js";
-import type { AppRef, PromotionRequest } from "../domain/request.js";
+import type { AuditEntry, AuditStore, LockStore, ReleaseViewStore, RequestStore } from "../domain/ports.js";
+import type { PromotionRequest } from "../domain/request.js";
 import { mapLimit } from "../infra/map-limit.js";
 import { errorText } from "../views/error-text.js";
 import type { PipelineSnapshot, StageState } from "../views/models.js";
 import type { AppContext } from "./context.js";
+import { findPipeline } from "./pipelines.js";
+import { type AppState, appStates, type ViewContext, viewSide } from "./release-view.js";
 
 /** What the read-only views need: the pipelines, Heroku and GitLab to read, and the requests, locks and audit. */
-type StatusContext = Pick<AppContext, "pipelines" | "heroku" | "gitlab" | "herokuAppsCache" | "log"> & {
-  store: RequestStore & LockStore & AuditStore;
-};
+type StatusContext = Pick<AppContext, "pipelines" | "gitlab" | "log"> &
+  ViewContext & {
+    store: RequestStore & LockStore & AuditStore & ReleaseViewStore;
+  };
 
-import { cachedHerokuSide, findPipeline } from "./pipelines.js";
-
+/** Pipelines read at once; fewer when Heroku's rate limit runs low (a list must not starve promotions). */
 const CONCURRENCY = 25;
 
-async function stage(ctx: StatusContext, app: AppRef): Promise<StageState> {
-  const release = await ctx.heroku.currentRelease(app.id);
-  const commit = release?.slugId ? await ctx.heroku.slugCommit(app.id, release.slugId) : null;
-  return { app, version: release?.version ?? null, commit };
+function concurrency(ctx: StatusContext): number {
+  const remaining = ctx.heroku.rateLimitRemaining?.();
+  if (remaining === undefined) return CONCURRENCY;
+  // Each pipeline read costs about one call; keep a quarter of what is left for everything else.
+  return Math.max(1, Math.min(CONCURRENCY, Math.floor(remaining / 40)));
 }
+
+const stage = (state: AppState): StageState => ({
+  app: state.app,
+  version: state.release?.version ?? null,
+  commit: state.commit,
+});
 
 export async function snapshot(ctx: StatusContext, pipelineConfig: PipelineConfig): Promise<PipelineSnapshot> {
   const [active, lock] = await Promise.all([
@@ -32,11 +41,8 @@ export async function snapshot(ctx: StatusContext, pipelineConfig: PipelineConfi
     ctx.store.getLock(pipelineConfig.name),
   ]);
   try {
-    const side = await cachedHerokuSide(ctx, pipelineConfig);
-    const [staging, ...targets] = await Promise.all([
-      stage(ctx, side.source),
-      ...side.targets.map((t) => stage(ctx, t)),
-    ]);
+    const side = await viewSide(ctx, pipelineConfig);
+    const [staging, ...targets] = (await appStates(ctx, side)).map(stage);
     let behind: PipelineSnapshot["behind"] = null;
     const prodCommit = targets[0]?.commit;
     if (staging?.commit && prodCommit) {
@@ -58,7 +64,7 @@ export async function snapshot(ctx: StatusContext, pipelineConfig: PipelineConfi
 }
 
 export async function listPipelines(ctx: StatusContext): Promise<PipelineSnapshot[]> {
-  return mapLimit(ctx.pipelines, CONCURRENCY, (pipelineConfig) => snapshot(ctx, pipelineConfig));
+  return mapLimit(ctx.pipelines, concurrency(ctx), (pipelineConfig) => snapshot(ctx, pipelineConfig));
 }
 
 export async function pipelineStatus(

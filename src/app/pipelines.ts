@@ -63,14 +63,6 @@ export interface HerokuSide {
   targets: AppRef[];
 }
 
-/** herokuSide, from a one-minute cache: for announcements and read-only views, never for promoting. */
-export async function cachedHerokuSide(
-  ctx: Pick<AppContext, "heroku" | "herokuAppsCache">,
-  pipelineConfig: PipelineConfig,
-): Promise<HerokuSide> {
-  return ctx.herokuAppsCache.getOrLoad(pipelineConfig.name, () => herokuSide(ctx, pipelineConfig));
-}
-
 /** Reads the Heroku pipeline and its couplings: exactly one source-stage app, one or more target apps. */
 export async function herokuSide(ctx: Pick<AppContext, "heroku">, pipelineConfig: PipelineConfig): Promise<HerokuSide> {
   const hp = await ctx.heroku.pipeline(pipelineConfig.herokuPipeline);

@@ -19,7 +19,8 @@ import {
   supersededMessage,
 } from "../views/staging-messages.js";
 import type { AppContext } from "./context.js";
-import { cachedHerokuSide, matchesProject, pipelineView } from "./pipelines.js";
+import { type HerokuSide, matchesProject, pipelineView } from "./pipelines.js";
+import { type AppState, appStates, viewSide } from "./release-view.js";
 
 export type PipelineEventOutcome =
   | "ignored"
@@ -90,11 +91,22 @@ async function announceFailure(ctx: AppContext, pipelineConfig: PipelineConfig, 
   );
 }
 
-async function stagingRelease(ctx: AppContext, appId: string): Promise<{ release: Release; commit: string | null }> {
-  const release = await ctx.heroku.currentRelease(appId);
-  if (!release) throw new DomainError("STAGING_NOT_READY", "the staging app has no release yet");
-  const commit = release.slugId ? await ctx.heroku.slugCommit(appId, release.slugId) : null;
-  return { release, commit };
+/**
+ * What the pipeline's apps run, staging first. The event-fed view is used only when it shows staging
+ * on the commit CI just tested; otherwise Heroku is read (the deploy may be newer than the view).
+ */
+async function pipelineStates(
+  ctx: AppContext,
+  side: HerokuSide,
+  sha: string,
+): Promise<{ staging: { release: Release; commit: string | null }; targets: AppState[] }> {
+  const [source, ...targets] = await appStates(
+    ctx,
+    side,
+    (state) => state.app.id !== side.source.id || state.commit === sha,
+  );
+  if (!source?.release) throw new DomainError("STAGING_NOT_READY", "the staging app has no release yet");
+  return { staging: { release: source.release, commit: source.commit }, targets };
 }
 
 async function announceStaging(
@@ -108,20 +120,21 @@ async function announceStaging(
     ciPipeline: attributes.id,
     sha: attributes.sha.slice(0, 8),
   });
-  const side = await cachedHerokuSide(ctx, pipelineConfig);
+  const side = await viewSide(ctx, pipelineConfig);
 
   // The deploy job may still be releasing on Heroku when CI reports success: wait for staging.
   const started = ctx.clock.now().getTime();
   let delay = ctx.tuning.stagingFirstDelayMs;
-  let staging = await stagingRelease(ctx, side.source.id);
-  while (staging.commit !== attributes.sha) {
+  let states = await pipelineStates(ctx, side, attributes.sha);
+  while (states.staging.commit !== attributes.sha) {
     const waited = ctx.clock.now().getTime() - started;
     if (waited + delay > ctx.tuning.stagingWaitMs) break;
-    log.info({ stagingCommit: staging.commit, delay }, "staging does not run the commit yet; waiting");
+    log.info({ stagingCommit: states.staging.commit, delay }, "staging does not run the commit yet; waiting");
     await ctx.sleep(delay);
     delay = Math.min(delay * 2, 30_000);
-    staging = await stagingRelease(ctx, side.source.id);
+    states = await pipelineStates(ctx, side, attributes.sha);
   }
+  const staging = states.staging;
   const view = pipelineView(pipelineConfig);
   const title = event.commit?.title ?? null;
   if (staging.commit !== attributes.sha) {
@@ -153,9 +166,7 @@ async function announceStaging(
 
   const targets: TargetView[] = [];
   const targetSlugs: Array<string | null> = [];
-  for (const app of side.targets) {
-    const current = await ctx.heroku.currentRelease(app.id);
-    const commit = current?.slugId ? await ctx.heroku.slugCommit(app.id, current.slugId) : null;
+  for (const { app, release: current, commit } of states.targets) {
     targets.push({ app, releaseVersion: current?.version ?? null, commit });
     targetSlugs.push(current?.slugId ?? null);
   }
@@ -307,13 +318,14 @@ async function announceJob(
   const live = await ctx.store.liveCandidates(pipelineConfig.name);
   const announced = live.find((c) => c.releaseId === releaseId);
   if (announced?.messageTs) return "duplicate-candidate";
-  const side = await cachedHerokuSide(ctx, pipelineConfig);
-  const staging = await ctx.heroku.currentRelease(side.source.id);
-  const targets: TargetView[] = [];
-  for (const app of side.targets) {
-    const current = await ctx.heroku.currentRelease(app.id);
-    targets.push({ app, releaseVersion: current?.version ?? null, commit: null });
-  }
+  const side = await viewSide(ctx, pipelineConfig);
+  const [source, ...states] = await appStates(ctx, side);
+  const staging = source?.release;
+  const targets: TargetView[] = states.map(({ app, release }) => ({
+    app,
+    releaseVersion: release?.version ?? null,
+    commit: null,
+  }));
   const view = pipelineView(pipelineConfig);
   // Locked or frozen: say so instead of offering a live button.
   if (await announcedClosed(ctx, pipelineConfig, event, side.source.name, staging?.version ?? 0)) return "closed";

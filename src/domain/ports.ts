@@ -25,6 +25,15 @@ export interface Release {
   outputStreamUrl: string | null;
   /** Heroku's `eligible_for_rollback`: false when Heroku refuses a rollback to this release. */
   eligibleForRollback: boolean;
+  /** When Heroku last changed it (its status): orders two reports of the same release. */
+  updatedAt?: string;
+  /** Who made it, when Heroku says (the user's email). */
+  madeBy?: string | null;
+}
+
+/** A release with the app it belongs to (latest-releases and webhook events carry it). */
+export interface AppRelease extends Release {
+  app: AppRef;
 }
 
 export interface Coupling {
@@ -47,6 +56,13 @@ export interface HerokuPort {
   /** The app's newest releases, newest first (pending and failed ones included). */
   recentReleases(appId: string, max: number): Promise<Release[]>;
   release(appId: string, releaseIdOrVersion: string | number): Promise<Release>;
+  /**
+   * `GET /pipelines/{id}/latest-releases`: the newest release of every app of the pipeline, in one
+   * call (it may be pending or failed: the caller reads an app whose newest is not current on its own).
+   */
+  latestReleases(pipelineId: string): Promise<AppRelease[]>;
+  /** The last RateLimit-Remaining Heroku sent, if any (the adapter paces itself by it too). */
+  rateLimitRemaining?(): number | undefined;
   slugCommit(appId: string, slugId: string): Promise<string | null>;
   createPromotion(args: {
     pipelineId: string;
@@ -302,6 +318,60 @@ export interface PromotionLeaseStore {
   releasePromotionLease(id: string, owner: string): Promise<void>;
 }
 
+/** What the bot knows of an app's releases: from Heroku's webhook events, its own actions and its reads. */
+export interface AppView {
+  app: AppRef;
+  /** The release the app runs: the newest that succeeded. */
+  current: Release | undefined;
+  /** The newest release the view holds, whatever its status. */
+  newest: Release | undefined;
+  /** The commit of `current`'s slug, when known. */
+  commit: string | null;
+  /** When the last Heroku webhook event about the app was processed (this process's clock). */
+  lastEventAt: Date | null;
+  /** When the app was last read from Heroku. */
+  lastReadAt: Date | null;
+  /** Release events applied so far: a follower compares it to see that something happened. */
+  releaseEvents: number;
+}
+
+export interface ReleaseViewStore {
+  /**
+   * Records what Heroku said of a release. A report older than the one held (by Heroku's
+   * `updated_at`) is ignored, so events that arrive out of order never move the view back. Returns
+   * the app's current release before and after.
+   */
+  recordRelease(
+    release: AppRelease,
+    source: "event" | "read" | "action",
+    at: Date,
+  ): Promise<{ before: Release | undefined; after: Release | undefined; applied: boolean }>;
+  /** Records that an event about the app (a dyno event, say) arrived: the app's events are flowing. */
+  markAppEvent(app: AppRef, at: Date): Promise<void>;
+  appViews(appIds: string[]): Promise<Map<string, AppView>>;
+  /** Per app: when its last event came and how many release events were applied (a cheap look). */
+  eventMarks(appIds: string[]): Promise<Map<string, { lastEventAt: Date | null; releaseEvents: number }>>;
+  /** Slug commits never change: they are kept. */
+  slugCommits(slugIds: string[]): Promise<Map<string, string | null>>;
+  recordSlugCommit(slugId: string, commit: string | null): Promise<void>;
+  /**
+   * Claims the announcement of an app's release made outside the bot: true once per app and version,
+   * and only for a version newer than any claimed before.
+   */
+  claimOutsideRelease(appId: string, version: number): Promise<boolean>;
+  /** Hands a claim back (the announcement could not be posted), so that a retry may post it. */
+  releaseOutsideClaim(appId: string, version: number): Promise<void>;
+  /** The Heroku side of a pipeline as last read (for read-only views), and when. */
+  pipelineTopology(name: string): Promise<{ side: PipelineTopology; readAt: Date } | undefined>;
+  recordPipelineTopology(name: string, side: PipelineTopology, at: Date): Promise<void>;
+}
+
+export interface PipelineTopology {
+  pipelineId: string;
+  source: AppRef;
+  targets: AppRef[];
+}
+
 export interface LockStore {
   getLock(pipeline: string): Promise<Lock | undefined>;
   /** Locks the pipeline unless it is locked; returns the lock in force. */
@@ -328,7 +398,8 @@ export interface Store
     MessageLedgerStore,
     PromotionLeaseStore,
     LockStore,
-    AuditStore {
+    AuditStore,
+    ReleaseViewStore {
   /** Answers when the database does; throws otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -11,7 +11,7 @@ import type { IncomingMessage } from "node:http";
 import Heroku, { type HerokuError, type HerokuRequestOptions } from "heroku-client";
 import { z } from "zod";
 import { DomainError } from "../../domain/errors.js";
-import type { Coupling, HerokuPort, PromotionTarget, Release } from "../../domain/ports.js";
+import type { AppRelease, Coupling, HerokuPort, PromotionTarget, Release } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { parseRetryAfter, type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
 import { TtlCache } from "../../infra/ttl-cache.js";
@@ -28,7 +28,10 @@ const releaseSchema = z.object({
   // A read-only boolean of every release in the Platform API schema (heroku/platform-api schema.json,
   // `release.definitions.eligible_for_rollback`). Optional so that an answer without it still reads.
   eligible_for_rollback: z.boolean().optional(),
+  updated_at: z.string().optional(),
+  user: z.object({ email: z.string().nullable().optional() }).nullable().optional(),
 });
+const appReleaseSchema = releaseSchema.extend({ app: z.object({ id: z.string(), name: z.string() }) });
 const pipelineSchema = z.object({ id: z.string(), name: z.string() });
 const couplingSchema = z.object({ app: z.object({ id: z.string() }), stage: z.string() });
 const appSchema = z.object({ id: z.string(), name: z.string() });
@@ -54,6 +57,8 @@ function toRelease(r: z.infer<typeof releaseSchema>): Release {
     // Without the field, the one cause Heroku documents decides: an expired release cannot be rolled
     // back to (changelog-items/3395).
     eligibleForRollback: r.eligible_for_rollback ?? r.status !== "expired",
+    updatedAt: r.updated_at ?? r.created_at,
+    madeBy: r.user?.email ?? null,
   };
 }
 
@@ -83,7 +88,7 @@ export class HerokuAdapter implements HerokuPort {
   /** A slug's commit never changes: cache it for a day. */
   private readonly slugCommits = new TtlCache<{ commit: string | null }>(86_400_000, 5_000);
   /** Last RateLimit-Remaining seen; undefined until a response arrives. */
-  rateLimitRemaining: number | undefined;
+  private remaining: number | undefined;
   /** Calls made (attempts included), for cost measurements. */
   calls = 0;
 
@@ -150,9 +155,13 @@ export class HerokuAdapter implements HerokuPort {
     );
   }
 
+  rateLimitRemaining(): number | undefined {
+    return this.remaining;
+  }
+
   private observe(res: IncomingMessage, meta: CallMeta): void {
     const remaining = Number(res.headers["ratelimit-remaining"]);
-    if (Number.isFinite(remaining)) this.rateLimitRemaining = remaining;
+    if (Number.isFinite(remaining)) this.remaining = remaining;
     const after = parseRetryAfter(res.headers["retry-after"] as string | undefined);
     if (after !== undefined) meta.retryAfterMs = after;
   }
@@ -160,9 +169,9 @@ export class HerokuAdapter implements HerokuPort {
   /** Heroku refills about 75 tokens a minute; when the pool runs low, wait for the refill instead of hitting 429. */
   private async paceForRateLimit(): Promise<void> {
     const low = this.options.lowRateLimit ?? 50;
-    if (this.rateLimitRemaining !== undefined && this.rateLimitRemaining < low) {
-      const waitMs = Math.min(5_000, Math.round(((low - this.rateLimitRemaining) * 60_000) / 75 / low));
-      this.log.warn({ remaining: this.rateLimitRemaining, waitMs }, "Heroku rate limit is low; slowing down");
+    if (this.remaining !== undefined && this.remaining < low) {
+      const waitMs = Math.min(5_000, Math.round(((low - this.remaining) * 60_000) / 75 / low));
+      this.log.warn({ remaining: this.remaining, waitMs }, "Heroku rate limit is low; slowing down");
       await this.sleep(waitMs);
     }
   }
@@ -284,6 +293,19 @@ export class HerokuAdapter implements HerokuPort {
     return toRelease(r);
   }
 
+  async latestReleases(pipelineId: string): Promise<AppRelease[]> {
+    const releases = await this.call(
+      "get",
+      `/pipelines/${encodeURIComponent(pipelineId)}/latest-releases`,
+      z.array(appReleaseSchema),
+      `reading the latest releases of pipeline ${pipelineId}`,
+    );
+    return releases.map((r) => {
+      this.appNames.set(r.app.id, r.app.name);
+      return { ...toRelease(r), app: { id: r.app.id, name: r.app.name } };
+    });
+  }
+
   async slugCommit(appId: string, slugId: string): Promise<string | null> {
     const cached = await this.slugCommits.getOrLoad(slugId, async () => {
       const slug = await this.call(
@@ -358,7 +380,7 @@ export class HerokuAdapter implements HerokuPort {
         }
         if (response.headers.has("ratelimit-remaining")) {
           const remaining = Number(response.headers.get("ratelimit-remaining"));
-          if (Number.isFinite(remaining)) this.rateLimitRemaining = remaining;
+          if (Number.isFinite(remaining)) this.remaining = remaining;
         }
         const text = await response.text();
         let parsedBody: unknown;

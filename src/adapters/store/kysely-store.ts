@@ -17,6 +17,7 @@ import { LockRepository } from "./locks.js";
 import { MessageLedger } from "./message-ledger.js";
 import type { Dialect } from "./migrations.js";
 import { PromotionLeases } from "./promotion-leases.js";
+import { ReleaseViewRepository } from "./release-view.js";
 import { RequestRepository } from "./requests.js";
 import type { Database } from "./schema.js";
 
@@ -28,6 +29,7 @@ export class KyselyStore implements Store {
   readonly leases: PromotionLeases;
   readonly locks: LockRepository;
   readonly auditLog: AuditLog;
+  readonly releaseView: ReleaseViewRepository;
 
   private constructor(private readonly database: StoreDatabase) {
     this.deliveries = new DeliveryRepository(database);
@@ -37,6 +39,7 @@ export class KyselyStore implements Store {
     this.leases = new PromotionLeases(database);
     this.locks = new LockRepository(database);
     this.auditLog = new AuditLog(database);
+    this.releaseView = new ReleaseViewRepository(database);
   }
 
   /** Opens the database and brings its schema up to date. */
@@ -248,5 +251,54 @@ export class KyselyStore implements Store {
   }
   auditFor(...args: Parameters<AuditLog["auditFor"]>): ReturnType<AuditLog["auditFor"]> {
     return this.auditLog.auditFor(...args);
+  }
+  // ReleaseViewRepository
+  eventMarks(
+    ...args: Parameters<ReleaseViewRepository["eventMarks"]>
+  ): ReturnType<ReleaseViewRepository["eventMarks"]> {
+    return this.releaseView.eventMarks(...args);
+  }
+  recordRelease(
+    ...args: Parameters<ReleaseViewRepository["recordRelease"]>
+  ): ReturnType<ReleaseViewRepository["recordRelease"]> {
+    return this.releaseView.recordRelease(...args);
+  }
+  markAppEvent(
+    ...args: Parameters<ReleaseViewRepository["markAppEvent"]>
+  ): ReturnType<ReleaseViewRepository["markAppEvent"]> {
+    return this.releaseView.markAppEvent(...args);
+  }
+  appViews(...args: Parameters<ReleaseViewRepository["appViews"]>): ReturnType<ReleaseViewRepository["appViews"]> {
+    return this.releaseView.appViews(...args);
+  }
+  slugCommits(
+    ...args: Parameters<ReleaseViewRepository["slugCommits"]>
+  ): ReturnType<ReleaseViewRepository["slugCommits"]> {
+    return this.releaseView.slugCommits(...args);
+  }
+  recordSlugCommit(
+    ...args: Parameters<ReleaseViewRepository["recordSlugCommit"]>
+  ): ReturnType<ReleaseViewRepository["recordSlugCommit"]> {
+    return this.releaseView.recordSlugCommit(...args);
+  }
+  claimOutsideRelease(
+    ...args: Parameters<ReleaseViewRepository["claimOutsideRelease"]>
+  ): ReturnType<ReleaseViewRepository["claimOutsideRelease"]> {
+    return this.releaseView.claimOutsideRelease(...args);
+  }
+  releaseOutsideClaim(
+    ...args: Parameters<ReleaseViewRepository["releaseOutsideClaim"]>
+  ): ReturnType<ReleaseViewRepository["releaseOutsideClaim"]> {
+    return this.releaseView.releaseOutsideClaim(...args);
+  }
+  pipelineTopology(
+    ...args: Parameters<ReleaseViewRepository["pipelineTopology"]>
+  ): ReturnType<ReleaseViewRepository["pipelineTopology"]> {
+    return this.releaseView.pipelineTopology(...args);
+  }
+  recordPipelineTopology(
+    ...args: Parameters<ReleaseViewRepository["recordPipelineTopology"]>
+  ): ReturnType<ReleaseViewRepository["recordPipelineTopology"]> {
+    return this.releaseView.recordPipelineTopology(...args);
   }
 }

@@ -208,6 +208,55 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("requests").addColumn("state_changed_at", "text").execute();
       },
     },
+    "0011_release_view": {
+      async up(db: Kysely<unknown>) {
+        // What the bot knows of each app's releases (issue 15): kept from Heroku's webhook events, the
+        // bot's own actions and its reads, so that read-only views need not ask Heroku every time.
+        // One row per release; a report older than the row (by Heroku's updated_at) is ignored.
+        await db.schema
+          .createTable("app_releases")
+          .addColumn("app_id", "text", (c) => c.notNull())
+          .addColumn("version", "integer", (c) => c.notNull())
+          .addColumn("release_id", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("current", "integer", (c) => c.notNull())
+          .addColumn("slug_id", "text")
+          .addColumn("description", "text", (c) => c.notNull())
+          .addColumn("made_by", "text")
+          .addColumn("eligible_for_rollback", "integer", (c) => c.notNull())
+          .addColumn("output_stream_url", "text")
+          .addColumn("heroku_created_at", "text", (c) => c.notNull())
+          .addColumn("heroku_updated_at", "text", (c) => c.notNull())
+          .addColumn("source", "text", (c) => c.notNull())
+          .addColumn("seen_at", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("app_releases_pk", ["app_id", "version"])
+          .execute();
+        // Per app: when events and reads last came, how many release events were applied (a follower
+        // compares the count), and the newest release made outside the bot that was announced.
+        await db.schema
+          .createTable("heroku_apps")
+          .addColumn("app_id", "text", (c) => c.primaryKey())
+          .addColumn("app_name", "text", (c) => c.notNull())
+          .addColumn("last_event_at", "text")
+          .addColumn("last_read_at", "text")
+          .addColumn("release_events", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("outside_announced_version", "integer")
+          .execute();
+        await db.schema
+          .createTable("slug_commits")
+          .addColumn("slug_id", "text", (c) => c.primaryKey())
+          .addColumn("commit_sha", "text")
+          .execute();
+        await db.schema
+          .createTable("heroku_pipelines")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("pipeline_id", "text", (c) => c.notNull())
+          .addColumn("source", "text", (c) => c.notNull())
+          .addColumn("targets", "text", (c) => c.notNull())
+          .addColumn("read_at", "text", (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

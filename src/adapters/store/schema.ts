@@ -109,6 +109,49 @@ export interface AuditTable {
   detail: string;
 }
 
+export interface AppReleasesTable {
+  app_id: string;
+  version: number;
+  release_id: string;
+  status: string;
+  /** 0 or 1: Heroku's `current` as last reported. */
+  current: number;
+  slug_id: string | null;
+  description: string;
+  made_by: string | null;
+  eligible_for_rollback: number;
+  output_stream_url: string | null;
+  heroku_created_at: string;
+  heroku_updated_at: string;
+  /** event, read or action. */
+  source: string;
+  seen_at: string;
+}
+
+export interface HerokuAppsTable {
+  app_id: string;
+  app_name: string;
+  last_event_at: string | null;
+  last_read_at: string | null;
+  release_events: Generated<number>;
+  outside_announced_version: number | null;
+}
+
+export interface SlugCommitsTable {
+  slug_id: string;
+  commit_sha: string | null;
+}
+
+export interface HerokuPipelinesTable {
+  name: string;
+  pipeline_id: string;
+  /** JSON AppRef. */
+  source: string;
+  /** JSON AppRef[]. */
+  targets: string;
+  read_at: string;
+}
+
 export interface Database {
   deliveries: DeliveriesTable;
   candidates: CandidatesTable;
@@ -116,4 +159,8 @@ export interface Database {
   approvals: ApprovalsTable;
   audit: AuditTable;
   locks: LocksTable;
+  app_releases: AppReleasesTable;
+  heroku_apps: HerokuAppsTable;
+  slug_commits: SlugCommitsTable;
+  heroku_pipelines: HerokuPipelinesTable;
 }
