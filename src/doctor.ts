@@ -2,11 +2,18 @@
  * `npm run doctor`: checks, with the bot's own configuration, everything that must be true for it to
  * work, and prints one pass/fail line each (never a secret): the Slack token and the bot's access to
  * each channel and approver group; the Heroku token and each pipeline's apps by stage; the GitLab token,
- * each project, and a webhook pointing at this bot with the events it needs.
+ * each project, and a webhook pointing at this bot with the events it needs; with HEROKU_WEBHOOK_SECRET
+ * set, each app's Heroku webhook subscription to this bot.
  */
 import { WebClient } from "@slack/web-api";
 import { GitLabAdapter } from "./adapters/gitlab/gitlab-adapter.js";
 import { HerokuAdapter } from "./adapters/heroku/heroku-adapter.js";
+import {
+  assessSubscriptions,
+  BOT_WEBHOOK,
+  botWebhookUrl,
+  HerokuWebhookSubscriptions,
+} from "./adapters/heroku/webhook-subscriptions.js";
 import type { Config } from "./config.js";
 import { DomainError } from "./domain/errors.js";
 import type { Logger } from "./infra/logger.js";
@@ -28,6 +35,59 @@ function reason(error: unknown): string {
     return "channel_not_found: no such channel, or a private channel the bot is not in (invite it with /invite @promote-bot)";
   }
   return e?.data?.error ?? e?.message ?? String(error);
+}
+
+/**
+ * Each app's subscription to this bot's POST /heroku/webhook. Webhooks are optional: without
+ * HEROKU_WEBHOOK_SECRET the bot takes none and reads Heroku for every view, which is a notice, not a
+ * failure. Without PUBLIC_URL the bot's URL is unknown here, so any `…/heroku/webhook` counts.
+ */
+async function checkHerokuWebhooks(
+  config: Config,
+  apps: Map<string, string>,
+  lines: string[],
+  check: (what: string, probe: () => Promise<string | undefined>) => Promise<boolean>,
+  retry: { attempts: number; baseMs: number; maxMs: number },
+): Promise<void> {
+  if (!config.heroku.webhookSecret) {
+    lines.push(
+      "SKIP  Heroku webhooks — HEROKU_WEBHOOK_SECRET is unset, so the bot takes no Heroku webhook events and reads Heroku for every view (list, status, App Home); to use events, set it and run npm run setup-heroku-webhooks",
+    );
+    return;
+  }
+  const url = config.publicUrl ? botWebhookUrl(config.publicUrl) : undefined;
+  const shown = url ?? "https://<this bot>/heroku/webhook";
+  const setup = "run npm run setup-heroku-webhooks";
+  const webhooks = new HerokuWebhookSubscriptions({
+    token: config.heroku.apiToken,
+    apiUrl: config.heroku.apiUrl,
+    retry,
+  });
+  for (const [appId, name] of apps) {
+    await check(`Heroku webhook to this bot on ${name}`, async () => {
+      const assessment = assessSubscriptions(await webhooks.list(appId), url);
+      switch (assessment.kind) {
+        case "missing": {
+          const elsewhere = assessment.others.map((s) => s.url);
+          throw new Error(
+            elsewhere.length > 0
+              ? `no webhook to ${shown}, but one to ${elsewhere.join(", ")} (an old PUBLIC_URL?); ${setup}, then remove the old one (heroku webhooks -a ${name})`
+              : `no webhook to ${shown}; ${setup}`,
+          );
+        }
+        case "several":
+          throw new Error(
+            `${assessment.subscriptions.length} webhooks to ${shown} (${assessment.subscriptions.map((s) => s.id).join(", ")}): every event arrives once per subscription; remove all but one (heroku webhooks:remove <id> -a ${name})`,
+          );
+        case "wrong":
+          throw new Error(
+            `the webhook to ${assessment.subscription.url}: ${assessment.differences.join("; ")}; ${setup}`,
+          );
+        case "ok":
+          return `${assessment.subscription.url} (${BOT_WEBHOOK.include.join(", ")}; ${BOT_WEBHOOK.level})${url ? "" : "; PUBLIC_URL is unset, so any …/heroku/webhook counted"}`;
+      }
+    });
+  }
 }
 
 export async function runDoctor(config: Config, log: Logger): Promise<DoctorResult> {
@@ -89,10 +149,13 @@ export async function runDoctor(config: Config, log: Logger): Promise<DoctorResu
 
   // Heroku
   const heroku = new HerokuAdapter({ token: config.heroku.apiToken, apiUrl: config.heroku.apiUrl, log, retry: fast });
+  /** The apps of the pipelines' from and to stages: the ones that need a webhook subscription. */
+  const webhookApps = new Map<string, string>();
   for (const p of config.pipelines) {
     await check(`Heroku pipeline ${p.herokuPipeline} (${p.name})`, async () => {
       const pipeline = await heroku.pipeline(p.herokuPipeline);
       const couplings = await heroku.couplings(pipeline.id);
+      for (const c of couplings) if (c.stage === p.from || c.stage === p.to) webhookApps.set(c.app.id, c.app.name);
       const sources = couplings.filter((c) => c.stage === p.from).map((c) => c.app.name);
       const targets = couplings.filter((c) => c.stage === p.to).map((c) => c.app.name);
       if (sources.length !== 1) throw new Error(`expected one app in the ${p.from} stage, found ${sources.length}`);
@@ -100,6 +163,8 @@ export async function runDoctor(config: Config, log: Logger): Promise<DoctorResu
       return `${p.from}: ${sources[0]}; ${p.to}: ${targets.join(", ")}`;
     });
   }
+
+  await checkHerokuWebhooks(config, webhookApps, lines, check, fast);
 
   // GitLab
   const gitlab = new GitLabAdapter({ token: config.gitlab.token, url: config.gitlab.url, log, retry: fast });
