@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { runDoctor } from "../../src/doctor.js";
 import { createLogger } from "../../src/infra/logger.js";
+import { setupHerokuWebhooks } from "../../src/setup-heroku-webhooks.js";
 import {
   APPROVER_GROUP,
   CHANNEL,
@@ -118,5 +119,78 @@ describe("doctor", () => {
     expect(out).toMatch(/FAIL {2}Heroku pipeline whitewave .*refused the bot's token/);
     expect(out).toMatch(/FAIL {2}GitLab project acme\/whitewave .*refused the bot's token/);
     for (const name of SECRET_VARIABLES) expect(out).not.toContain(env[name] as string);
+  });
+
+  describe("Heroku webhooks", () => {
+    const webhookEnv = {
+      HEROKU_WEBHOOK_SECRET: "0123456789abcdef0123456789abcdef-doctor",
+      PUBLIC_URL: "https://bot.example.com",
+    };
+    const botUrl = "https://bot.example.com/heroku/webhook";
+    const subscribe = (appId: string, body: Record<string, unknown>) =>
+      fetch(`${world.heroku.url}/apps/${appId}/webhooks`, {
+        method: "POST",
+        headers: {
+          Authorization: "Bearer heroku-test-token",
+          Accept: "application/vnd.heroku+json; version=3.webhooks",
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify({ include: ["api:release", "dyno"], level: "sync", url: botUrl, ...body }),
+      });
+    const webhookLines = (lines: string[]) => lines.filter((l) => l.includes("Heroku webhook"));
+
+    it("without HEROKU_WEBHOOK_SECRET, says the bot reads Heroku for every view, and passes", async () => {
+      await healthyWorld();
+      const result = await runDoctor(loadConfig(world.env), silent);
+      expect(result.ok).toBe(true);
+      expect(webhookLines(result.lines)).toEqual([
+        expect.stringMatching(/^SKIP {2}Heroku webhooks — HEROKU_WEBHOOK_SECRET is unset.*reads Heroku for every view/),
+      ]);
+      expect(world.heroku.callsTo("GET", /\/webhooks$/)).toEqual([]);
+    });
+
+    it("fails each app without a subscription to this bot, and passes once the set-up has run", async () => {
+      await healthyWorld();
+      world.heroku.webhooks.options.maxAttempts = 1;
+      const env = { ...world.env, ...webhookEnv };
+      let result = await runDoctor(loadConfig(env), silent);
+      expect(result.ok).toBe(false);
+      expect(webhookLines(result.lines)).toEqual([
+        `FAIL  Heroku webhook to this bot on whitewave-staging — no webhook to ${botUrl}; run npm run setup-heroku-webhooks`,
+        `FAIL  Heroku webhook to this bot on whitewave-prod — no webhook to ${botUrl}; run npm run setup-heroku-webhooks`,
+      ]);
+
+      expect((await setupHerokuWebhooks(loadConfig(env), silent)).ok).toBe(true);
+      result = await runDoctor(loadConfig(env), silent);
+      expect(result.lines.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+      expect(webhookLines(result.lines)).toEqual([
+        `PASS  Heroku webhook to this bot on whitewave-staging — ${botUrl} (api:release, dyno; sync)`,
+        `PASS  Heroku webhook to this bot on whitewave-prod — ${botUrl} (api:release, dyno; sync)`,
+      ]);
+      expect(JSON.stringify(result.lines)).not.toContain(webhookEnv.HEROKU_WEBHOOK_SECRET);
+    });
+
+    it("names a wrong include or level, a subscription to an old URL, and several to this bot", async () => {
+      await healthyWorld();
+      world.heroku.webhooks.options.maxAttempts = 1;
+      await subscribe(world.ids.staging, { include: ["api:release"], level: "notify" });
+      await subscribe(world.ids.production, { url: "https://old-bot.example.com/heroku/webhook" });
+      const result = await runDoctor(loadConfig({ ...world.env, ...webhookEnv }), silent);
+      expect(result.ok).toBe(false);
+      const [staging, production] = webhookLines(result.lines);
+      expect(staging).toMatch(
+        /^FAIL {2}Heroku webhook to this bot on whitewave-staging — the webhook to .*: include is api:release, expected api:release, dyno; level is notify, expected sync; run npm run setup-heroku-webhooks$/,
+      );
+      expect(production).toMatch(
+        /^FAIL .*whitewave-prod — no webhook to https:\/\/bot\.example\.com\/heroku\/webhook, but one to https:\/\/old-bot\.example\.com\/heroku\/webhook/,
+      );
+
+      await subscribe(world.ids.production, {});
+      await subscribe(world.ids.production, {});
+      const several = await runDoctor(loadConfig({ ...world.env, ...webhookEnv }), silent);
+      expect(webhookLines(several.lines)[1]).toMatch(
+        /^FAIL .*whitewave-prod — 2 webhooks to .*every event arrives once per subscription; remove all but one/,
+      );
+    });
   });
 });
