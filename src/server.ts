@@ -19,6 +19,7 @@ import { boltLogger, type Logger } from "./infra/logger.js";
 import { abortableSleep } from "./infra/stopping.js";
 import { TtlCache } from "./infra/ttl-cache.js";
 import { handleGitLabWebhook } from "./transport/gitlab/webhook-route.js";
+import { handleHerokuWebhook } from "./transport/heroku/webhook-route.js";
 import { sendJson } from "./transport/http.js";
 import { registerListeners } from "./transport/slack/index.js";
 import { handleSlackEvents, SLACK_BODY_LIMIT } from "./transport/slack/slack-intake.js";
@@ -50,7 +51,11 @@ export async function startBot(options: {
   clock?: { now(): Date };
 }): Promise<RunningBot> {
   const { config, log } = options;
-  const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const tuning: Tuning = {
+    ...DEFAULT_TUNING,
+    herokuEventsFreshForMs: config.heroku.eventsFreshForMs,
+    ...options.tuning,
+  };
   if (tuning.messageGraceMs <= slackCallBoundMs(tuning)) {
     log.warn(
       { messageGraceMs: tuning.messageGraceMs, slackCallBoundMs: slackCallBoundMs(tuning) },
@@ -181,6 +186,19 @@ export async function startBot(options: {
         onRecorded: (id) => bot.deliveryRecorded(id),
       }).catch((error: unknown) => {
         log.error({ err: error }, "GitLab webhook handler failed");
+        sendJson(res, 500, { error: "internal error" });
+      });
+      return;
+    }
+    if (path === "/heroku/webhook" && config.heroku.webhookSecret !== undefined) {
+      handleHerokuWebhook(req, res, {
+        secret: config.heroku.webhookSecret,
+        store,
+        log,
+        now: () => new Date(),
+        onRecorded: (id) => bot.deliveryRecorded(id),
+      }).catch((error: unknown) => {
+        log.error({ err: error }, "Heroku webhook handler failed");
         sendJson(res, 500, { error: "internal error" });
       });
       return;

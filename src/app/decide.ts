@@ -17,6 +17,7 @@ import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { findPipeline, pipelineView } from "./pipelines.js";
+import { productionChangesSeen } from "./release-view.js";
 
 export type DecisionResult =
   | { kind: "approved"; count: number; required: number; promoting: boolean }
@@ -124,7 +125,13 @@ function renderer(ctx: AppContext, request: PromotionRequest): Render | undefine
   const view = pipelineView(pipelineConfig);
   const now = ctx.clock.now();
   return async (r) => ({
-    ...requestMessage({ request: r, approvals: await ctx.store.approvals(r.id), pipeline: view, now }),
+    ...requestMessage({
+      request: r,
+      approvals: await ctx.store.approvals(r.id),
+      pipeline: view,
+      now,
+      productionChanged: await productionChangesSeen(ctx, r).catch(() => []),
+    }),
     requestId: r.id,
   });
 }

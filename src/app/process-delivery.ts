@@ -8,6 +8,7 @@
 import { isSlackError, isTransientSlackError, slackReason } from "../adapters/slack/slack-errors.js";
 import { DomainError } from "../domain/errors.js";
 import { HANDLED_EVENTS, type HandledBody, isHandledEvent, type PipelineEvent } from "../domain/gitlab-events.js";
+import { parseHerokuEvent } from "../domain/heroku-events.js";
 import type { Delivery } from "../domain/records.js";
 import type { Logger } from "../infra/logger.js";
 import { isStopping } from "../infra/stopping.js";
@@ -15,9 +16,11 @@ import { errorText } from "../views/error-text.js";
 import { processingFailedMessage } from "../views/staging-messages.js";
 import type { AppContext } from "./context.js";
 import { finishJobFromHook } from "./execute/gitlab-job.js";
+import { onHerokuEvent } from "./heroku-events.js";
 import { concernedPipelines, onPipelineEvent } from "./staging-ready.js";
 
 export async function processDelivery(ctx: AppContext, delivery: Delivery): Promise<void> {
+  if (delivery.event.startsWith("heroku:")) return processHerokuDelivery(ctx, delivery);
   const log = ctx.log.child({ delivery: delivery.id, gitlabEvent: delivery.event, attempt: delivery.attempts });
   if (!isHandledEvent(delivery.event)) {
     await ctx.store.finishDelivery(delivery.id, "done");
@@ -128,5 +131,57 @@ async function reportFailure(ctx: AppContext, event: PipelineEvent, reason: stri
     } catch (error) {
       ctx.log.error({ err: error, pipeline: pipelineConfig.name }, "could not report a processing failure in Slack");
     }
+  }
+}
+
+/**
+ * A Heroku app webhook event. Its failures (Slack down while announcing, a store error) are retried
+ * like a GitLab delivery's; there is no channel to report a failed one to, so the log says it.
+ */
+async function processHerokuDelivery(ctx: AppContext, delivery: Delivery): Promise<void> {
+  const log = ctx.log.child({ delivery: delivery.id, herokuEvent: delivery.event, attempt: delivery.attempts });
+  const parsed = parseHerokuEvent(JSON.parse(delivery.body));
+  if ("problem" in parsed) {
+    await ctx.store.finishDelivery(delivery.id, "failed", `body no longer matches the schema: ${parsed.problem}`);
+    return;
+  }
+  if (delivery.attempts > ctx.tuning.deliveryAttempts) {
+    const reason = `gave up after ${delivery.attempts - 1} attempts: ${delivery.lastError ?? "the process handling it stopped each time"}`;
+    log.error({ reason }, "a Heroku delivery failed for good");
+    await ctx.store.finishDelivery(delivery.id, "failed", reason);
+    return;
+  }
+  try {
+    const outcomes = await onHerokuEvent(ctx, parsed.event);
+    log.debug({ outcomes }, "Heroku event processed");
+    await ctx.store.finishDelivery(delivery.id, "done");
+  } catch (error) {
+    if (isStopping(error)) {
+      await ctx.store.releaseDelivery(delivery.id, ctx.instanceId);
+      throw error;
+    }
+    const reason =
+      error instanceof DomainError
+        ? errorText(error)
+        : isSlackError(error)
+          ? slackReason(error)
+          : "an unexpected error (see the bot's logs)";
+    const definite = error instanceof DomainError && !error.retryable && error.code !== "SLACK_FAILED";
+    if (!definite && delivery.attempts < ctx.tuning.deliveryAttempts) {
+      const delay = Math.min(
+        ctx.tuning.deliveryRetryMaxMs,
+        ctx.tuning.deliveryRetryFirstMs * 2 ** Math.max(0, delivery.attempts - 1),
+      );
+      log.warn({ err: error, retryInMs: delay }, "processing a Heroku delivery failed; it will be tried again");
+      await ctx.store.retryDeliveryLater(
+        delivery.id,
+        ctx.instanceId,
+        new Date(ctx.clock.now().getTime() + delay),
+        reason,
+      );
+      return;
+    }
+    log.error({ err: error, attempts: delivery.attempts }, "a Heroku delivery failed for good");
+    await ctx.store.finishDelivery(delivery.id, "failed", reason.slice(0, 500));
   }
 }

@@ -10,7 +10,8 @@
  */
 import type { PipelineConfig } from "../config.js";
 import type { AppRelease, AppView, PipelineTopology, Release } from "../domain/ports.js";
-import type { AppRef } from "../domain/request.js";
+import type { AppRef, PromotionRequest } from "../domain/request.js";
+import type { OutsideChange } from "../views/outside-release.js";
 import type { AppContext } from "./context.js";
 import { herokuSide } from "./pipelines.js";
 
@@ -133,4 +134,36 @@ export async function noteRelease(
     .catch((error: unknown) =>
       ctx.log.warn({ err: error, app: release.app.name }, "could not record a release in the release view"),
     );
+}
+
+/**
+ * Production releases since a pending request was made that changed the build the targets run, as the
+ * release view shows them (the executor checks Heroku itself before acting: this only warns).
+ */
+export async function productionChangesSeen(
+  ctx: Pick<ViewContext, "store">,
+  request: PromotionRequest,
+): Promise<OutsideChange[]> {
+  const baseline = request.baseline;
+  if (request.state !== "pending" || !baseline) return [];
+  const views = await ctx.store.appViews(request.targetApps.map((a) => a.id));
+  const changes: OutsideChange[] = [];
+  for (const app of request.targetApps) {
+    const view = views.get(app.id);
+    const before = baseline[app.id];
+    if (!view?.current || before === undefined || view.current.version <= before) continue;
+    // As the executor judges it: a config-var release keeps the build, and the approved build is no change.
+    const then = view.releases.find((r) => r.status === "succeeded" && r.version <= before);
+    const current = view.current;
+    if (current.slugId === request.slugId || (then && then.slugId === current.slugId)) continue;
+    changes.push({
+      appName: app.name,
+      version: current.version,
+      madeBy: current.madeBy ?? null,
+      description: current.description,
+      commit: view.commit,
+      at: current.createdAt,
+    });
+  }
+  return changes;
 }

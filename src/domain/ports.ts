@@ -325,6 +325,8 @@ export interface AppView {
   current: Release | undefined;
   /** The newest release the view holds, whatever its status. */
   newest: Release | undefined;
+  /** Every release the view holds of the app, newest first (the last 50 at most). */
+  releases: Release[];
   /** The commit of `current`'s slug, when known. */
   commit: string | null;
   /** When the last Heroku webhook event about the app was processed (this process's clock). */

@@ -7,6 +7,7 @@ import { actions, type Block, button, context, section } from "./blocks.js";
 import { approversText, commitLine, message, overrideText } from "./message-parts.js";
 import type { PipelineView } from "./models.js";
 import { code, esc, link, plural, user, when } from "./mrkdwn.js";
+import { type OutsideChange, productionChangedNotice } from "./outside-release.js";
 
 const STATE_HEADLINE: Record<PromotionRequest["state"], string> = {
   pending: ":raising_hand: Promotion requested",
@@ -80,6 +81,8 @@ export function requestMessage(args: {
   approvals: Approval[];
   pipeline: PipelineView;
   now: Date;
+  /** Production releases made since the request that the bot did not make (from the release view). */
+  productionChanged?: OutsideChange[];
 }): ChatMessage {
   const { request, approvals, pipeline } = args;
   const failedTargets = request.outcome?.targets.filter((t) => t.status !== "succeeded") ?? [];
@@ -118,6 +121,9 @@ export function requestMessage(args: {
   if (override) blocks.push(context(override));
 
   const approvedBy = approvals.map((a) => user(a.approver)).join(", ");
+  if (request.state === "pending" && args.productionChanged && args.productionChanged.length > 0) {
+    blocks.push(section(productionChangedNotice(args.productionChanged)));
+  }
   if (request.state === "pending") {
     blocks.push(
       section(

@@ -191,14 +191,15 @@ export class ReleaseViewRepository {
     const partial = new Map<string, Omit<AppView, "commit"> & { slugId: string | null }>();
     for (const app of apps) {
       const rows = byApp.get(app.app_id) ?? [];
-      const newest = rows[0] ? toRelease(rows[0]) : undefined;
-      const currentRow = rows.find((r) => r.status === "succeeded");
-      const current = currentRow ? toRelease(currentRow) : undefined;
+      const held = rows.map(toRelease);
+      const newest = held[0];
+      const current = held.find((r) => r.status === "succeeded");
       if (current?.slugId) slugIds.add(current.slugId);
       partial.set(app.app_id, {
         app: { id: app.app_id, name: app.app_name },
         current,
         newest,
+        releases: held,
         lastEventAt: dateOrNull(app.last_event_at),
         lastReadAt: dateOrNull(app.last_read_at),
         releaseEvents: Number(app.release_events),

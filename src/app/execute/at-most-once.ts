@@ -13,6 +13,7 @@
 import { DomainError } from "../../domain/errors.js";
 import { isStopping } from "../../infra/stopping.js";
 import type { AppContext } from "../context.js";
+import { eventsFlowing } from "../release-view.js";
 import type { LeaseKeeper } from "./lease.js";
 
 /** How many attempts an action gets when each ambiguous one left no trace. */
@@ -166,6 +167,11 @@ export async function actAtMostOnce<A, T>(
  * Follows a change until `read` says it ended, with backoff. Transient read failures are logged and
  * read again (the change runs on at the provider whatever happens here); after `followLimitMs` it
  * gives up with `tooLong`: the outcome is unknown (never failed: the change may still finish).
+ *
+ * With `wakeOn` (the apps the change releases on): while Heroku's release events flow for every one of
+ * them, Heroku is read at most every `eventPollMaxMs`, and at once when a release event about them
+ * arrives (the store counts them, so an event processed by another process wakes this one too). The
+ * reads still decide: an event only says when to look.
  */
 export async function followUntil<T>(
   ctx: AppContext,
@@ -173,6 +179,7 @@ export async function followUntil<T>(
   startedAt: Date | null,
   read: () => Promise<T | undefined>,
   tooLong: (minutes: number) => OutcomeUnknown,
+  wakeOn: string[] = [],
 ): Promise<T> {
   // `startedAt` is the database's time: how long ago that was is read once on the database's clock
   // (this process's may be minutes off), and the time since on this process's monotonic clock (which a
@@ -193,7 +200,32 @@ export async function followUntil<T>(
     if (elapsed() > ctx.tuning.followLimitMs) {
       throw tooLong(Math.round(ctx.tuning.followLimitMs / 60_000));
     }
+    if (await waitForEvents(ctx, lease, wakeOn)) continue;
     await ctx.sleep(delay);
     delay = Math.min(ctx.tuning.pollMaxMs, Math.round(delay * ctx.tuning.pollFactor));
   }
+}
+
+/**
+ * Waits up to `eventPollMaxMs` for a release event about `apps`, looking at the store every
+ * `pollFirstMs`. False at once (wait the usual backoff instead) when events do not flow for all of them.
+ */
+async function waitForEvents(ctx: AppContext, lease: LeaseKeeper, apps: string[]): Promise<boolean> {
+  if (apps.length === 0) return false;
+  const count = async (): Promise<number | undefined> => {
+    const marks = await ctx.store.eventMarks(apps).catch(() => undefined);
+    if (!marks || !apps.every((id) => eventsFlowing(ctx, marks.get(id)?.lastEventAt ?? null))) return undefined;
+    return apps.reduce((sum, id) => sum + (marks.get(id)?.releaseEvents ?? 0), 0);
+  };
+  const seen = await count();
+  if (seen === undefined) return false;
+  const since = performance.now();
+  while (performance.now() - since < ctx.tuning.eventPollMaxMs) {
+    lease.check();
+    await ctx.sleep(ctx.tuning.pollFirstMs);
+    const now = await count();
+    // Events stopped flowing (or the store is unreadable): read Heroku now, then back off as usual.
+    if (now === undefined || now !== seen) return true;
+  }
+  return true;
 }

@@ -13,6 +13,7 @@ import type { AppRef, PromotionOutcome, PromotionRequest, TargetResult } from ".
 import { errorText } from "../../views/error-text.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
+import { noteRelease } from "../release-view.js";
 import { actAtMostOnce, followUntil, OutcomeUnknown, orUnknown } from "./at-most-once.js";
 import { missingTarget, OUTPUT_LINES, releaseResult } from "./finish.js";
 import { type LeaseKeeper, LeaseLost } from "./lease.js";
@@ -92,6 +93,7 @@ export async function runPromotion(
       return targets.length > 0 && targets.every((target) => target.status !== "pending") ? targets : undefined;
     },
     tooLong(request),
+    request.targetApps.map((app) => app.id),
   );
   return describeTargets(ctx, request, targets);
 }
@@ -199,13 +201,16 @@ export async function followReleases(
     async () => {
       const current = new Map<string, Release>();
       for (const [appId, release] of earlier) current.set(appId, await ctx.heroku.release(appId, release.id));
-      return [...current.values()].every((r) => r.status !== "pending") ? current : undefined;
+      const done = [...current.values()].every((r) => r.status !== "pending");
+      if (done) await noteReleases(ctx, request, current);
+      return done ? current : undefined;
     },
     (minutes) =>
       new OutcomeUnknown(
         `Heroku had not finished the ${what}'s releases after ${minutes} minutes.`,
         request.targetApps[0] ? activityLink(request.targetApps[0]) : null,
       ),
+    [...earlier.keys()],
   );
   const results: TargetResult[] = [];
   for (const app of request.targetApps) {
@@ -242,6 +247,7 @@ async function describeTarget(ctx: AppContext, app: AppRef, target: PromotionTar
   if (target.releaseId) {
     try {
       const release = await ctx.heroku.release(app.id, target.releaseId);
+      await noteRelease(ctx, { ...release, app }, "action", ctx.clock.now());
       releaseVersion = release.version;
       if (target.status === "failed" && release.outputStreamUrl) {
         outputTail = await ctx.heroku.releaseOutputTail(release.outputStreamUrl, OUTPUT_LINES);
@@ -258,4 +264,12 @@ async function describeTarget(ctx: AppContext, app: AppRef, target: PromotionTar
     errorMessage: target.errorMessage,
     outputTail,
   };
+}
+
+/** What the bot's own change made, into the release view (so views need not read it back). */
+async function noteReleases(ctx: AppContext, request: PromotionRequest, releases: Map<string, Release>): Promise<void> {
+  for (const app of request.targetApps) {
+    const release = releases.get(app.id);
+    if (release) await noteRelease(ctx, { ...release, app }, "action", ctx.clock.now());
+  }
 }
