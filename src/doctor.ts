@@ -155,7 +155,13 @@ export async function runDoctor(config: Config, log: Logger): Promise<DoctorResu
     await check(`Heroku pipeline ${p.herokuPipeline} (${p.name})`, async () => {
       const pipeline = await heroku.pipeline(p.herokuPipeline);
       const couplings = await heroku.couplings(pipeline.id);
-      for (const c of couplings) if (c.stage === p.from || c.stage === p.to) webhookApps.set(c.app.id, c.app.name);
+      // From-stage apps first, then by name: the webhook lines read in a stable order.
+      const stageApps = couplings
+        .filter((c) => c.stage === p.from || c.stage === p.to)
+        .sort(
+          (a, b) => Number(a.stage !== p.from) - Number(b.stage !== p.from) || a.app.name.localeCompare(b.app.name),
+        );
+      for (const c of stageApps) webhookApps.set(c.app.id, c.app.name);
       const sources = couplings.filter((c) => c.stage === p.from).map((c) => c.app.name);
       const targets = couplings.filter((c) => c.stage === p.to).map((c) => c.app.name);
       if (sources.length !== 1) throw new Error(`expected one app in the ${p.from} stage, found ${sources.length}`);

@@ -54,7 +54,14 @@ async function appsToSubscribe(
       const pipeline = await heroku.pipeline(pipelineConfig.herokuPipeline);
       const couplings = await heroku.couplings(pipeline.id);
       const stages = new Set([pipelineConfig.from, pipelineConfig.to]);
-      const coupled = couplings.filter((c) => stages.has(c.stage));
+      // From-stage apps first, then by name, so that the lines read in a stable order.
+      const coupled = couplings
+        .filter((c) => stages.has(c.stage))
+        .sort(
+          (a, b) =>
+            Number(a.stage !== pipelineConfig.from) - Number(b.stage !== pipelineConfig.from) ||
+            a.app.name.localeCompare(b.app.name),
+        );
       if (coupled.length === 0) {
         throw new Error(`no app in the ${pipelineConfig.from} or ${pipelineConfig.to} stage`);
       }
