@@ -76,8 +76,10 @@ export class KyselyStore implements Store {
     return this.database.ping();
   }
 
-  close(): Promise<void> {
-    return this.database.close();
+  /** Writes the audit rows still queued (denials are written a tick later), then closes. */
+  async close(): Promise<void> {
+    await this.auditLog.flush();
+    await this.database.close();
   }
 
   // DeliveryRepository
