@@ -45,6 +45,8 @@ export const FAST_TUNING: Partial<Tuning> = {
   pollFirstMs: 20,
   pollFactor: 1.5,
   pollMaxMs: 60,
+  // The stand-in settles a promotion on a later poll, not by time as Heroku does: keep polling often.
+  eventPollMaxMs: 100,
   followLimitMs: 20_000,
   jobReleaseWaitMs: 600,
   promotionLeaseMs: 5_000,
