@@ -17,8 +17,11 @@ import { herokuSide } from "./pipelines.js";
 
 export type ViewContext = Pick<AppContext, "heroku" | "store" | "clock" | "log" | "tuning" | "herokuAppsCache">;
 
-/** Couplings change rarely: read-only views use a stored topology up to this old (requests read it fresh). */
-const TOPOLOGY_MAX_AGE_MS = 60 * 60_000;
+/**
+ * Couplings change rarely: read-only views use the stored topology up to a day old. Every request reads
+ * it fresh from Heroku and stores what it read, so a re-coupled app shows at the next request at the latest.
+ */
+const TOPOLOGY_MAX_AGE_MS = 24 * 60 * 60_000;
 
 export interface AppState {
   app: AppRef;

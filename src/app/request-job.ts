@@ -13,6 +13,7 @@ import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { completeRequest, inProgress, type RequestCreated, requestBasics } from "./new-request.js";
 import { herokuSide } from "./pipelines.js";
+import { recordTopology } from "./release-view.js";
 
 /** How many recent successful pipelines are searched for a manual production job. */
 const SEARCHED_PIPELINES = 10;
@@ -94,6 +95,8 @@ export async function requestJob(
   }
 
   const side = await herokuSide(ctx, pipelineConfig);
+  // Read fresh for the request; read-only views take it from here too.
+  await recordTopology(ctx, pipelineConfig, side);
   const staging = await ctx.heroku.currentRelease(side.source.id);
   const title =
     candidate?.commitTitle ??

@@ -14,6 +14,7 @@ import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { checkGate, completeRequest, inProgress, type RequestCreated, requestBasics } from "./new-request.js";
 import { findPipeline, type HerokuSide, herokuSide } from "./pipelines.js";
+import { recordTopology } from "./release-view.js";
 import { requestJob } from "./request-job.js";
 import { commitsBehind } from "./staging-ready.js";
 
@@ -126,6 +127,8 @@ export async function requestPromotion(
   }
 
   const side = await herokuSide(ctx, pipelineConfig);
+  // Read fresh for the request; read-only views take it from here too.
+  await recordTopology(ctx, pipelineConfig, side);
   const release = await checkRelease(ctx, side, candidate);
   const commit = candidate?.commitSha ?? (await ctx.heroku.slugCommit(side.source.id, release.slugId as string));
   if (!commit) {

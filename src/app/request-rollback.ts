@@ -11,6 +11,7 @@ import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
 import { checkGate, completeRequest, inProgress, type RequestCreated, requestBasics } from "./new-request.js";
 import { findPipeline, herokuSide } from "./pipelines.js";
+import { recordTopology } from "./release-view.js";
 
 export async function requestRollback(
   ctx: AppContext,
@@ -29,6 +30,8 @@ export async function requestRollback(
 
   const promoted = args.afterRequestId ? await ctx.store.getRequest(args.afterRequestId) : undefined;
   const side = await herokuSide(ctx, pipelineConfig);
+  // Read fresh for the request; read-only views take it from here too.
+  await recordTopology(ctx, pipelineConfig, side);
   const targets: RollbackTarget[] = [];
   for (const app of side.targets) {
     const releases = await ctx.heroku.recentReleases(app.id, 20);

@@ -15,6 +15,7 @@ import type { AppRelease, Coupling, HerokuPort, PromotionTarget, Release } from 
 import type { Logger } from "../../infra/logger.js";
 import { parseRetryAfter, type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
 import { TtlCache } from "../../infra/ttl-cache.js";
+import { herokuError } from "./heroku-errors.js";
 
 const releaseSchema = z.object({
   id: z.string(),
@@ -137,7 +138,7 @@ export class HerokuAdapter implements HerokuPort {
         return parsed.data;
       } catch (error) {
         if (error instanceof DomainError) throw error;
-        throw this.translate(error as HerokuError, what, meta);
+        throw herokuError(error as HerokuError, what, meta);
       }
     };
     if (options.retry === false) return attemptOnce();
@@ -174,67 +175,6 @@ export class HerokuAdapter implements HerokuPort {
       this.log.warn({ remaining: this.remaining, waitMs }, "Heroku rate limit is low; slowing down");
       await this.sleep(waitMs);
     }
-  }
-
-  private translate(error: HerokuError, what: string, meta: CallMeta): DomainError {
-    const status = error.statusCode;
-    const body = (typeof error.body === "object" && error.body !== null ? error.body : {}) as {
-      id?: string;
-      message?: string;
-    };
-    // Plain text, quoting Heroku's own words: views escape it before showing it in Slack.
-    const herokuMessage = typeof body.message === "string" ? body.message.slice(0, 500) : undefined;
-    const details = { status, plain: true, details: { herokuId: body.id, what } };
-    if (status === undefined) {
-      return new DomainError("HEROKU_UNAVAILABLE", `Heroku could not be reached while ${what} (${error.message}).`, {
-        ...details,
-        retryable: true,
-      });
-    }
-    if (body.id === "two_factor") {
-      return new DomainError(
-        "HEROKU_TWO_FACTOR",
-        "Heroku asks for a second factor for this token's account. Give the bot a token of an account without two-factor authentication (e.g. a dedicated bot account) in HEROKU_API_TOKEN.",
-        details,
-      );
-    }
-    if (status === 401 || status === 403) {
-      return new DomainError(
-        "HEROKU_UNAUTHORIZED",
-        `Heroku refused the bot's token while ${what} (${status}${herokuMessage ? `: ${herokuMessage}` : ""}). Check that HEROKU_API_TOKEN is valid and its account can access the pipeline and apps.`,
-        details,
-      );
-    }
-    if (status === 404) {
-      return new DomainError(
-        "HEROKU_NOT_FOUND",
-        `Heroku found nothing while ${what} (404): check that the pipeline and its apps exist and that HEROKU_API_TOKEN's account can see them.`,
-        details,
-      );
-    }
-    if (status === 429) {
-      return new DomainError(
-        "HEROKU_UNAVAILABLE",
-        `Heroku's rate limit was reached while ${what}. Heroku allows about 4,500 calls an hour per token; try again in a few minutes.`,
-        {
-          ...details,
-          retryable: true,
-          retryAfterMs: meta.retryAfterMs,
-        },
-      );
-    }
-    if (status >= 500) {
-      return new DomainError("HEROKU_UNAVAILABLE", `Heroku answered ${status} while ${what}.`, {
-        ...details,
-        retryable: true,
-        retryAfterMs: meta.retryAfterMs,
-      });
-    }
-    return new DomainError(
-      "HEROKU_REJECTED",
-      `Heroku refused the call while ${what} (${status}): ${herokuMessage ?? "no reason given"}`,
-      details,
-    );
   }
 
   async pipeline(idOrName: string): Promise<{ id: string; name: string }> {
@@ -376,7 +316,7 @@ export class HerokuAdapter implements HerokuPort {
             signal: AbortSignal.timeout(this.options.postTimeoutMs ?? 15_000),
           });
         } catch (error) {
-          throw this.translate(error as HerokuError, what, {});
+          throw herokuError(error as HerokuError, what, {});
         }
         if (response.headers.has("ratelimit-remaining")) {
           const remaining = Number(response.headers.get("ratelimit-remaining"));
@@ -395,7 +335,7 @@ export class HerokuAdapter implements HerokuPort {
             body: parsedBody,
           });
           const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-          throw this.translate(error, what, retryAfterMs !== undefined ? { retryAfterMs } : {});
+          throw herokuError(error, what, retryAfterMs !== undefined ? { retryAfterMs } : {});
         }
         const parsed = schema.safeParse(parsedBody);
         // A 2xx means Heroku acted: an answer that cannot be read leaves open what it did, so it is

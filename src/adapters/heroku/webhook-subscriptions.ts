@@ -13,6 +13,7 @@ import Heroku, { type HerokuError } from "heroku-client";
 import { z } from "zod";
 import { DomainError } from "../../domain/errors.js";
 import { type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
+import { herokuError } from "./heroku-errors.js";
 
 const subscriptionSchema = z.object({
   id: z.string(),
@@ -97,7 +98,7 @@ export class HerokuWebhookSubscriptions {
       try {
         raw = await request();
       } catch (error) {
-        throw translate(error as HerokuError, what);
+        throw herokuError(error as HerokuError, what, {}, "can manage the app's webhooks");
       }
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
@@ -119,61 +120,6 @@ export class HerokuWebhookSubscriptions {
       this.sleep,
     );
   }
-}
-
-/**
- * Heroku's error answers as DomainErrors, in the words HerokuAdapter uses for the same statuses (its
- * translation is a private method there, so it cannot be imported as it stands).
- */
-function translate(error: HerokuError, what: string): DomainError {
-  const status = error.statusCode;
-  const body = (typeof error.body === "object" && error.body !== null ? error.body : {}) as {
-    id?: string;
-    message?: string;
-  };
-  const herokuMessage = typeof body.message === "string" ? body.message.slice(0, 500) : undefined;
-  const details = { status, plain: true, details: { herokuId: body.id, what } };
-  if (status === undefined) {
-    return new DomainError("HEROKU_UNAVAILABLE", `Heroku could not be reached while ${what} (${error.message}).`, {
-      ...details,
-      retryable: true,
-    });
-  }
-  if (body.id === "two_factor") {
-    return new DomainError(
-      "HEROKU_TWO_FACTOR",
-      "Heroku asks for a second factor for this token's account. Give the bot a token of an account without two-factor authentication (e.g. a dedicated bot account) in HEROKU_API_TOKEN.",
-      details,
-    );
-  }
-  if (status === 401 || status === 403) {
-    return new DomainError(
-      "HEROKU_UNAUTHORIZED",
-      `Heroku refused the bot's token while ${what} (${status}${herokuMessage ? `: ${herokuMessage}` : ""}). Check that HEROKU_API_TOKEN is valid and its account can manage the app's webhooks.`,
-      details,
-    );
-  }
-  if (status === 404) {
-    return new DomainError(
-      "HEROKU_NOT_FOUND",
-      `Heroku found nothing while ${what} (404): check that the app exists and that HEROKU_API_TOKEN's account can see it.`,
-      details,
-    );
-  }
-  if (status === 429 || status >= 500) {
-    return new DomainError(
-      "HEROKU_UNAVAILABLE",
-      status === 429
-        ? `Heroku's rate limit was reached while ${what}; try again in a few minutes.`
-        : `Heroku answered ${status} while ${what}.`,
-      { ...details, retryable: true },
-    );
-  }
-  return new DomainError(
-    "HEROKU_REJECTED",
-    `Heroku refused the call while ${what} (${status}): ${herokuMessage ?? "no reason given"}`,
-    details,
-  );
 }
 
 /** What promote-bot subscribes each app to: release events and dyno state changes, retried until answered. */
