@@ -38,7 +38,7 @@ function cell(text: string): string {
 }
 
 export function table(rows: Row[]): string {
-  const lines = ["| # | Measure | Figure | Target (issue 6) | Verdict |", "|---|---|---|---|---|"];
+  const lines = ["| # | Measure | Figure | Target (issue 6 unless marked) | Verdict |", "|---|---|---|---|---|"];
   for (const row of rows) {
     lines.push(
       `| ${row.item} | ${cell(row.measure)} | ${cell(row.figure)} | ${cell(row.target)} | ${row.verdict === "missed" ? "**missed**" : row.verdict} |`,

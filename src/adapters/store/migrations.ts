@@ -257,6 +257,30 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    "0013_scale_indexes": {
+      async up(db: Kysely<unknown>) {
+        // Every sweep pass (every 10 s) looks for requests whose message needs work. Without these two
+        // indexes both lookups read the whole requests table, so a pass grew with the history kept
+        // (issue 15, bench/measure-scale.ts: with 1,000 pipelines' history, 160,000 requests, a pass took
+        // 0.2 to 0.3 s, up to 0.8 s, on SQLite and PostgreSQL, about 20 times its time at 100 pipelines;
+        // with these indexes, 1 to 2 ms).
+        // unsettledMessages: `message_settled_at IS NULL` is an equality on the first column (the few
+        // unsettled requests), ordered by finished_at as the query is. Not partial: SQLite's planner
+        // prefers the state index over a partial one here.
+        await db.schema
+          .createIndex("requests_unsettled")
+          .on("requests")
+          .columns(["message_settled_at", "finished_at"])
+          .execute();
+        // requestsWithoutMessage: the handful of requests whose message is unposted or being posted
+        // ('posting', rows.ts POSTING). Partial, because the query's time bounds are the database's
+        // clock (clock_timestamp() on PostgreSQL, volatile), which no index range can use there; both
+        // planners see that each arm of the query's OR implies the index's condition.
+        await sql`CREATE INDEX requests_unposted ON requests (created_at) WHERE message_ts IS NULL OR message_ts = 'posting'`.execute(
+          db,
+        );
+      },
+    },
   };
 }
 
