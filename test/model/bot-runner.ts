@@ -52,17 +52,34 @@ export const MODEL_TUNING: Partial<Tuning> = {
   followLimitMs: 15_000,
 };
 
-export async function inProcessRunner(pipeline: PipelineOptions): Promise<BotRunner> {
-  const world = await startWorld({ pipeline });
+/** The secret of the Heroku webhook variant's subscriptions. */
+const HEROKU_WEBHOOK_SECRET = "model-heroku-webhook-secret-0123456789";
+
+export interface InProcessOptions {
+  /**
+   * Heroku's app webhooks set up (issue 15): both apps subscribed to the bot's /heroku/webhook, the
+   * follower woken by release events and polling Heroku at most every `eventPollMaxMs` meanwhile.
+   * While the bot restarts, Heroku's deliveries fail and are retried (or given up): missed events.
+   */
+  herokuEvents?: boolean;
+}
+
+export async function inProcessRunner(pipeline: PipelineOptions, options: InProcessOptions = {}): Promise<BotRunner> {
+  const world = await startWorld({
+    pipeline,
+    ...(options.herokuEvents ? { env: { HEROKU_WEBHOOK_SECRET } } : {}),
+  });
   const logs = new LogCapture();
   const config = loadConfig(world.env);
   let bot: RunningBot;
   let offsetMs = 0;
   const clock = { now: () => new Date(Date.now() + offsetMs) };
+  const tuning: Partial<Tuning> = options.herokuEvents ? { ...MODEL_TUNING, eventPollMaxMs: 2_000 } : MODEL_TUNING;
   const boot = async () => {
     const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
-    bot = await startBot({ config, log, tuning: MODEL_TUNING, host: "127.0.0.1", port: 0, clock });
+    bot = await startBot({ config, log, tuning, host: "127.0.0.1", port: 0, clock });
     world.url = bot.url;
+    if (options.herokuEvents) await subscribe(world);
   };
   await boot();
   return {
@@ -166,4 +183,26 @@ export async function processRunner(pipeline: PipelineOptions, db: TestDatabase,
       await db.drop();
     },
   };
+}
+
+/** Points both apps' Heroku webhooks at the bot (a restart gives it a new port): created once, then moved. */
+async function subscribe(world: World): Promise<void> {
+  const url = `${world.url}/heroku/webhook`;
+  for (const appId of [world.ids.staging, world.ids.production]) {
+    const existing = world.heroku.webhooks.list(appId);
+    if (existing.length > 0) {
+      for (const subscription of existing) subscription.url = url;
+      continue;
+    }
+    const response = await fetch(`${world.heroku.url}/apps/${appId}/webhooks`, {
+      method: "POST",
+      headers: {
+        Accept: "application/vnd.heroku+json; version=3",
+        Authorization: "Bearer heroku-test-token",
+        "Content-Type": "application/json",
+      },
+      body: JSON.stringify({ include: ["api:release", "dyno"], level: "sync", url, secret: HEROKU_WEBHOOK_SECRET }),
+    });
+    if (!response.ok) throw new Error(`could not subscribe app ${appId}: ${response.status} ${await response.text()}`);
+  }
 }

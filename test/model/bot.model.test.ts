@@ -12,7 +12,14 @@ import { APPROVER_A, REQUESTER } from "../support/harness.js";
 import { inProcessRunner } from "./bot-runner.js";
 import { Decide, HistoryRun, RequestPromotion, Ship } from "./commands.js";
 import { checkInvariants, type HistoryRecords, shownStateOf } from "./invariants.js";
-import { ALWAYS_FROZEN, envSettings, KNOWN_DEFECT_KINDS, runHistories, type Variant } from "./run-histories.js";
+import {
+  ALWAYS_FROZEN,
+  envSettings,
+  KNOWN_DEFECT_KINDS,
+  runHistories,
+  type Variant,
+  webhookTroubles,
+} from "./run-histories.js";
 
 const HISTORIES = Number(process.env.MODEL_NPM_HISTORIES ?? 8);
 /**
@@ -41,6 +48,13 @@ const VARIANTS: Variant[] = [
     pipeline: { requiredApprovals: 1, freeze: ALWAYS_FROZEN },
     start: inProcessRunner,
     bots: 1,
+  },
+  {
+    name: "Heroku webhooks set up (duplicated, out of order, missed)",
+    pipeline: { requiredApprovals: 1, allowSelfApproval: false },
+    start: (pipeline) => inProcessRunner(pipeline, { herokuEvents: true }),
+    bots: 1,
+    beforeHistory: webhookTroubles,
   },
 ];
 

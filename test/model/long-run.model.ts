@@ -28,6 +28,7 @@ import {
   report,
   runHistories,
   type Variant,
+  webhookTroubles,
 } from "./run-histories.js";
 
 const ALL_VARIANTS: Variant[] = [
@@ -44,6 +45,13 @@ const ALL_VARIANTS: Variant[] = [
     pipeline: { requiredApprovals: 1, freeze: ALWAYS_FROZEN },
     start: inProcessRunner,
     bots: 1,
+  },
+  {
+    name: "heroku-webhooks",
+    pipeline: { requiredApprovals: 1 },
+    start: (pipeline) => inProcessRunner(pipeline, { herokuEvents: true }),
+    bots: 1,
+    beforeHistory: webhookTroubles,
   },
   {
     name: "two-processes-postgres",
@@ -136,6 +144,7 @@ describe("model-based test, long run", () => {
           requests: summaries.reduce((n, s) => n + s.activity.requests, 0),
           approved: summaries.reduce((n, s) => n + s.activity.approved, 0),
           promotions: summaries.reduce((n, s) => n + s.activity.promotions, 0),
+          herokuEvents: summaries.reduce((n, s) => n + s.activity.herokuEvents, 0),
         },
         violations: summaries.flatMap((s) => s.violations),
         durationMs: summaries.reduce((n, s) => n + s.durationMs, 0),

@@ -39,6 +39,20 @@ export interface Variant {
   bots: number;
   /** The pipeline gets a freeze window that histories open and close at runtime (runtimeFreezeWindow). */
   runtimeFreeze?: boolean;
+  /** Set before each history, after every stand-in's faults were cleared (e.g. Heroku webhook faults). */
+  beforeHistory?: (runner: BotRunner) => void;
+}
+
+/**
+ * Heroku's webhooks on a bad day, for every history of the webhook variant: an event delivered twice
+ * (its first answer lost), two delivered out of order, and one never delivered.
+ */
+export function webhookTroubles(runner: BotRunner): void {
+  const { webhooks } = runner.world.heroku;
+  webhooks.clearFaults();
+  webhooks.duplicateDeliveries(2);
+  webhooks.deliverOutOfOrder(2);
+  webhooks.dropEvents(1);
 }
 
 export interface RunOptions {
@@ -67,7 +81,7 @@ export interface RunSummary {
   executions: number;
   faults: Partial<Record<FaultKind, number>>;
   /** What the histories got the bot to do: requests made, requests the people approved, Heroku promotions. */
-  activity: { requests: number; approved: number; promotions: number };
+  activity: { requests: number; approved: number; promotions: number; herokuEvents: number };
   /** Violations found in the failing history (0 when every history passed). */
   violations: Violation[];
   failure?: { seed: number; path: string; commandsPath: string; history: string[]; counterexample: string };
@@ -126,7 +140,7 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
   let runner = await startWorld();
   const faults: Partial<Record<FaultKind, number>> = {};
   let executions = 0;
-  const activity = { requests: 0, approved: 0, promotions: 0 };
+  const activity = { requests: 0, approved: 0, promotions: 0, herokuEvents: 0 };
   let last: { violations: Violation[]; history: string[]; logs: string } | undefined;
 
   const commandOptions = {
@@ -151,6 +165,8 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
       gitlab.clearFaults();
       heroku.rateLimitRemaining = 4500;
       heroku.promotionBehaviour = { pollsUntilDone: 1, failTargets: {} };
+      variant.beforeHistory?.(runner);
+      const eventsBefore = heroku.webhooks.attempts.filter((a) => a.succeeded).length;
       await runner.resetClocks();
       runner.takeLogs();
       const run = new HistoryRun(runner, { ...policy, ...(freezeMidMs !== undefined ? { freezeMidMs } : {}) });
@@ -164,6 +180,7 @@ export async function runHistories(options: RunOptions): Promise<RunSummary> {
       activity.requests += records.requests.length;
       activity.approved += records.requests.filter((r) => r.approvedAtStep !== null).length;
       activity.promotions += records.promotions.length;
+      activity.herokuEvents += heroku.webhooks.attempts.filter((a) => a.succeeded).length - eventsBefore;
       const violations = checkInvariants(records);
       if (process.env.MODEL_VERBOSE) {
         options.print(`--- history ${executions}\n  ${run.log.join("\n  ")}`);
@@ -231,7 +248,7 @@ export function report(
     `model [${summary.variant}]: ${summary.histories} histories run (${summary.executions} with shrinking) in ${(summary.durationMs / 1000).toFixed(1)} s`,
   );
   print(
-    `model [${summary.variant}]: ${summary.activity.requests} requests, ${summary.activity.approved} approved by the people, ${summary.activity.promotions} Heroku promotions`,
+    `model [${summary.variant}]: ${summary.activity.requests} requests, ${summary.activity.approved} approved by the people, ${summary.activity.promotions} Heroku promotions, ${summary.activity.herokuEvents} Heroku webhook events delivered`,
   );
   print(`model [${summary.variant}]: faults injected: ${faultLine || "none"}`);
   print(`model [${summary.variant}]: violations found: ${summary.violations.length}`);
