@@ -3,6 +3,8 @@
  * refusals into ephemeral replies and logs (and apologises for) anything unexpected.
  */
 import { randomUUID } from "node:crypto";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { RespondFn } from "@slack/bolt";
 import { DomainError } from "../../domain/errors.js";
 import type { ChatMessage } from "../../domain/ports.js";
@@ -14,14 +16,59 @@ import { refusal, restartingReply, unexpectedErrorReply } from "../../views/repl
 /** How an answer reaches the person: the response_url in channels, their App Home in the Home tab. */
 export type Answer = (message: ChatMessage) => Promise<void>;
 
-/** An ephemeral reply through the interaction's response_url, leaving the original message alone. */
+/** An ephemeral reply, leaving the original message alone. */
+function ephemeral(message: ChatMessage) {
+  return { response_type: "ephemeral", replace_original: false, text: message.text, blocks: message.blocks as never };
+}
+
+/** An ephemeral reply through the interaction's response_url, with Bolt's `respond`. */
 export async function reply(respond: RespondFn, message: ChatMessage): Promise<void> {
-  await respond({
-    response_type: "ephemeral",
-    replace_original: false,
-    text: message.text,
-    blocks: message.blocks as never,
+  await respond(ephemeral(message) as Parameters<RespondFn>[0]);
+}
+
+const RESPONSE_URL_TIMEOUT_MS = 10_000;
+const keepAlive = { "http:": new HttpAgent({ keepAlive: true }), "https:": new HttpsAgent({ keepAlive: true }) };
+
+/**
+ * The same POST to the response_url as Bolt's `respond`, with node:http(s) on kept-alive connections
+ * rather than the global fetch, whose streams cost more CPU than the rest of a denied click's work
+ * after the ack (bench/PROFILING.md). Like `respond`, a status other than 2xx is an error.
+ * https://api.slack.com/interactivity/handling#message_responses
+ */
+export function postToResponseUrl(responseUrl: string, payload: unknown): Promise<void> {
+  const url = new URL(responseUrl);
+  const send = url.protocol === "https:" ? httpsRequest : url.protocol === "http:" ? httpRequest : undefined;
+  if (!send) return Promise.reject(new Error(`a response_url must be http(s), not ${url.protocol}`));
+  const body = JSON.stringify(payload);
+  return new Promise<void>((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: "POST",
+        agent: keepAlive[url.protocol as keyof typeof keepAlive],
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        timeout: RESPONSE_URL_TIMEOUT_MS,
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        response.resume();
+        response.on("error", reject);
+        response.on("end", () =>
+          status >= 200 && status < 300
+            ? resolve()
+            : reject(new Error(`Slack answered ${status} to a post to the response_url`)),
+        );
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error("the post to the response_url timed out")));
+    request.on("error", reject);
+    request.end(body);
   });
+}
+
+/** An ephemeral reply through a response_url. */
+export function replyThrough(responseUrl: string): Answer {
+  return (message) => postToResponseUrl(responseUrl, ephemeral(message));
 }
 
 /** Runs a listener's work: refusals become answers, the unexpected is logged with a reference and apologised for. */

@@ -9,7 +9,7 @@ import { DomainError } from "../../../domain/errors.js";
 import type { ChatMessage } from "../../../domain/ports.js";
 import type { Logger } from "../../../infra/logger.js";
 import { NOT_MY_BUTTON } from "../../../views/replies.js";
-import { type Answer, guarded, reply } from "../answer.js";
+import { type Answer, guarded, reply, replyThrough } from "../answer.js";
 
 export interface ButtonClick {
   /** The button's value: one of the bot's ids (a request or a staging candidate). */
@@ -44,9 +44,12 @@ export function onButton(
     const value = action.type === "button" ? action.value : undefined;
     const clickLog = log.child({ slackUser: user, action: actionId, id: isOpaqueId(value) ? value : undefined });
     const fromHome = (body as { container?: { type?: string } }).container?.type === "view";
+    const responseUrl = (body as { response_url?: unknown }).response_url;
     const answer: Answer = fromHome
       ? (message) => bot.publishHome(user, firstText(message))
-      : (message) => reply(respond, message);
+      : typeof responseUrl === "string"
+        ? replyThrough(responseUrl)
+        : (message) => reply(respond, message);
     await bot.worker.holdStopFor(() =>
       guarded(clickLog, answer, async () => {
         if (!isOpaqueId(value)) throw new DomainError("BAD_INPUT", NOT_MY_BUTTON);
