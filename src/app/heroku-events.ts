@@ -41,8 +41,10 @@ export async function onHerokuEvent(ctx: AppContext, event: HerokuEvent): Promis
   if (!applied) return ["stale"];
   const moved = after !== undefined && after.version > (before?.version ?? 0) && after.id === release.id;
   if (!moved) return ["recorded"];
-  // A config-var or add-on release keeps the build: production runs the same code.
-  const newBuild = before === undefined || before.slugId !== after.slugId;
+  // A config-var or add-on release keeps the slug: production runs the same code. A container release
+  // has no slug, so a new image cannot be told from a config change: it counts as a new build (better
+  // a notice too many about production than a hotfix unseen).
+  const newBuild = before === undefined || after.slugId === null || before.slugId !== after.slugId;
   const outcomes: HerokuEventOutcome[] = [];
   for (const pipelineConfig of ctx.pipelines) {
     const role = await roleOf(ctx, pipelineConfig, release.app);

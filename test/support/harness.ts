@@ -275,6 +275,7 @@ export const SECRET_VARIABLES = [
   "HEROKU_API_TOKEN",
   "GITLAB_TOKEN",
   "GITLAB_WEBHOOK_SECRET",
+  "HEROKU_WEBHOOK_SECRET",
 ] as const;
 
 /** Throws when a secret value appears in the log text or in anything posted to Slack. */
