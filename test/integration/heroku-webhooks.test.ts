@@ -223,6 +223,44 @@ describe("changes made outside the bot", () => {
     expect(e2e.promotionPosts()).toHaveLength(0);
   });
 
+  it("when production is rolled back in Heroku's dashboard, then it is announced; a config var change (same build) is not", async () => {
+    await start();
+    await subscribeAll();
+    const before = h.heroku.currentRelease(h.ids.production)!;
+    const hotfix = h.gitlab.commit(PROJECT_ID, "main", "Hotfix", { authorName: "Grace Hopper" });
+    h.heroku.deploy(h.ids.production, hotfix.id);
+    await settle();
+    const rolled = await fetch(`${h.heroku.url}/apps/${h.ids.production}/releases`, {
+      method: "POST",
+      headers: {
+        Accept: "application/vnd.heroku+json; version=3",
+        Authorization: "Bearer heroku-test-token",
+        "Content-Type": "application/json",
+      },
+      body: JSON.stringify({ release: before.id }),
+    });
+    expect(rolled.status).toBe(201);
+    const rollback = (await rolled.json()) as { version: number };
+    await settle();
+    const current = h.heroku.currentRelease(h.ids.production)!;
+    const slug = (await (
+      await fetch(`${h.heroku.url}/apps/${h.ids.production}/slugs/${current.slug?.id}`, {
+        headers: { Accept: "application/vnd.heroku+json; version=3", Authorization: "Bearer heroku-test-token" },
+      })
+    ).json()) as { commit: string };
+    h.heroku.deploy(h.ids.production, slug.commit, {
+      slugId: current.slug?.id as string,
+      description: "Set FEATURE_X config vars",
+    });
+    await settle();
+    const notices = h
+      .channelMessages()
+      .map(messageText)
+      .filter((t) => /outside promote-bot/.test(t));
+    expect(notices).toHaveLength(2);
+    expect(notices[1]).toContain(`whitewave-prod now runs v${rollback.version}`);
+  });
+
   it("when the bot's own promotion releases production, then nothing is announced as made outside it", async () => {
     await start();
     await subscribeAll();
