@@ -4,11 +4,20 @@
  *
  * Slack requests are signed as they are sent (fresh timestamp, HMAC-SHA256 of `v0:{ts}:{body}`), each
  * with the next response_url of a pool, as Slack gives every command and click its own response_url.
- * GitLab deliveries get a distinct Idempotency-Key, event UUID and pipeline id each.
+ * GitLab deliveries get a distinct Idempotency-Key, event UUID and pipeline id each; Heroku deliveries a
+ * distinct event id and attempt id each, signed as Heroku signs them.
  */
 import { createHmac, randomUUID } from "node:crypto";
 import autocannon from "autocannon";
-import type { FromLoadWorker, GitLabLoad, LoadResult, LoadSpec, SlackLoad, ToLoadWorker } from "./protocol.js";
+import type {
+  FromLoadWorker,
+  GitLabLoad,
+  HerokuLoad,
+  LoadResult,
+  LoadSpec,
+  SlackLoad,
+  ToLoadWorker,
+} from "./protocol.js";
 
 const pools = new Map<string, { values: string[]; cursor: number }>();
 
@@ -106,9 +115,62 @@ function gitlabOptions(spec: GitLabLoad, tally: GitLabTally): autocannon.Options
   };
 }
 
+/** Heroku deliveries: each a new event, or (every `duplicateEvery`-th) a new attempt of an earlier one. */
+function herokuOptions(spec: HerokuLoad, tally: GitLabTally): autocannon.Options {
+  const issued: string[] = [];
+  let n = 0;
+  return {
+    url: spec.url,
+    connections: spec.connections,
+    ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.durationS ?? 5 }),
+    method: "POST",
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (request, context) => {
+          n += 1;
+          let eventId: string;
+          const earlier = issued[issued.length - 5];
+          if (spec.duplicateEvery > 0 && n % spec.duplicateEvery === 0 && earlier) {
+            eventId = earlier;
+            tally.duplicatesSent += 1;
+          } else {
+            eventId = `${spec.eventPrefix}${n}`;
+            issued.push(eventId);
+          }
+          // A new attempt id on every request, redeliveries included: a new body, so a new signature.
+          const body = spec.template.replaceAll("__EVENT_ID__", eventId).replaceAll("__ATTEMPT_ID__", randomUUID());
+          (context as GitLabContext).key = eventId;
+          return {
+            ...request,
+            body,
+            headers: {
+              "Content-Type": "application/json",
+              "User-Agent": "heroku-webhooks-bench",
+              "Heroku-Webhook-Hmac-SHA256": createHmac("sha256", spec.secret).update(body, "utf8").digest("base64"),
+            },
+          };
+        },
+        onResponse: (status, body, context) => {
+          if (status < 200 || status >= 300) return;
+          const key = (context as GitLabContext).key;
+          if (key !== undefined) tally.ackedKeys.push(key);
+          if (body.includes('"duplicate"')) tally.duplicateAnswers += 1;
+          else tally.acceptedAnswers += 1;
+        },
+      },
+    ],
+  };
+}
+
 async function run(spec: LoadSpec): Promise<LoadResult> {
   const tally: GitLabTally = { ackedKeys: [], duplicatesSent: 0, acceptedAnswers: 0, duplicateAnswers: 0 };
-  const options = spec.kind === "slack" ? slackOptions(spec) : gitlabOptions(spec, tally);
+  const options =
+    spec.kind === "slack"
+      ? slackOptions(spec)
+      : spec.kind === "gitlab"
+        ? gitlabOptions(spec, tally)
+        : herokuOptions(spec, tally);
   const started = performance.now();
   const result = await autocannon(options);
   const elapsedS = (performance.now() - started) / 1000;
@@ -128,6 +190,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     timeouts: result.timeouts,
     statusCodes,
     ...(spec.kind === "gitlab" ? { gitlab: tally } : {}),
+    ...(spec.kind === "heroku" ? { heroku: tally } : {}),
   };
 }
 

@@ -40,7 +40,26 @@ export interface GitLabLoad {
   duplicateEvery: number;
 }
 
-export type LoadSpec = SlackLoad | GitLabLoad;
+/**
+ * Heroku app webhook deliveries (issue 15): `template` holds `__EVENT_ID__` (the event's id, wherever
+ * it appears) and `__ATTEMPT_ID__`; each request is a new event `${eventPrefix}${n}` with a new attempt
+ * id, signed when sent (`Heroku-Webhook-Hmac-SHA256`: base64 HMAC-SHA256 of the body with `secret`).
+ * Every `duplicateEvery`-th request is a new attempt of an earlier event: same event id, new attempt
+ * id, so a new body and signature, as Heroku retries.
+ */
+export interface HerokuLoad {
+  kind: "heroku";
+  url: string;
+  connections: number;
+  amount?: number;
+  durationS?: number;
+  secret: string;
+  template: string;
+  eventPrefix: string;
+  duplicateEvery: number;
+}
+
+export type LoadSpec = SlackLoad | GitLabLoad | HerokuLoad;
 
 export interface LoadResult {
   requests: number;
@@ -56,6 +75,13 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   gitlab?: {
     /** Keys of the deliveries that got a 2xx answer (originals and duplicates alike). */
+    ackedKeys: string[];
+    duplicatesSent: number;
+    acceptedAnswers: number;
+    duplicateAnswers: number;
+  };
+  /** The same tally for Heroku loads, by event id. */
+  heroku?: {
     ackedKeys: string[];
     duplicatesSent: number;
     acceptedAnswers: number;
