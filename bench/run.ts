@@ -8,7 +8,8 @@
  * that neither shares an event loop with the other or with the stand-ins. One load runs at a time.
  *
  * Then issue 15's scale measures (measure-scale.ts): `/promote history` and a sweep pass on stores
- * of 100 and 1,000 pipelines' history, on SQLite and PostgreSQL, in this process.
+ * of 100 and 1,000 pipelines' history, on SQLite and PostgreSQL, in this process; and issue 15's
+ * Heroku budget and webhook intake (measure-heroku-targets.ts).
  */
 import { join } from "node:path";
 import { KyselyStore } from "../src/adapters/store/kysely-store.js";
@@ -18,6 +19,7 @@ import { APPROVER_A, BYSTANDER, buttonValue, CHANNEL, REQUESTER, SIGNING_SECRET 
 import { LoadGenerator, ServerChild } from "./children.js";
 import { type AckRow, measureAcks } from "./measure-acks.js";
 import { type CostResult, measureCost } from "./measure-cost.js";
+import { herokuTargets } from "./measure-heroku-targets.js";
 import { type ListResult, measureList } from "./measure-list.js";
 import { measureProcess, type ProcessResult } from "./measure-process.js";
 import { measureScale, type ScaleRun } from "./measure-scale.js";
@@ -56,9 +58,13 @@ const POLLS_30MIN = 40;
 const LIST_ANSWER_MS = 3_000;
 const BENCH_WALL_S = 180;
 
-/** BENCH_ONLY=scale runs the scale measures alone (quick iteration); BENCH_SCALE=0 leaves them out. */
+/**
+ * BENCH_ONLY=scale or BENCH_ONLY=heroku runs those measures alone (quick iteration); BENCH_SCALE=0
+ * and BENCH_HEROKU=0 leave them out.
+ */
 const ONLY = process.env.BENCH_ONLY || undefined;
-const SCALE = ONLY === "scale" || process.env.BENCH_SCALE !== "0";
+const SCALE = ONLY === "scale" || (ONLY === undefined && process.env.BENCH_SCALE !== "0");
+const HEROKU = ONLY === "heroku" || (ONLY === undefined && process.env.BENCH_HEROKU !== "0");
 /**
  * Pipelines in each scale store, about 1,000 audit rows each: 100 and 1,000 by default (about 2 to 3
  * minutes for both databases); BENCH_SCALE_PIPELINES=100,1000,3000 adds a larger store.
@@ -509,9 +515,18 @@ async function scaleMeasures(rows: Row[], notes: string[]): Promise<number> {
   return process.uptime() - started;
 }
 
+/** Issue 15's Heroku budget and webhook intake, in bots of their own (measure-heroku-targets.ts). */
+async function herokuMeasures(rows: Row[], notes: string[]): Promise<number> {
+  const started = process.uptime();
+  const heroku = await herokuTargets(step);
+  rows.push(...heroku.rows);
+  notes.push(...heroku.notes);
+  return process.uptime() - started;
+}
+
 async function main(): Promise<void> {
-  if (ONLY !== undefined && ONLY !== "scale")
-    throw new Error(`BENCH_ONLY=${ONLY}: the only part that runs alone is "scale"`);
+  if (ONLY !== undefined && ONLY !== "scale" && ONLY !== "heroku")
+    throw new Error(`BENCH_ONLY=${ONLY}: the parts that run alone are "scale" and "heroku"`);
   if (SCALE_PIPELINES.some((n) => !Number.isInteger(n) || n < 1)) {
     throw new Error(
       `BENCH_SCALE_PIPELINES=${process.env.BENCH_SCALE_PIPELINES}: expected pipeline counts such as 100,1000`,
@@ -521,12 +536,14 @@ async function main(): Promise<void> {
   const loadAtStart = load();
   const rows: Row[] = [];
   const notes: string[] = [];
-  const productS = ONLY === "scale" ? undefined : await productMeasures(rows, notes);
+  const productS = ONLY !== undefined ? undefined : await productMeasures(rows, notes);
+  const herokuS = HEROKU ? await herokuMeasures(rows, notes) : undefined;
   const scaleS = SCALE ? await scaleMeasures(rows, notes) : undefined;
 
   const wallS = process.uptime();
   const parts = [
     ...(productS !== undefined ? [`items 1–6 ${productS.toFixed(1)} s`] : []),
+    ...(herokuS !== undefined ? [`Heroku budget (issue 15) ${herokuS.toFixed(1)} s`] : []),
     ...(scaleS !== undefined ? [`scale (issue 15) ${scaleS.toFixed(1)} s`] : []),
   ];
   rows.push({
