@@ -257,7 +257,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
-    "0013_scale_indexes": {
+    "0012_scale_indexes": {
       async up(db: Kysely<unknown>) {
         // Every sweep pass (every 10 s) looks for requests whose message needs work. Without these two
         // indexes both lookups read the whole requests table, so a pass grew with the history kept
