@@ -48,6 +48,25 @@ export interface PromotionTarget {
   releaseId: string | null;
 }
 
+/**
+ * What the drift check compares between a pipeline's apps (issue 16). Config vars are read as names
+ * only: the adapter drops every value as soon as the answer is parsed, and nothing stores, logs or
+ * shows one.
+ */
+export interface AppSettings {
+  app: AppRef;
+  /** Config var names, sorted; null when the token may not read the app's config vars. */
+  configKeys: string[] | null;
+  /** Buildpack names in order (`heroku/nodejs`; the URL when a buildpack has no name). */
+  buildpacks: string[];
+  /** The app's stack (`heroku-24`, `container`), null when Heroku does not say. */
+  stack: string | null;
+  /** Add-on services and plans, sorted (`heroku-postgresql:essential-0`). */
+  addons: Array<{ service: string; plan: string }>;
+  /** The app's generation (`cedar`, `fir`), null when Heroku does not say. */
+  generation: string | null;
+}
+
 export interface HerokuPort {
   pipeline(idOrName: string): Promise<{ id: string; name: string }>;
   couplings(pipelineId: string): Promise<Coupling[]>;
@@ -61,6 +80,8 @@ export interface HerokuPort {
    * call (it may be pending or failed: the caller reads an app whose newest is not current on its own).
    */
   latestReleases(pipelineId: string): Promise<AppRelease[]>;
+  /** The settings the drift check compares (config var names, buildpacks, stack, add-ons, generation). */
+  appSettings(appId: string): Promise<AppSettings>;
   /** The last RateLimit-Remaining Heroku sent, if any (the adapter paces itself by it too). */
   rateLimitRemaining?(): number | undefined;
   slugCommit(appId: string, slugId: string): Promise<string | null>;

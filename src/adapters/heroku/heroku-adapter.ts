@@ -11,7 +11,7 @@ import type { IncomingMessage } from "node:http";
 import Heroku, { type HerokuError, type HerokuRequestOptions } from "heroku-client";
 import { z } from "zod";
 import { DomainError } from "../../domain/errors.js";
-import type { AppRelease, Coupling, HerokuPort, PromotionTarget, Release } from "../../domain/ports.js";
+import type { AppRelease, AppSettings, Coupling, HerokuPort, PromotionTarget, Release } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { parseRetryAfter, type RetryPolicy, realSleep, type Sleep, withRetry } from "../../infra/retry.js";
 import { TtlCache } from "../../infra/ttl-cache.js";
@@ -36,6 +36,26 @@ const appReleaseSchema = releaseSchema.extend({ app: z.object({ id: z.string(), 
 const pipelineSchema = z.object({ id: z.string(), name: z.string() });
 const couplingSchema = z.object({ app: z.object({ id: z.string() }), stage: z.string() });
 const appSchema = z.object({ id: z.string(), name: z.string() });
+const appSettingsSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  stack: z.object({ name: z.string() }).nullable().optional(),
+  build_stack: z.object({ name: z.string() }).nullable().optional(),
+  // Fir-generation apps (platform-api schema.json `app.generation`): a string in some answers, an
+  // object with a name in others; both are read.
+  generation: z
+    .union([z.string(), z.object({ name: z.string() })])
+    .nullable()
+    .optional(),
+});
+const buildpackSchema = z.object({
+  ordinal: z.number(),
+  buildpack: z.object({ url: z.string(), name: z.string().nullable().optional() }),
+});
+const addonSchema = z.object({
+  addon_service: z.object({ name: z.string() }),
+  plan: z.object({ name: z.string() }),
+});
 const slugSchema = z.object({ id: z.string(), commit: z.string().nullable().optional() });
 const promotionSchema = z.object({ id: z.string(), status: z.string() });
 const targetSchema = z.object({
@@ -244,6 +264,51 @@ export class HerokuAdapter implements HerokuPort {
       this.appNames.set(r.app.id, r.app.name);
       return { ...toRelease(r), app: { id: r.app.id, name: r.app.name } };
     });
+  }
+
+  async appSettings(appId: string): Promise<AppSettings> {
+    const path = `/apps/${encodeURIComponent(appId)}`;
+    const [app, configKeys, buildpacks, addons] = await Promise.all([
+      this.call("get", path, appSettingsSchema, `reading app ${appId}`),
+      this.configVarNames(appId),
+      this.call(
+        "get",
+        `${path}/buildpack-installations`,
+        z.array(buildpackSchema),
+        `reading buildpacks of app ${appId}`,
+      ),
+      this.call("get", `${path}/addons`, z.array(addonSchema), `reading add-ons of app ${appId}`),
+    ]);
+    this.appNames.set(app.id, app.name);
+    return {
+      app: { id: app.id, name: app.name },
+      configKeys,
+      buildpacks: [...buildpacks].sort((a, b) => a.ordinal - b.ordinal).map((b) => b.buildpack.name ?? b.buildpack.url),
+      stack: app.build_stack?.name ?? app.stack?.name ?? null,
+      addons: addons
+        .map((a) => ({ service: a.addon_service.name, plan: a.plan.name }))
+        .sort((x, y) => `${x.service}:${x.plan}`.localeCompare(`${y.service}:${y.plan}`)),
+      generation: typeof app.generation === "string" ? app.generation : (app.generation?.name ?? null),
+    };
+  }
+
+  /**
+   * The app's config var names. The values are dropped here, as soon as the answer is parsed: they are
+   * never kept, logged or returned. A token that may not read them (403) gives null, not an error.
+   */
+  private async configVarNames(appId: string): Promise<string[] | null> {
+    try {
+      const vars = await this.call(
+        "get",
+        `/apps/${encodeURIComponent(appId)}/config-vars`,
+        z.record(z.string(), z.unknown()),
+        `reading the config var names of app ${appId}`,
+      );
+      return Object.keys(vars).sort();
+    } catch (error) {
+      if (error instanceof DomainError && error.code === "HEROKU_UNAUTHORIZED" && error.status === 403) return null;
+      throw error;
+    }
   }
 
   async slugCommit(appId: string, slugId: string): Promise<string | null> {
