@@ -126,6 +126,8 @@ function pipelineConfigs(count: number): PipelineConfig[] {
     allowSelfApproval: false,
     requestTtl: { ms: TTL_MS, text: "4h" },
     freeze: [],
+    drift: "warn",
+    driftIgnore: [],
   }));
 }
 

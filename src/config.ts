@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import type { DriftMode } from "./domain/drift.js";
 import { type Duration, parseDuration } from "./domain/duration.js";
 import { type FreezeWindow, isTimeZone, WEEKDAYS } from "./domain/freeze.js";
 
@@ -36,6 +37,10 @@ export interface PipelineConfig {
   requestTtl: Duration;
   /** Recurring windows during which the pipeline behaves as locked. */
   freeze: FreezeWindow[];
+  /** What drift between the source and the targets does: shown (warn) or stops approvals (block). */
+  drift: DriftMode;
+  /** Config var names and add-on services that differ on purpose. */
+  driftIgnore: string[];
 }
 
 export interface Config {
@@ -216,6 +221,16 @@ const pipelineFields = z
     allow_self_approval: z.boolean({ error: "expected true or false" }).default(false),
     request_ttl: durationSchema.default(parseDuration("2h") as Duration),
     freeze: z.array(freezeSchema).default([]),
+    drift: z.enum(["warn", "block"], { error: "expected warn or block" }).default("warn"),
+    drift_ignore: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(200)
+          .regex(/^[^\s]+$/, { error: "expected a config var name or add-on service, without spaces" }),
+      )
+      .default([]),
   })
   .strict();
 
@@ -328,6 +343,8 @@ export function parsePipelines(
       allowSelfApproval: p.allow_self_approval,
       requestTtl: p.request_ttl,
       freeze: p.freeze,
+      drift: p.drift,
+      driftIgnore: p.drift_ignore,
     }),
   );
   return { pipelines, problems: [] };

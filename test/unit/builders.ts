@@ -104,6 +104,8 @@ export function aPipelineConfig(overrides: Partial<PipelineConfig> = {}): Pipeli
     allowSelfApproval: false,
     requestTtl: parseDuration("2h")!,
     freeze: [],
+    drift: "warn",
+    driftIgnore: [],
     ...overrides,
   };
 }

@@ -373,7 +373,17 @@ describe("parsePipelines", () => {
       allowSelfApproval: false,
       requestTtl: { ms: 2 * 3_600_000, text: "2h" },
       freeze: [],
+      drift: "warn",
+      driftIgnore: [],
     });
+  });
+
+  it("reads drift and drift_ignore, and refuses an unknown mode", () => {
+    const p = onePipeline(withFields("drift: block\ndrift_ignore: [SENTRY_ENVIRONMENT, papertrail]"));
+    expect(p.drift).toBe("block");
+    expect(p.driftIgnore).toEqual(["SENTRY_ENVIRONMENT", "papertrail"]);
+    const result = parsePipelines(withFields("drift: loud"));
+    expect(result.problems).toEqual([expect.stringMatching(/drift: expected warn or block/)]);
   });
 
   it("reads freeze windows and refuses bad days, times and time zones", () => {
