@@ -205,16 +205,26 @@ type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 export type NewRequest = OmitEach<
   PromotionRequest,
-  "state" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome" | "baseline"
+  | "state"
+  | "promotionId"
+  | "promotionStartedAt"
+  | "finishedAt"
+  | "decidedBy"
+  | "reason"
+  | "outcome"
+  | "baseline"
+  | "drift"
 > & {
   /** Each target's newest release version when the request was made (see PromotionRequest.baseline). */
   baseline?: Record<string, number> | null;
+  /** The drift check made with the request (see PromotionRequest.drift). */
+  drift?: PromotionRequest["drift"];
 };
 
 export type RequestPatch = Partial<
   Pick<
     PromotionRequest,
-    "messageTs" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome"
+    "messageTs" | "promotionId" | "promotionStartedAt" | "finishedAt" | "decidedBy" | "reason" | "outcome" | "drift"
   >
 >;
 

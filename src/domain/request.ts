@@ -13,6 +13,8 @@
  *
  * Every transition is a compare-and-set in the store, so it happens once whatever the concurrency.
  */
+import type { DriftReport } from "./drift.js";
+
 export const ACTIVE_STATES = ["pending", "promoting", "unknown"] as const;
 export const FINAL_STATES = ["succeeded", "failed", "dry_run", "rejected", "cancelled", "expired"] as const;
 export type RequestState = (typeof ACTIVE_STATES)[number] | (typeof FINAL_STATES)[number];
@@ -107,6 +109,8 @@ interface RequestCommon {
   overrideGate: string | null;
   /** Each target's newest release version before the POST (crash recovery only accepts newer releases). */
   baseline: Record<string, number> | null;
+  /** The last drift check between the source and the targets (null: not checked, e.g. a rollback). */
+  drift: DriftReport | null;
 }
 
 /** A Heroku pipeline promotion of a source-stage release (`POST /pipeline-promotions`). */

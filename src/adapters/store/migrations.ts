@@ -281,6 +281,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         );
       },
     },
+    "0013_request_drift": {
+      async up(db: Kysely<unknown>) {
+        // The last drift check of a request (issue 16): what differs between the source and the targets,
+        // what could not be checked, and an approver's override of it.
+        await db.schema.alterTable("requests").addColumn("drift", "text").execute();
+      },
+    },
   };
 }
 

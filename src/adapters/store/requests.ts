@@ -50,6 +50,7 @@ export class RequestRepository {
             message_settled_at: null,
             ...kindColumns(r),
             baseline: r.baseline ? JSON.stringify(r.baseline) : null,
+            drift: r.drift ? JSON.stringify(r.drift) : null,
           })
           .returningAll()
           .executeTakeFirstOrThrow(),

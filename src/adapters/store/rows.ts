@@ -1,5 +1,6 @@
 /** Row mapping in one place: stored rows to domain records and back (timestamps are ISO text in UTC). */
 import type { Selectable } from "kysely";
+import type { DriftReport } from "../../domain/drift.js";
 import type { NewRequest, RequestPatch } from "../../domain/ports.js";
 import type { Candidate } from "../../domain/records.js";
 import type {
@@ -46,6 +47,7 @@ export function toRequest(row: Selectable<RequestsTable>): PromotionRequest {
     overrideReason: row.override_reason,
     overrideGate: row.override_gate,
     baseline: row.baseline ? (JSON.parse(row.baseline) as Record<string, number>) : null,
+    drift: row.drift ? (JSON.parse(row.drift) as DriftReport) : null,
   };
   // The stored kind is "promotion" or "rollback"; a promotion that plays a GitLab job has its job.
   if (row.kind === "rollback") {
@@ -97,6 +99,7 @@ export function patchColumns(patch: RequestPatch): Partial<RequestsTable> {
   if (patch.decidedBy !== undefined) out.decided_by = patch.decidedBy;
   if (patch.reason !== undefined) out.reason = patch.reason;
   if (patch.outcome !== undefined) out.outcome = patch.outcome ? JSON.stringify(patch.outcome) : null;
+  if (patch.drift !== undefined) out.drift = patch.drift ? JSON.stringify(patch.drift) : null;
   return out;
 }
 

@@ -83,6 +83,8 @@ export interface RequestsTable {
   baseline: string | null;
   /** JSON RollbackTarget[] for rollbacks. */
   rollback_to: string | null;
+  /** JSON DriftReport: the last drift check between the source and the targets (issue 16). */
+  drift: string | null;
 }
 
 export interface LocksTable {
