@@ -6,6 +6,15 @@
  * It also serves the latest releases of a pipeline and the app webhook subscriptions, and delivers
  * signed webhook events of release and dyno changes (heroku-webhooks.ts).
  *
+ * For the drift check (issue 16) it serves an app's settings: config vars (of the app and of a
+ * release), buildpack installations, add-ons, and the app's `generation`, `stack` and `build_stack`,
+ * with world helpers to change them (`setConfigVars`, `unsetConfigVars`, `setBuildpacks`,
+ * `addAddon`, `removeAddon`, `setStack`, `setGeneration`) and knobs for a token that may not read
+ * them (`forbidConfigVars`, `setAppPermissions`, `revokeAccess`). Those shapes come from
+ * heroku/platform-api `schema.json` (`config-var`, `buildpack-installation`, `add-on`, `app`), and
+ * how they are read from heroku/cli (`commands/config`, `lib/buildpacks/buildpacks.ts`,
+ * `commands/addons/index.ts`, `lib/apps/generation.ts`).
+ *
  * Shapes follow https://devcenter.heroku.com/articles/platform-api-reference and the
  * `@heroku-cli/schema` types; behaviour that the reference leaves open is modelled on what the
  * Heroku CLI expects (heroku/cli `packages/cli/src/commands/pipelines/promote.ts`).
@@ -130,8 +139,63 @@ interface AppRecord {
   id: string;
   name: string;
   stack: string;
+  /** The stack the next build uses (schema.json `app.build_stack`); `stack:set` changes only this. */
+  buildStack: string;
+  generation: HerokuGeneration;
+  /** The app's config vars now (schema.json `config-var`: names match `^\w+$`, values strings). */
+  configVars: Record<string, string>;
+  /** Buildpack names or URLs in order (`heroku/nodejs`, `https://github.com/x/y.tgz`). */
+  buildpacks: string[];
+  addons: AddonRecord[];
   created_at: string;
   updated_at: string;
+}
+
+/** schema.json `app.generation.name`: "cedar" for the classic platform, "fir" for the next one. */
+export type HerokuGeneration = "cedar" | "fir";
+
+/**
+ * App permissions of Heroku Enterprise teams (Dev Center "App Permissions and Allowed Actions"):
+ * every team member has `view`; `deploy`, `operate`, `manage` are granted per app.
+ */
+export type HerokuAppPermission = "view" | "deploy" | "operate" | "manage";
+
+interface AddonRecord {
+  id: string;
+  name: string;
+  service: { id: string; name: string };
+  plan: { id: string; name: string };
+  state: "provisioning" | "provisioned" | "deprovisioned";
+  /** Names of the config vars the add-on set on the app (schema.json `add-on.config_vars`). */
+  configVarNames: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** What a release was made with: its config vars and add-on plans (rollback restores the config). */
+interface ReleaseSnapshot {
+  configVars: Record<string, string>;
+  addonPlanNames: string[];
+}
+
+/** Options of `setConfigVars` / `unsetConfigVars`. */
+export interface ConfigChangeOptions {
+  /**
+   * Status of the release the change makes. Default "succeeded" (it becomes current). "pending"
+   * stands for a release phase still running on it (a config change runs the release phase, Dev
+   * Center release-phase); settle it with `setReleaseStatus`.
+   */
+  status?: HerokuRelease["status"];
+}
+
+/** Options of `addAddon`. */
+export interface AddAddonOptions {
+  /** The add-on's globally unique name; default like Heroku's generated ones (`postgresql-curly-12345`). */
+  name?: string;
+  /** Config vars the add-on sets on the app (Heroku Postgres sets `DATABASE_URL`); default none. */
+  configVars?: Record<string, string>;
+  /** Default "provisioned". */
+  state?: AddonRecord["state"];
 }
 
 interface SlugRecord {
@@ -177,6 +241,22 @@ const MAX_PAGE_SIZE = 1000;
 
 const STACK = { id: "ee582d3c-717d-4a57-ba5f-8b3a39f3a817", name: "heroku-24" };
 const CONTAINER_STACK = { id: "69bee368-352b-4bd0-9b7c-819d860a2588", name: "container" };
+/** Stacks `setStack` knows. The heroku-22 id is made up (a stack's id is a uuid in schema.json). */
+const STACKS: Record<string, { id: string; name: string }> = {
+  [STACK.name]: STACK,
+  [CONTAINER_STACK.name]: CONTAINER_STACK,
+  "heroku-22": { id: "4b8d2f0c-7c1a-4f5e-9a63-2a1c5e0d9b22", name: "heroku-22" },
+};
+/** schema.json `app.generation` is an object `{id, name}`; the ids here are made up. */
+const GENERATIONS: Record<HerokuGeneration, { id: string; name: HerokuGeneration }> = {
+  cedar: { id: "1f6e4a7e-2d8b-4c3a-9e51-0b7d6c2a8f10", name: "cedar" },
+  fir: { id: "7a2c9e14-5b3d-4f8a-8c61-3e9f0d1b2a47", name: "fir" },
+};
+/** A new app's buildpacks (issue 16's default for the world). */
+const DEFAULT_BUILDPACKS = ["heroku/nodejs"];
+/** Words of Heroku's generated add-on names (`postgresql-curly-12345`); any will do. */
+const ADDON_WORDS = ["curly", "shallow", "rugged", "angular", "cubic", "flat", "graceful", "opaque"];
+const ALL_PERMISSIONS: HerokuAppPermission[] = ["view", "deploy", "operate", "manage"];
 const REGION = { id: "59accabd-516d-4f0e-83e6-6e3757701145", name: "us" };
 
 export class HerokuStandIn extends HttpStandIn {
@@ -217,6 +297,16 @@ export class HerokuStandIn extends HttpStandIn {
   private readonly streams = new Map<string, string>();
   /** Last state reported by `emitDynoState`, per app and dyno name (for `previous_data`). */
   private readonly dynos = new Map<string, { id: string; state: string }>();
+  /** Config vars and add-on plans of every release, by release id. */
+  private readonly snapshots = new Map<string, ReleaseSnapshot>();
+  /** Add-on service and plan ids are global at Heroku: the same name always has the same id here. */
+  private readonly catalogueIds = new Map<string, string>();
+  private addonCount = 0;
+  /** Per app id: what the token may do (default every permission), and config-vars refusals. */
+  private readonly access = new Map<
+    string,
+    { permissions?: Set<HerokuAppPermission>; noAccess?: boolean; configVarsRefusal?: HerokuApiError | undefined }
+  >();
 
   constructor(options: HerokuStandInOptions = {}) {
     super("Heroku");
@@ -243,7 +333,18 @@ export class HerokuStandIn extends HttpStandIn {
     if (pipelineId !== undefined && !pipeline) throw new Error(`addApp(${name}): unknown pipeline ${pipelineId}`);
     if (pipeline && !stage) throw new Error(`addApp(${name}): give the stage of the app in ${pipeline.name}`);
     const at = this.timestamp();
-    const app: AppRecord = { id: randomUUID(), name, stack: STACK.name, created_at: at, updated_at: at };
+    const app: AppRecord = {
+      id: randomUUID(),
+      name,
+      stack: STACK.name,
+      buildStack: STACK.name,
+      generation: "cedar",
+      configVars: {},
+      buildpacks: [...DEFAULT_BUILDPACKS],
+      addons: [],
+      created_at: at,
+      updated_at: at,
+    };
     this.apps.set(app.id, app);
     if (pipeline && stage) {
       const coupling: CouplingRecord = {
@@ -265,6 +366,7 @@ export class HerokuStandIn extends HttpStandIn {
     let slugId: string | null = null;
     if (opts.container) {
       app.stack = CONTAINER_STACK.name;
+      app.buildStack = CONTAINER_STACK.name;
     } else {
       const existing = opts.slugId ? this.slugs.get(opts.slugId) : undefined;
       if (existing && existing.commit !== commit) {
@@ -288,6 +390,201 @@ export class HerokuStandIn extends HttpStandIn {
       status: opts.status ?? "succeeded",
     });
     return structuredClone(release);
+  }
+
+  // ---------------------------------------------------------------- app settings (drift check)
+
+  /**
+   * Sets config vars, as `PATCH /apps/{app}/config-vars` (`heroku config:set`) does, and returns the
+   * release that makes. "Whenever you deploy code, change a config var, or modify your app's add-on
+   * resources, Heroku creates a new release and restarts your app" (Dev Center "Releases"); the CLI
+   * reads that release's version after the PATCH (heroku/cli `commands/config/set.ts`: "done, v10").
+   * The release keeps the current release's slug and runs the release phase (Dev Center
+   * release-phase), so it is an `api:release` create event like any other. Its description is "Set
+   * KEY, OTHER config vars", as Heroku's release list shows them today; Dev Center's older example
+   * reads "Config add AWS_S3_KEY", and the wording is not in the API schema.
+   * An app without a release yet gets no release here (Heroku's first releases have no slug; the
+   * stand-in starts an app's history at its first deploy): the vars are set and undefined returned.
+   */
+  setConfigVars(
+    appIdOrName: string,
+    vars: Record<string, string>,
+    options: ConfigChangeOptions = {},
+  ): HerokuRelease | undefined {
+    const app = this.requireApp(appIdOrName);
+    const keys = Object.keys(vars);
+    if (keys.length === 0) throw new Error("setConfigVars: give at least one config var");
+    for (const key of keys) {
+      // schema.json `config-var` patternProperties: `^\w+$`.
+      if (!/^\w+$/.test(key)) throw new Error(`setConfigVars: ${key} is not a config var name Heroku accepts`);
+    }
+    Object.assign(app.configVars, vars);
+    return this.settingsRelease(app, `Set ${keys.join(", ")} config vars`, options.status);
+  }
+
+  /**
+   * Removes config vars (`PATCH` with `null` values, `heroku config:unset`) and returns the release
+   * that makes ("Remove KEY config vars"). Keys the app does not have are ignored; when none of them
+   * is set nothing changes and no release is made (what Heroku does then is not documented).
+   */
+  unsetConfigVars(
+    appIdOrName: string,
+    keys: readonly string[],
+    options: ConfigChangeOptions = {},
+  ): HerokuRelease | undefined {
+    const app = this.requireApp(appIdOrName);
+    const present = keys.filter((key) => Object.hasOwn(app.configVars, key));
+    if (present.length === 0) return undefined;
+    for (const key of present) delete app.configVars[key];
+    return this.settingsRelease(app, `Remove ${present.join(", ")} config vars`, options.status);
+  }
+
+  /** A copy of the app's config vars now. */
+  configVars(appIdOrName: string): Record<string, string> {
+    return { ...this.requireApp(appIdOrName).configVars };
+  }
+
+  /**
+   * Sets the app's buildpacks in order (as `PUT /apps/{app}/buildpack-installations`): Heroku
+   * Buildpack Registry names (`heroku/nodejs`, `heroku-community/apt`) or URLs. No release: "Next
+   * release on my-app will use heroku/nodejs" (heroku/cli `lib/buildpacks/buildpacks.ts`
+   * `displayUpdate`), the change applies to the next build.
+   */
+  setBuildpacks(appIdOrName: string, buildpacks: readonly string[]): void {
+    const app = this.requireApp(appIdOrName);
+    app.buildpacks = [...buildpacks];
+    app.updated_at = this.timestamp();
+  }
+
+  /**
+   * Sets the app's stack. `buildStack` (default the same) is what the next build uses: `heroku
+   * stack:set` changes only `build_stack`, and `stack` follows at the next build (Dev Center
+   * "Stacks"); pass both to model an app half-way through a stack upgrade.
+   */
+  setStack(appIdOrName: string, stack: string, buildStack: string = stack): void {
+    const app = this.requireApp(appIdOrName);
+    for (const name of [stack, buildStack]) {
+      if (!STACKS[name]) throw new Error(`setStack: unknown stack ${name} (known: ${Object.keys(STACKS).join(", ")})`);
+    }
+    app.stack = stack;
+    app.buildStack = buildStack;
+    app.updated_at = this.timestamp();
+  }
+
+  /**
+   * Makes the app a Fir-generation app (or back to Cedar). A Fir app uses Cloud Native Buildpacks,
+   * configured in the code's `project.toml`, not buildpack installations: the stand-in clears its
+   * buildpacks. How Heroku answers `GET /apps/{app}/buildpack-installations` for a Fir app is not
+   * documented: the CLI does not ask (it reads the latest release's OCI image, heroku/cli
+   * `lib/buildpacks/buildpacks.ts` `fetch`), and heroku/terraform-provider-heroku skips the call for
+   * Fir apps and catches errors that mention "Cloud Native Buildpacks" (`resource_heroku_app.go`).
+   * The stand-in answers an empty list; Heroku may answer an error instead.
+   */
+  setGeneration(appIdOrName: string, generation: HerokuGeneration): void {
+    const app = this.requireApp(appIdOrName);
+    app.generation = generation;
+    if (generation === "fir") app.buildpacks = [];
+    app.updated_at = this.timestamp();
+  }
+
+  /**
+   * Provisions an add-on from a plan name as Heroku writes it (`heroku-postgresql:essential-0`:
+   * schema.json `plan.name` is "service:plan", `add-on-service.name` the part before the colon).
+   * Adding an add-on is a release (Dev Center "Releases"); the stand-in makes one only when the app
+   * has a current release, with the current slug and the description "Attach NAME (@ref:ADDON)",
+   * Heroku's wording as remembered, not from a schema. The add-on's `configVars` are set on the app
+   * in that same release (Heroku Postgres sets `DATABASE_URL`).
+   */
+  addAddon(appIdOrName: string, planName: string, options: AddAddonOptions = {}): { id: string; name: string } {
+    const app = this.requireApp(appIdOrName);
+    const colon = planName.indexOf(":");
+    if (colon <= 0 || colon === planName.length - 1) {
+      throw new Error(`addAddon: give the plan as Heroku names it, "service:plan" (not ${planName})`);
+    }
+    const serviceName = planName.slice(0, colon);
+    if (app.addons.some((a) => a.service.name === serviceName && a.state !== "deprovisioned")) {
+      // Heroku allows several add-ons of one service on an app; removeAddon takes a service name,
+      // so the stand-in keeps one a service.
+      throw new Error(`addAddon: ${app.name} already has ${serviceName}`);
+    }
+    this.addonCount += 1;
+    const name =
+      options.name ??
+      `${serviceName.replace(/^heroku-/, "")}-${ADDON_WORDS[this.addonCount % ADDON_WORDS.length]}-${String(10_000 + this.addonCount)}`;
+    if ([...this.apps.values()].some((a) => a.addons.some((addon) => addon.name === name))) {
+      throw new Error(`addAddon: an add-on named ${name} exists (names are globally unique)`);
+    }
+    const at = this.timestamp();
+    const addon: AddonRecord = {
+      id: randomUUID(),
+      name,
+      service: { id: this.catalogueId(`service:${serviceName}`), name: serviceName },
+      plan: { id: this.catalogueId(`plan:${planName}`), name: planName },
+      state: options.state ?? "provisioned",
+      configVarNames: Object.keys(options.configVars ?? {}),
+      created_at: at,
+      updated_at: at,
+    };
+    app.addons.push(addon);
+    Object.assign(app.configVars, options.configVars ?? {});
+    this.settingsRelease(app, `Attach ${attachmentName(serviceName)} (@ref:${name})`);
+    return { id: addon.id, name };
+  }
+
+  /**
+   * Removes the app's add-on of that service (`heroku-postgresql`) or with that add-on name, with the
+   * config vars it had set, in a release "Detach NAME (@ref:ADDON)" when the app has one.
+   */
+  removeAddon(appIdOrName: string, serviceOrName: string): void {
+    const app = this.requireApp(appIdOrName);
+    const addon = app.addons.find((a) => a.service.name === serviceOrName || a.name === serviceOrName);
+    if (!addon) throw new Error(`removeAddon: ${app.name} has no add-on ${serviceOrName}`);
+    app.addons = app.addons.filter((a) => a !== addon);
+    for (const key of addon.configVarNames) delete app.configVars[key];
+    this.settingsRelease(app, `Detach ${attachmentName(addon.service.name)} (@ref:${addon.name})`);
+  }
+
+  /**
+   * Makes `GET /apps/{app}/config-vars` (and a release's config vars) answer 403 for this app, as for
+   * a token whose account may see the app but not its config vars. Dev Center "App Permissions and
+   * Allowed Actions": "View config variable values" needs `deploy` or `operate`; every team member has
+   * `view` ("Using App Permissions in Enterprise Teams": the deploy permission lets members "View and
+   * edit config vars"). The `id` is Heroku's `forbidden`; the message Heroku gives for this case is
+   * not published, so the default is the one it gives a token without access to the app ("You do not
+   * have access to the app NAME.", heroku CLI output quoted in public issues, e.g.
+   * IIC2143/Syllabus-2022-1#69 "Error ID: forbidden"). `forbidden = false` lifts it.
+   */
+  forbidConfigVars(appIdOrName: string, forbidden = true, message?: string): void {
+    const app = this.requireApp(appIdOrName);
+    const entry = this.accessOf(app);
+    entry.configVarsRefusal = forbidden
+      ? new HerokuApiError(403, "forbidden", message ?? `You do not have access to the app ${app.name}.`)
+      : undefined;
+  }
+
+  /**
+   * The token's app permissions on this app (default: all four). `view` is always included. Without
+   * `deploy` or `operate`, config vars and the add-on list answer 403 `forbidden`: the app-permissions
+   * matrix gives "View config variable values" and "View list of add-ons on an app" to those two, and
+   * Heroku words the add-on refusal "You do not have permission to view addon resources on APP. You
+   * need to have the deploy or operate permission on this app." (CLI output quoted in
+   * g5search/devops-access#105). Where the stand-in enforces nothing else, Heroku would refuse more
+   * (deploys, rollbacks, promotions need `deploy`).
+   */
+  setAppPermissions(appIdOrName: string, permissions: readonly HerokuAppPermission[]): void {
+    const app = this.requireApp(appIdOrName);
+    this.accessOf(app).permissions = new Set<HerokuAppPermission>(["view", ...permissions]);
+  }
+
+  /**
+   * The token's account has no access to the app at all: every `/apps/{app}/...` call answers 403
+   * `{"id": "forbidden", "message": "You do not have access to the app NAME."}` (the public issues
+   * above; the legacy API gave the same words as `error`, mattpolito/paratrooper#71). `restore`
+   * (default false) gives the access back.
+   */
+  revokeAccess(appIdOrName: string, restore = false): void {
+    const app = this.requireApp(appIdOrName);
+    this.accessOf(app).noAccess = !restore;
   }
 
   /** Copies of the app's releases, ascending by version. */
@@ -460,6 +757,10 @@ export class HerokuStandIn extends HttpStandIn {
       ["PATCH", "/apps/:app/webhooks/:id", (req) => this.updateWebhook(req)],
       ["DELETE", "/apps/:app/webhooks/:id", (req) => this.deleteWebhook(req)],
       ["GET", "/apps/:app", (req) => ({ status: 200, body: this.appJson(this.appParam(req)) })],
+      ["GET", "/apps/:app/config-vars", (req) => this.getConfigVars(req)],
+      ["GET", "/apps/:app/releases/:release/config-vars", (req) => this.getReleaseConfigVars(req)],
+      ["GET", "/apps/:app/buildpack-installations", (req) => this.listBuildpacks(req)],
+      ["GET", "/apps/:app/addons", (req) => this.listAddons(req)],
       ["GET", "/apps/:app/releases", (req) => this.listReleases(req)],
       ["POST", "/apps/:app/releases", (req) => this.createReleaseRoute(req)],
       ["GET", "/apps/:app/releases/:release", (req) => this.getRelease(req)],
@@ -677,6 +978,74 @@ export class HerokuStandIn extends HttpStandIn {
     return { status: 200, body: HerokuWebhooks.json(subscription) };
   }
 
+  /**
+   * `GET /apps/{app}/config-vars`: schema.json `config-var` "Info for App", the object itself (name ->
+   * value), not a list, so no Range. The PATCH that changes them is not served: tests use
+   * `setConfigVars` / `unsetConfigVars`.
+   */
+  private getConfigVars(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    this.checkConfigVarsAccess(app);
+    return { status: 200, body: { ...app.configVars } };
+  }
+
+  /** `GET /apps/{app}/releases/{id_or_version}/config-vars` ("Info for App Release"): the vars that release was made with. */
+  private getReleaseConfigVars(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    this.checkConfigVarsAccess(app);
+    const release = this.findRelease(app, param(req, "release"));
+    if (!release) throw notFound("release");
+    return { status: 200, body: { ...(this.snapshots.get(release.id)?.configVars ?? {}) } };
+  }
+
+  /**
+   * `GET /apps/{app}/buildpack-installations`: an array, in order, of `{ordinal, buildpack: {url,
+   * name}}` (schema.json `buildpack-installation`). Official buildpacks read `url:
+   * "urn:buildpack:heroku/nodejs"` (the schema: "Either a url (unofficial buildpacks) or an internal
+   * urn (heroku official buildpacks)"; the CLI strips `urn:buildpack:` before showing one), other
+   * registry buildpacks their registry tarball (the URL the CLI's `registryUrlToName` maps back to a
+   * name), and a URL buildpack its URL as both `url` and `name` ("either the Buildpack Registry name
+   * or a URL"). Ordinals start at 0 (the schema's example).
+   */
+  private listBuildpacks(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    return { status: 200, body: app.buildpacks.map((buildpack, ordinal) => buildpackJson(buildpack, ordinal)) };
+  }
+
+  /**
+   * `GET /apps/{app}/addons` ("List By App"): add-ons of schema.json `add-on`, `addon_service` and
+   * `plan` as `{id, name}` (the CLI asks `Accept-Expansion: addon_service,plan` for more, which the
+   * stand-in ignores). Only the app's own add-ons: at Heroku an add-on attached from another app is
+   * listed through attachments (heroku/cli `commands/addons/index.ts` reads `/addon-attachments` for
+   * those), which the stand-in does not model.
+   */
+  private listAddons(req: StandInRequest): StandInResponse {
+    const app = this.appParam(req);
+    const entry = this.access.get(app.id);
+    if (entry?.permissions && !entry.permissions.has("deploy") && !entry.permissions.has("operate")) {
+      throw new HerokuApiError(
+        403,
+        "forbidden",
+        `You do not have permission to view addon resources on ${app.name}. You need to have the deploy or operate permission on this app.`,
+      );
+    }
+    return paginate(app.addons, req.headers.range, {
+      accepted: ["id"],
+      raw: (a) => a.id,
+      rank: (_field, value) => value,
+      key: (a) => a.id,
+      json: (a) => this.addonJson(app, a),
+    });
+  }
+
+  private checkConfigVarsAccess(app: AppRecord): void {
+    const entry = this.access.get(app.id);
+    if (entry?.configVarsRefusal) throw entry.configVarsRefusal;
+    if (entry?.permissions && !entry.permissions.has("deploy") && !entry.permissions.has("operate")) {
+      throw new HerokuApiError(403, "forbidden", `You do not have access to the app ${app.name}.`);
+    }
+  }
+
   private getRelease(req: StandInRequest): StandInResponse {
     this.releaseDuePromotions();
     const app = this.appParam(req);
@@ -701,6 +1070,10 @@ export class HerokuStandIn extends HttpStandIn {
       if (!target.eligible_for_rollback) {
         throw invalidParams(`Release v${target.version} is not eligible for rollback.`);
       }
+      // A rollback brings back the target release's config vars with its code (Dev Center
+      // "Releases", Rollback; REFERENCE.md "Found later"); add-ons are not rolled back.
+      const snapshot = this.snapshots.get(target.id);
+      if (snapshot) app.configVars = { ...snapshot.configVars };
       const release = this.createRelease(app, {
         slugId: target.slug?.id ?? null,
         description: description ?? `Rollback to v${target.version}`,
@@ -913,6 +1286,10 @@ export class HerokuStandIn extends HttpStandIn {
       user: { ...this.account },
     };
     this.releasesById.set(release.id, release);
+    this.snapshots.set(release.id, {
+      configVars: { ...app.configVars },
+      addonPlanNames: app.addons.map((a) => a.plan.name),
+    });
     if (becomesCurrent) app.updated_at = at;
     this.webhooks.emit({
       appId: app.id,
@@ -925,6 +1302,21 @@ export class HerokuStandIn extends HttpStandIn {
       created_at: at,
     });
     return release;
+  }
+
+  /**
+   * The release a config or add-on change makes: the current release's slug, a new version, the
+   * app's config as it now is. None while the app has no current release (see `setConfigVars`).
+   */
+  private settingsRelease(
+    app: AppRecord,
+    description: string,
+    status: HerokuRelease["status"] = "succeeded",
+  ): HerokuRelease | undefined {
+    app.updated_at = this.timestamp();
+    const current = this.releasesOf(app).find((r) => r.current);
+    if (!current) return undefined;
+    return structuredClone(this.createRelease(app, { slugId: current.slug?.id ?? null, description, status }));
   }
 
   /**
@@ -966,7 +1358,32 @@ export class HerokuStandIn extends HttpStandIn {
   private appParam(req: StandInRequest): AppRecord {
     const app = this.findApp(param(req, "app"));
     if (!app) throw notFound("app");
+    if (this.access.get(app.id)?.noAccess) {
+      throw new HerokuApiError(403, "forbidden", `You do not have access to the app ${app.name}.`);
+    }
     return app;
+  }
+
+  private accessOf(app: AppRecord): {
+    permissions?: Set<HerokuAppPermission>;
+    noAccess?: boolean;
+    configVarsRefusal?: HerokuApiError | undefined;
+  } {
+    let entry = this.access.get(app.id);
+    if (!entry) {
+      entry = { permissions: new Set(ALL_PERMISSIONS) };
+      this.access.set(app.id, entry);
+    }
+    return entry;
+  }
+
+  private catalogueId(key: string): string {
+    let id = this.catalogueIds.get(key);
+    if (!id) {
+      id = randomUUID();
+      this.catalogueIds.set(key, id);
+    }
+    return id;
   }
 
   private promotionParam(req: StandInRequest): StoredPromotion {
@@ -1021,14 +1438,21 @@ export class HerokuStandIn extends HttpStandIn {
   }
 
   private appJson(app: AppRecord): Record<string, unknown> {
-    const stack = app.stack === CONTAINER_STACK.name ? CONTAINER_STACK : STACK;
+    const stack = STACKS[app.stack] ?? STACK;
+    const buildStack = STACKS[app.buildStack] ?? stack;
     const current = this.releasesOf(app).find((r) => r.current);
     return {
       acm: false,
       archived_at: null,
-      build_stack: { ...stack },
+      build_stack: { ...buildStack },
       buildpack_provided_description: app.stack === CONTAINER_STACK.name ? null : "Node.js",
       created_at: app.created_at,
+      // schema.json `app.generation`: an object `{id, name}` ("cedar" in its example), read with the
+      // plain version=3 Accept header (heroku-go's AppInfo, which heroku/terraform-provider-heroku
+      // reads it from). The CLI asks `version=3.sdk` for it (heroku/cli `lib/apps/generation.ts`).
+      // For a Fir app Heroku's answer for `stack` is not documented (Fir apps have no classic stack:
+      // terraform-provider-heroku refuses `stack` for them); the stand-in keeps the app's stack.
+      generation: { ...GENERATIONS[app.generation] },
       git_url: `https://git.heroku.com/${app.name}.git`,
       id: app.id,
       internal_routing: null,
@@ -1050,7 +1474,8 @@ export class HerokuStandIn extends HttpStandIn {
 
   private releaseJson(r: HerokuRelease): Record<string, unknown> {
     return {
-      addon_plan_names: [],
+      // "add-on plans installed on the app for this release" (schema.json `release.addon_plan_names`).
+      addon_plan_names: [...(this.snapshots.get(r.id)?.addonPlanNames ?? [])],
       app: { ...r.app },
       artifacts: r.slug ? [{ id: r.slug.id, type: "slug" }] : [],
       created_at: r.created_at,
@@ -1064,6 +1489,26 @@ export class HerokuStandIn extends HttpStandIn {
       updated_at: r.updated_at,
       user: { ...r.user },
       version: r.version,
+    };
+  }
+
+  /** One add-on as schema.json `add-on` lists its properties. */
+  private addonJson(app: AppRecord, a: AddonRecord): Record<string, unknown> {
+    return {
+      actions: [],
+      addon_service: { ...a.service },
+      app: { id: app.id, name: app.name },
+      billed_price: null,
+      billing_entity: { id: app.id, name: app.name, type: "app" },
+      config_vars: [...a.configVarNames],
+      created_at: a.created_at,
+      id: a.id,
+      name: a.name,
+      plan: { ...a.plan },
+      provider_id: a.id,
+      state: a.state,
+      updated_at: a.updated_at,
+      web_url: `https://addons-sso.heroku.com/apps/${app.id}/addons/${a.id}`,
     };
   }
 
@@ -1093,6 +1538,28 @@ function promotionJson(p: StoredPromotion): HerokuPromotion {
     status: p.status,
     updated_at: p.updated_at,
   };
+}
+
+/**
+ * A buildpack installation as schema.json `buildpack-installation` has it. `heroku/x` is official:
+ * `urn:buildpack:heroku/x`. Other `owner/name` are Buildpack Registry buildpacks, whose URL is their
+ * registry tarball (heroku/cli `registryUrlToName`). Anything else is a URL, given as url and name.
+ */
+function buildpackJson(buildpack: string, ordinal: number): Record<string, unknown> {
+  const registryName = /^[\w-]+\/[\w-]+$/.test(buildpack);
+  let url = buildpack;
+  if (registryName && buildpack.startsWith("heroku/")) url = `urn:buildpack:${buildpack}`;
+  else if (registryName) url = `https://buildpack-registry.s3.amazonaws.com/buildpacks/${buildpack}.tgz`;
+  return { buildpack: { name: buildpack, url }, ordinal };
+}
+
+/** The attachment name Heroku gives a service's first add-on: DATABASE for Postgres, else SERVICE_NAME. */
+function attachmentName(service: string): string {
+  if (service === "heroku-postgresql") return "DATABASE";
+  return service
+    .replace(/^heroku-/, "")
+    .replace(/-/g, "_")
+    .toUpperCase();
 }
 
 // ---------------------------------------------------------------- Range pagination
