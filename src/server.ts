@@ -196,6 +196,7 @@ export async function startBot(options: {
         store,
         log,
         now: () => new Date(),
+        skipReason: (event) => bot.herokuSkipReason(event),
         onRecorded: (id) => bot.deliveryRecorded(id),
       }).catch((error: unknown) => {
         log.error({ err: error }, "Heroku webhook handler failed");

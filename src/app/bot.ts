@@ -3,11 +3,12 @@
  * background follow-up (processing a delivery, following a promotion) to the worker.
  */
 import type { HandledBody, HandledEvent } from "../domain/gitlab-events.js";
+import type { HerokuEvent } from "../domain/heroku-events.js";
 import type { PromotionRequest } from "../domain/request.js";
 import { ApproverDirectory } from "./approvers.js";
 import type { AppContext } from "./context.js";
 import { approve, cancelPending, type DecisionResult, endRequest } from "./decide.js";
-import { skipReason } from "./delivery-triage.js";
+import { HerokuTriage, skipReason } from "./delivery-triage.js";
 import { publishHome } from "./home.js";
 import { lockPipeline, unlockPipeline } from "./locks.js";
 import type { RequestCreated } from "./new-request.js";
@@ -21,11 +22,13 @@ export class PromoteBot {
   readonly worker: Worker;
   readonly approvers: ApproverDirectory;
   private readonly ctx: AppContext;
+  private readonly herokuTriage: HerokuTriage;
 
   constructor(ctx: AppContext) {
     this.worker = new Worker(ctx);
     this.ctx = this.worker.ctx;
     this.approvers = new ApproverDirectory(this.ctx);
+    this.herokuTriage = new HerokuTriage(this.ctx);
   }
 
   get pipelineNames(): string[] {
@@ -34,6 +37,11 @@ export class PromoteBot {
 
   pipeline(name: string) {
     return this.ctx.pipelines.find((pipelineConfig) => pipelineConfig.name === name);
+  }
+
+  /** Why a validated Heroku event needs no work (recorded as done at once), or undefined (app/delivery-triage.ts). */
+  herokuSkipReason(event: HerokuEvent): Promise<string | undefined> {
+    return this.herokuTriage.skipReason(event);
   }
 
   /** Why a validated GitLab event needs no work (recorded as done at once), or undefined (app/delivery-triage.ts). */

@@ -1,6 +1,9 @@
-/** Which recorded GitLab deliveries need processing, and which are done on arrival. */
+/** Which recorded GitLab and Heroku deliveries need processing, and which are done on arrival. */
 import type { PipelineConfig } from "../config.js";
 import type { HandledBody } from "../domain/gitlab-events.js";
+import type { HerokuEvent } from "../domain/heroku-events.js";
+import type { AppContext } from "./context.js";
+import { storedSide } from "./release-view.js";
 import { concernedPipelines, notBranchResult } from "./staging-ready.js";
 
 /**
@@ -23,4 +26,37 @@ export function skipReason(pipelines: PipelineConfig[], body: HandledBody): stri
   const notResult = notBranchResult(body);
   if (notResult) return notResult;
   return concernedPipelines(pipelines, body).length > 0 ? undefined : "no configured project and branch";
+}
+
+/** How long the set of configured apps (from the stored topologies) is reused by the Heroku triage. */
+const APPS_REUSED_MS = 30_000;
+
+/**
+ * Which Heroku webhook events need no work: those about an app of no configured pipeline (a
+ * subscription left from an older set-up, say). Only when every pipeline's apps are known from the
+ * store; otherwise every event is processed. Memory only, except once every 30 s.
+ */
+export class HerokuTriage {
+  private known: { at: number; apps: Set<string> | null } | undefined;
+
+  constructor(private readonly ctx: Pick<AppContext, "pipelines" | "store" | "herokuAppsCache">) {}
+
+  async skipReason(event: HerokuEvent): Promise<string | undefined> {
+    if (event.kind === "other") return `${event.resource} events are not used`;
+    const apps = await this.configuredApps();
+    if (apps === null) return undefined;
+    const app = event.kind === "release" ? event.release.app : event.app;
+    return apps.has(app.id) ? undefined : `${app.name} is an app of no configured pipeline`;
+  }
+
+  private async configuredApps(): Promise<Set<string> | null> {
+    const now = performance.now();
+    if (this.known && now - this.known.at < APPS_REUSED_MS) return this.known.apps;
+    const sides = await Promise.all(this.ctx.pipelines.map((pipelineConfig) => storedSide(this.ctx, pipelineConfig)));
+    const apps = sides.every((side) => side !== undefined)
+      ? new Set(sides.flatMap((side) => (side ? [side.source.id, ...side.targets.map((t) => t.id)] : [])))
+      : null;
+    this.known = { at: now, apps };
+    return apps;
+  }
 }

@@ -18,7 +18,7 @@ import { supersededMessage } from "../views/staging-messages.js";
 import type { AppContext } from "./context.js";
 import { refreshRequestMessage } from "./decide.js";
 import { pipelineView } from "./pipelines.js";
-import { commitOf, productionChangesSeen, viewSide } from "./release-view.js";
+import { commitOf, productionChangesSeen, storedSide } from "./release-view.js";
 
 export type HerokuEventOutcome =
   | "recorded"
@@ -37,10 +37,10 @@ export async function onHerokuEvent(ctx: AppContext, event: HerokuEvent): Promis
     return ["dyno"];
   }
   const release = event.release;
-  const { before, after, applied } = await ctx.store.recordRelease(release, "event", ctx.clock.now());
+  const { applied, moved } = await ctx.store.recordRelease(release, "event", ctx.clock.now());
   if (!applied) return ["stale"];
-  const moved = after !== undefined && after.version > (before?.version ?? 0) && after.id === release.id;
   if (!moved) return ["recorded"];
+  const { from: before, to: after } = moved;
   // A config-var or add-on release keeps the slug: production runs the same code. A container release
   // has no slug, so a new image cannot be told from a config change: it counts as a new build (better
   // a notice too many about production than a hotfix unseen).
@@ -64,11 +64,10 @@ async function roleOf(
   pipelineConfig: PipelineConfig,
   app: AppRef,
 ): Promise<"source" | "target" | null> {
-  // The stored topology answers without Heroku; a pipeline never read is read once.
-  const side = await viewSide(ctx, pipelineConfig).catch((error: unknown) => {
-    ctx.log.warn({ err: error, pipeline: pipelineConfig.name }, "could not read the pipeline's apps for an event");
-    return undefined;
-  });
+  // From the stored topology only: an event never spends Heroku calls (with 100 pipelines, the first
+  // event on a fresh store would otherwise read them all). A pipeline the bot never read (no list,
+  // status, request or staging message yet) cannot be matched; its app's release is still recorded.
+  const side = await storedSide(ctx, pipelineConfig);
   if (!side) return null;
   if (side.source.id === app.id) return "source";
   return side.targets.some((t) => t.id === app.id) ? "target" : null;

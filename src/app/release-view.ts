@@ -11,6 +11,7 @@
 import type { PipelineConfig } from "../config.js";
 import type { AppRelease, AppView, PipelineTopology, Release } from "../domain/ports.js";
 import type { AppRef, PromotionRequest } from "../domain/request.js";
+import { mapLimit } from "../infra/map-limit.js";
 import type { OutsideChange } from "../views/outside-release.js";
 import type { AppContext } from "./context.js";
 import { herokuSide } from "./pipelines.js";
@@ -40,6 +41,21 @@ export async function viewSide(ctx: ViewContext, pipelineConfig: PipelineConfig)
     await recordTopology(ctx, pipelineConfig, side);
     return side;
   });
+}
+
+/**
+ * The pipeline's apps as last read, from memory or the store, never from Heroku: for work that must
+ * not spend Heroku calls (a webhook event). Undefined for a pipeline never read.
+ */
+export async function storedSide(
+  ctx: Pick<ViewContext, "store" | "herokuAppsCache">,
+  pipelineConfig: PipelineConfig,
+): Promise<PipelineTopology | undefined> {
+  const cached = ctx.herokuAppsCache.get(pipelineConfig.name);
+  if (cached) return cached;
+  const stored = await ctx.store.pipelineTopology(pipelineConfig.name);
+  if (stored) ctx.herokuAppsCache.set(pipelineConfig.name, stored.side);
+  return stored?.side;
 }
 
 export async function recordTopology(
@@ -169,4 +185,24 @@ export async function productionChangesSeen(
     });
   }
   return changes;
+}
+
+/**
+ * At start-up, reads the apps of every pipeline the store has never seen (4 Heroku calls or so each,
+ * once in the store's life), so that Heroku's events can be matched to pipelines from the first one.
+ * Stale topologies are refreshed by reads and requests, not here.
+ */
+export async function learnMissingTopologies(
+  ctx: Pick<AppContext, "pipelines" | "heroku" | "store" | "clock" | "log" | "herokuAppsCache">,
+): Promise<void> {
+  await mapLimit(ctx.pipelines, 4, async (pipelineConfig) => {
+    if (await ctx.store.pipelineTopology(pipelineConfig.name)) return;
+    try {
+      const side = await herokuSide(ctx, pipelineConfig);
+      await recordTopology(ctx, pipelineConfig, side);
+      ctx.herokuAppsCache.set(pipelineConfig.name, side);
+    } catch (error) {
+      ctx.log.warn({ err: error, pipeline: pipelineConfig.name }, "could not read a pipeline's apps at start-up");
+    }
+  });
 }

@@ -11,6 +11,7 @@ import { type AppContext, messageSettleDelayMs } from "./context.js";
 import { expireRequest, postMissingMessage, refreshRequestMessage, startPromoting } from "./decide.js";
 import { executePromotion } from "./execute/index.js";
 import { processDelivery } from "./process-delivery.js";
+import { learnMissingTopologies } from "./release-view.js";
 
 export class Worker {
   private readonly tasks = new Set<Promise<void>>();
@@ -33,6 +34,9 @@ export class Worker {
     this.timer = setInterval(() => this.sweep(), this.ctx.tuning.sweepIntervalMs);
     this.timer.unref();
     this.sweep();
+    void this.holdStopFor(() => learnMissingTopologies(this.ctx)).catch((error: unknown) => {
+      if (!isStopping(error)) this.ctx.log.warn({ err: error }, "could not learn the pipelines' apps at start-up");
+    });
   }
 
   /** Stops taking work, interrupts waits, and waits (up to `graceMs`) for in-flight work to end. */

@@ -10,7 +10,25 @@
  *
  * `drift_ignore` names config vars, and add-on services, that differ on purpose.
  */
-import type { AppSettings } from "./ports.js";
+
+/**
+ * What the drift check compares between a pipeline's apps (issue 16). Config vars are read as names
+ * only: the adapter drops every value as soon as the answer is parsed, and nothing stores, logs or
+ * shows one.
+ */
+export interface AppSettings {
+  app: { id: string; name: string };
+  /** Config var names, sorted; null when the token may not read the app's config vars. */
+  configKeys: string[] | null;
+  /** Buildpack names in order (`heroku/nodejs`; the URL when a buildpack has no name). */
+  buildpacks: string[];
+  /** The app's stack (`heroku-24`, `container`), null when Heroku does not say. */
+  stack: string | null;
+  /** Add-on services and plans, sorted (`heroku-postgresql:essential-0`). */
+  addons: Array<{ service: string; plan: string }>;
+  /** The app's generation (`cedar`, `fir`), null when Heroku does not say. */
+  generation: string | null;
+}
 
 export type DriftMode = "warn" | "block";
 

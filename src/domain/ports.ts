@@ -2,6 +2,7 @@
  * The outside world as the use cases see it. Adapters implement these with heroku-client,
  * @gitbeaker/rest, Slack's WebClient and Kysely; tests point the real adapters at loopback stand-ins.
  */
+import type { AppSettings } from "./drift.js";
 import type { Lock } from "./gate.js";
 import type { Candidate, Delivery } from "./records.js";
 import type { AppRef, Approval, PromotionOutcome, PromotionRequest, RequestState } from "./request.js";
@@ -46,25 +47,6 @@ export interface PromotionTarget {
   status: "pending" | "succeeded" | "failed";
   errorMessage: string | null;
   releaseId: string | null;
-}
-
-/**
- * What the drift check compares between a pipeline's apps (issue 16). Config vars are read as names
- * only: the adapter drops every value as soon as the answer is parsed, and nothing stores, logs or
- * shows one.
- */
-export interface AppSettings {
-  app: AppRef;
-  /** Config var names, sorted; null when the token may not read the app's config vars. */
-  configKeys: string[] | null;
-  /** Buildpack names in order (`heroku/nodejs`; the URL when a buildpack has no name). */
-  buildpacks: string[];
-  /** The app's stack (`heroku-24`, `container`), null when Heroku does not say. */
-  stack: string | null;
-  /** Add-on services and plans, sorted (`heroku-postgresql:essential-0`). */
-  addons: Array<{ service: string; plan: string }>;
-  /** The app's generation (`cedar`, `fir`), null when Heroku does not say. */
-  generation: string | null;
 }
 
 export interface HerokuPort {
@@ -371,14 +353,14 @@ export interface AppView {
 export interface ReleaseViewStore {
   /**
    * Records what Heroku said of a release. A report older than the one held (by Heroku's
-   * `updated_at`) is ignored, so events that arrive out of order never move the view back. Returns
-   * the app's current release before and after.
+   * `updated_at`) is ignored, so events that arrive out of order never move the view back. `moved`:
+   * the report made this release the app's current one (the newest that succeeded), and what was.
    */
   recordRelease(
     release: AppRelease,
     source: "event" | "read" | "action",
     at: Date,
-  ): Promise<{ before: Release | undefined; after: Release | undefined; applied: boolean }>;
+  ): Promise<{ applied: boolean; moved: { from: Release | undefined; to: Release } | null }>;
   /** Records that an event about the app (a dyno event, say) arrived: the app's events are flowing. */
   markAppEvent(app: AppRef, at: Date): Promise<void>;
   appViews(appIds: string[]): Promise<Map<string, AppView>>;
@@ -438,4 +420,4 @@ export interface Store
   close(): Promise<void>;
 }
 
-export type { AppRef, Approval, PromotionOutcome, PromotionRequest };
+export type { AppRef, AppSettings, Approval, PromotionOutcome, PromotionRequest };

@@ -24,6 +24,8 @@ let h: Harness;
 
 async function start(options: HarnessOptions = {}): Promise<Harness> {
   h = await e2e.start({ ...options, env: { HEROKU_WEBHOOK_SECRET: SECRET, ...options.env } });
+  // The bot learns the pipeline's apps at start-up; an event before that cannot be matched to it.
+  await h.bot.bot.worker.idle();
   return h;
 }
 
@@ -142,6 +144,29 @@ describe("POST /heroku/webhook", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: "ignored" });
     expect(await deliveries()).toHaveLength(0);
+  });
+
+  it("when an event is about an app of no configured pipeline, then it is recorded as done without its body, and no event calls Heroku", async () => {
+    await start();
+    const calls = herokuCalls();
+    const stray = releaseEvent();
+    stray.data.app = { id: randomUUID(), name: "someone-elses-app" };
+    const body = JSON.stringify(stray);
+    expect((await post(body, { "Heroku-Webhook-Hmac-SHA256": sign(body) })).status).toBe(200);
+    const mine = releaseEvent();
+    mine.data.app = { id: h.ids.production, name: "whitewave-prod" };
+    const ours = JSON.stringify(mine);
+    expect((await post(ours, { "Heroku-Webhook-Hmac-SHA256": sign(ours) })).status).toBe(200);
+    await h.bot.bot.worker.idle();
+    const rows = await deliveries();
+    // Never claimed for processing (no attempt), against the configured app's event, processed once.
+    expect(rows.find((r) => r.id === `heroku:${stray.id}`)).toMatchObject({ state: "done", body: "", attempts: 0 });
+    expect(rows.find((r) => r.id === `heroku:${mine.id}`)).toMatchObject({ state: "done", attempts: 1 });
+    expect(h.channelMessages().filter((m) => /outside promote-bot/.test(messageText(m)))).toHaveLength(1);
+    // The production release (not the bot's) was announced from the stored topology and the event alone.
+    expect(h.heroku.calls.slice(calls).map((c) => `${c.method} ${c.path}`)).toEqual([
+      `GET /apps/${h.ids.production}/slugs/${mine.data.slug.id}`,
+    ]);
   });
 
   it("when HEROKU_WEBHOOK_SECRET is unset, then the route does not exist", async () => {

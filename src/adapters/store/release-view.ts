@@ -56,9 +56,10 @@ export class ReleaseViewRepository {
     release: AppRelease,
     source: "event" | "read" | "action",
     at: Date,
-  ): Promise<{ before: Release | undefined; after: Release | undefined; applied: boolean }> {
+  ): Promise<{ applied: boolean; moved: { from: Release | undefined; to: Release } | null }> {
     const db = this.database.db;
-    const before = await this.currentOf(release.app.id);
+    // Only a release that succeeded can become the current one: only then is what ran before read.
+    const before = release.status === "succeeded" ? await this.currentOf(release.app.id) : undefined;
     const createdAt = normalTime(release.createdAt, iso(at));
     const updatedAt = normalTime(release.updatedAt, createdAt);
     const row: AppReleasesTable = {
@@ -106,15 +107,22 @@ export class ReleaseViewRepository {
       .executeTakeFirst();
     const applied = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     await this.touchApp(release.app, source, at);
-    if (applied) {
+    // Old rows go now and then (every 25th version), not with every report.
+    if (applied && release.version % 25 === 0) {
       await db
         .deleteFrom("app_releases")
         .where("app_id", "=", release.app.id)
         .where("version", "<=", release.version - KEEP_PER_APP)
         .execute();
     }
-    const after = applied ? await this.currentOf(release.app.id) : before;
-    return { before, after, applied };
+    const moved =
+      applied &&
+      release.status === "succeeded" &&
+      release.version > (before?.version ?? -1) &&
+      before?.id !== release.id
+        ? { from: before, to: toRelease({ ...row }) }
+        : null;
+    return { applied, moved };
   }
 
   private async touchApp(app: AppRef, source: "event" | "read" | "action", at: Date): Promise<void> {

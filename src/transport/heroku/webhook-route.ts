@@ -11,7 +11,7 @@
  * keeps it, and holding back the later events costs nothing, since they could not be recorded either.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { parseHerokuEvent } from "../../domain/heroku-events.js";
+import { type HerokuEvent, parseHerokuEvent } from "../../domain/heroku-events.js";
 import type { DeliveryStore } from "../../domain/ports.js";
 import type { Logger } from "../../infra/logger.js";
 import { BodyTooLarge, header, readBody, sendJson } from "../http.js";
@@ -25,6 +25,8 @@ export interface HerokuWebhookDeps {
   store: Pick<DeliveryStore, "recordDelivery">;
   log: Logger;
   now: () => Date;
+  /** Why a validated event needs no work (it is then recorded as done at once, without its body). */
+  skipReason: (event: HerokuEvent) => Promise<string | undefined>;
   onRecorded: (deliveryId: string) => void;
 }
 
@@ -76,12 +78,15 @@ export async function handleHerokuWebhook(
   // and signature.
   const id = `heroku:${event.id}`;
   let recorded: boolean;
+  let skip: string | undefined;
   try {
+    skip = await deps.skipReason(event);
     recorded = await deps.store.recordDelivery({
       id,
       event: `heroku:${event.kind}`,
-      body: text,
+      body: skip === undefined ? text : "",
       receivedAt: deps.now(),
+      state: skip === undefined ? "received" : "done",
     });
   } catch (error) {
     log.error(ctx({ err: error, delivery: id }), "could not record a Heroku delivery");
@@ -92,6 +97,10 @@ export async function handleHerokuWebhook(
     return sendJson(res, 200, { status: "duplicate" });
   }
   sendJson(res, 200, { status: "accepted" });
+  if (skip !== undefined) {
+    log.debug(ctx({ delivery: id, reason: skip }), "Heroku delivery recorded; nothing to do for it");
+    return;
+  }
   log.debug(ctx({ delivery: id, kind: event.kind }), "Heroku delivery recorded");
   deps.onRecorded(id);
 }

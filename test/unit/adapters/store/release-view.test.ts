@@ -39,16 +39,24 @@ describe.each(BACKENDS)("release view on $name", ({ create }) => {
   it("keeps the newest succeeded release as current, whatever order the reports come in", async () => {
     const app = newApp();
     const at = new Date();
-    await store.recordRelease(release(app, 12), "event", at);
+    const first = await store.recordRelease(release(app, 12), "event", at);
+    expect(first.moved?.to.version).toBe(12);
+    expect(first.moved?.from).toBeUndefined();
     const older = await store.recordRelease(release(app, 11), "event", at);
-    expect(older.after?.version).toBe(12);
+    expect(older).toEqual({ applied: true, moved: null });
+    // The same report again moves nothing.
+    expect((await store.recordRelease(release(app, 12), "event", at)).moved).toBeNull();
     // A pending release above it is not current until it succeeds.
     const pending = await store.recordRelease(release(app, 13, { status: "pending", current: false }), "event", at);
-    expect(pending.after?.version).toBe(12);
+    expect(pending.moved).toBeNull();
+    const done = await store.recordRelease(release(app, 13, { updatedAt: "2026-12-01T10:01:00Z" }), "event", at);
+    expect(done.moved?.from?.version).toBe(12);
+    expect(done.moved?.to.version).toBe(13);
+    await store.recordRelease(release(app, 13, { status: "pending", current: false }), "event", at);
     const view = (await store.appViews([app.id])).get(app.id);
-    expect(view?.current?.version).toBe(12);
+    expect(view?.current?.version).toBe(13);
     expect(view?.newest?.version).toBe(13);
-    expect(view?.releaseEvents).toBe(3);
+    expect(view?.releaseEvents).toBe(6);
     expect(view?.lastEventAt?.getTime()).toBe(at.getTime());
   });
 
