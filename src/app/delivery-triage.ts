@@ -30,11 +30,14 @@ export function skipReason(pipelines: PipelineConfig[], body: HandledBody): stri
 
 /** How long the set of configured apps (from the stored topologies) is reused by the Heroku triage. */
 const APPS_REUSED_MS = 30_000;
+/** While some pipeline's apps are unknown, the store is asked again at most this often. */
+const UNKNOWN_RETRY_MS = 2_000;
 
 /**
  * Which Heroku webhook events need no work: those about an app of no configured pipeline (a
  * subscription left from an older set-up, say). Only when every pipeline's apps are known from the
- * store; otherwise every event is processed. Memory only, except once every 30 s.
+ * store; otherwise every event is processed. Memory only, except once every 30 s (every 2 s while a
+ * pipeline's apps are still unknown, as at a first start-up, until the bot has read them).
  */
 export class HerokuTriage {
   private known: { at: number; apps: Set<string> | null } | undefined;
@@ -51,7 +54,10 @@ export class HerokuTriage {
 
   private async configuredApps(): Promise<Set<string> | null> {
     const now = performance.now();
-    if (this.known && now - this.known.at < APPS_REUSED_MS) return this.known.apps;
+    const reuse = this.known?.apps === null ? UNKNOWN_RETRY_MS : APPS_REUSED_MS;
+    if (this.known && now - this.known.at < reuse) return this.known.apps;
+    // Taken before the reads, so that concurrent events wait for the next window instead of reading too.
+    this.known = { at: now, apps: this.known?.apps ?? null };
     const sides = await Promise.all(this.ctx.pipelines.map((pipelineConfig) => storedSide(this.ctx, pipelineConfig)));
     const apps = sides.every((side) => side !== undefined)
       ? new Set(sides.flatMap((side) => (side ? [side.source.id, ...side.targets.map((t) => t.id)] : [])))
