@@ -620,6 +620,7 @@ export async function measureStore(store: KyselyStore, pipelineCount: number): P
     tuning: DEFAULT_TUNING,
     instanceId: "bench-scale:1:00000000",
     herokuAppsCache: new TtlCache(60_000, 500),
+    driftCache: new TtlCache(60 * 60_000, 500),
     dryRun: false,
   };
 

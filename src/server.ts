@@ -146,6 +146,7 @@ export async function startBot(options: {
     tuning,
     instanceId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     herokuAppsCache: new TtlCache(60_000, 500),
+    driftCache: new TtlCache(60 * 60_000, 500),
     dryRun: config.dryRun,
   };
   if (config.dryRun) {

@@ -1,5 +1,6 @@
 /** What every use case is given: configuration, ports, clock, logger and timings. */
 import type { PipelineConfig } from "../config.js";
+import type { DriftReport } from "../domain/drift.js";
 import type { AppRef, ChatPort, Clock, GitLabPort, HerokuPort, Store } from "../domain/ports.js";
 import type { Logger } from "../infra/logger.js";
 import type { RetryPolicy, Sleep } from "../infra/retry.js";
@@ -116,6 +117,12 @@ export interface AppContext {
   dryRun: boolean;
   /** Heroku pipelines' apps by stage, for read-only views (requests always read them fresh). */
   herokuAppsCache: TtlCache<{ pipelineId: string; source: AppRef; targets: AppRef[] }>;
+  /**
+   * The last drift check of each pipeline for `/promote status`, with the count of release events of
+   * its apps then: reused while events flow and none came since (a config var or add-on change is a
+   * release), for at most an hour (a buildpack change makes no release until the next build).
+   */
+  driftCache: TtlCache<{ report: DriftReport; releaseEvents: number }>;
 }
 
 /** WebClient's retries of a failed Slack call (src/server.ts), 0.5, 1 and 2 s apart. */

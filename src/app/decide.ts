@@ -4,11 +4,13 @@
  */
 import type { PipelineConfig } from "../config.js";
 import { checkCanEnd, checkDecidable, type Denial, evaluateApproval } from "../domain/approval-policy.js";
+import { driftBlocks } from "../domain/drift.js";
 import { DomainError } from "../domain/errors.js";
 import { blockingGate } from "../domain/gate.js";
 import type { ChatMessage } from "../domain/ports.js";
 import { isActive, isExpired, type PromotionRequest } from "../domain/request.js";
 import { denialError } from "../views/denials.js";
+import { driftRefusal } from "../views/drift-text.js";
 import { closedError } from "../views/gate-text.js";
 import { code, esc } from "../views/mrkdwn.js";
 import { requestMessage } from "../views/request-message.js";
@@ -16,6 +18,7 @@ import { decisionReply } from "../views/thread-replies.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
+import { checkDrift } from "./drift-check.js";
 import { findPipeline, pipelineView } from "./pipelines.js";
 import { productionChangesSeen } from "./release-view.js";
 
@@ -283,6 +286,29 @@ export async function approve(
         args.actor,
         closedError(blocking, pipelineConfig.name, { kind: request.kind, held: true }),
       );
+    }
+    // `drift: block` (issue 16): the drift is read again, so that drift fixed since the request lets
+    // approvals through; drift no override covers refuses them, with the list.
+    if (driftBlocks(pipelineConfig.drift, request.drift)) {
+      const report = await checkDrift(
+        ctx,
+        pipelineConfig,
+        { source: request.sourceApp, targets: request.targetApps },
+        request.drift?.override ?? null,
+      );
+      await ctx.store
+        .updateRequest(request.id, { drift: report })
+        .catch((error: unknown) =>
+          ctx.log.warn({ err: error, requestId: request.id }, "could not keep the drift check"),
+        );
+      if (driftBlocks(pipelineConfig.drift, report)) {
+        return deny(
+          ctx,
+          request,
+          args.actor,
+          new DomainError("DRIFT_BLOCKED", driftRefusal(report, pipelineConfig.name, "approve")),
+        );
+      }
     }
   }
   const approvals = actorIsApprover ? await ctx.store.approvals(request.id) : [];

@@ -10,11 +10,12 @@ import { mapLimit } from "../infra/map-limit.js";
 import { errorText } from "../views/error-text.js";
 import type { PipelineSnapshot, StageState } from "../views/models.js";
 import type { AppContext } from "./context.js";
+import { statusDrift } from "./drift-check.js";
 import { findPipeline } from "./pipelines.js";
 import { type AppState, appStates, type ViewContext, viewSide } from "./release-view.js";
 
 /** What the read-only views need: the pipelines, Heroku and GitLab to read, and the requests, locks and audit. */
-type StatusContext = Pick<AppContext, "pipelines" | "gitlab" | "log"> &
+type StatusContext = Pick<AppContext, "pipelines" | "gitlab" | "log" | "driftCache"> &
   ViewContext & {
     store: RequestStore & LockStore & AuditStore & ReleaseViewStore;
   };
@@ -72,11 +73,16 @@ export async function pipelineStatus(
   name: string,
 ): Promise<{ snapshot: PipelineSnapshot; last: PromotionRequest | undefined }> {
   const pipelineConfig = findPipeline(ctx.pipelines, name);
-  const [snap, last] = await Promise.all([
+  const [snap, last, drift] = await Promise.all([
     snapshot(ctx, pipelineConfig),
     ctx.store.lastFinishedPromotion(pipelineConfig.name),
+    // Asked for one pipeline, by a person: the drift is checked now (list and App Home do not).
+    viewSide(ctx, pipelineConfig).then(
+      (side) => statusDrift(ctx, pipelineConfig, side),
+      () => null,
+    ),
   ]);
-  return { snapshot: snap, last };
+  return { snapshot: snap.error ? snap : { ...snap, drift }, last };
 }
 
 export async function pipelineHistory(

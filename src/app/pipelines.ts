@@ -14,6 +14,7 @@ export function pipelineView(pipelineConfig: PipelineConfig): PipelineView {
     approverUsers: pipelineConfig.approverUsers,
     approverGroups: pipelineConfig.approverGroups,
     requiredApprovals: pipelineConfig.requiredApprovals,
+    drift: pipelineConfig.drift,
   };
 }
 

@@ -11,6 +11,7 @@ import { code, esc, link } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
+import { auditDriftOverride, requestDrift } from "./drift-check.js";
 import { completeRequest, inProgress, type RequestCreated, requestBasics } from "./new-request.js";
 import { herokuSide } from "./pipelines.js";
 import { recordTopology } from "./release-view.js";
@@ -61,6 +62,8 @@ export async function requestJob(
     g: Gate;
     overrideReason: string | null;
     overrideGate: string | null;
+    /** The requester's `--override` reason, for the drift check. */
+    override?: string;
   },
 ): Promise<RequestCreated> {
   const { pipelineConfig, candidate } = args;
@@ -98,6 +101,7 @@ export async function requestJob(
   // Read fresh for the request; read-only views take it from here too.
   await recordTopology(ctx, pipelineConfig, side);
   const staging = await ctx.heroku.currentRelease(side.source.id);
+  const drift = await requestDrift(ctx, pipelineConfig, side, args.requester, args.override);
   const title =
     candidate?.commitTitle ??
     (await ctx.gitlab.commit(pipelineConfig.gitlabProject, pipelineSha).then(
@@ -122,6 +126,7 @@ export async function requestJob(
       candidateId: candidate?.id ?? null,
       overrideReason: args.overrideReason,
       overrideGate: args.overrideGate,
+      drift,
     },
     auditNote(ctx, basics, "requested", args.requester, {
       job: job.id,
@@ -131,6 +136,7 @@ export async function requestJob(
     }),
   );
   if (!created.created) throw inProgress(created.existing);
+  await auditDriftOverride(ctx, created.request);
   const announced =
     candidate ??
     (await ctx.store.liveCandidates(pipelineConfig.name)).find((c) => c.gitlabJob?.id === job.id && c.messageTs);

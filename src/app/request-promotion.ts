@@ -12,6 +12,7 @@ import { code, esc, link } from "../views/mrkdwn.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
+import { auditDriftOverride, requestDrift } from "./drift-check.js";
 import { checkGate, completeRequest, inProgress, type RequestCreated, requestBasics } from "./new-request.js";
 import { findPipeline, type HerokuSide, herokuSide } from "./pipelines.js";
 import { recordTopology } from "./release-view.js";
@@ -123,6 +124,7 @@ export async function requestPromotion(
       g,
       overrideReason,
       overrideGate,
+      ...(args.override !== undefined ? { override: args.override } : {}),
     });
   }
 
@@ -138,6 +140,7 @@ export async function requestPromotion(
     );
   }
   await checkCi(ctx, pipelineConfig, commit);
+  const drift = await requestDrift(ctx, pipelineConfig, side, args.requester, args.override);
 
   // One read per target gives both what it runs and its newest version (failed releases included): the
   // baseline that tells a later crash recovery which releases came after this request.
@@ -187,6 +190,7 @@ export async function requestPromotion(
       overrideGate,
       kind: "promotion",
       baseline,
+      drift,
     },
     auditNote(ctx, basics, "requested", args.requester, {
       release: release.version,
@@ -198,6 +202,7 @@ export async function requestPromotion(
   if (!created.created) throw inProgress(created.existing);
   const request = created.request;
   log.info({ requestId: request.id, release: release.version }, "promotion requested");
+  await auditDriftOverride(ctx, request);
   return completeRequest(ctx, approvers, {
     pipelineConfig,
     request,

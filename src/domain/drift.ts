@@ -24,8 +24,8 @@ export interface AppSettings {
   buildpacks: string[];
   /** The app's stack (`heroku-24`, `container`), null when Heroku does not say. */
   stack: string | null;
-  /** Add-on services and plans, sorted (`heroku-postgresql:essential-0`). */
-  addons: Array<{ service: string; plan: string }>;
+  /** Add-on services and plans, sorted (`heroku-postgresql:essential-0`); null when the token may not list them. */
+  addons: Array<{ service: string; plan: string }> | null;
   /** The app's generation (`cedar`, `fir`), null when Heroku does not say. */
   generation: string | null;
 }
@@ -92,9 +92,9 @@ export function compareApps(source: AppSettings, target: AppSettings, ignore: re
   if (source.generation !== target.generation) {
     findings.push({ kind: "generation", app, source: source.generation, target: target.generation });
   }
-  for (const addon of source.addons) {
+  for (const addon of source.addons && target.addons ? source.addons : []) {
     if (ignored.has(addon.service)) continue;
-    const theirs = target.addons.find((a) => a.service === addon.service);
+    const theirs = target.addons?.find((a) => a.service === addon.service);
     if (!theirs) findings.push({ kind: "addon-missing", app, service: addon.service, plan: addon.plan });
     else if (theirs.plan !== addon.plan) {
       findings.push({ kind: "addon-plan", app, service: addon.service, source: addon.plan, target: theirs.plan });
@@ -105,9 +105,10 @@ export function compareApps(source: AppSettings, target: AppSettings, ignore: re
 
 /** Why parts of the comparison were skipped (a token that may not read config vars). */
 export function skippedParts(source: AppSettings, targets: readonly AppSettings[]): string[] {
-  return [source, ...targets]
-    .filter((s) => s.configKeys === null)
-    .map((s) => `the token cannot read config vars of ${s.app.name}`);
+  return [source, ...targets].flatMap((s) => [
+    ...(s.configKeys === null ? [`the token cannot read config vars of ${s.app.name}`] : []),
+    ...(s.addons === null ? [`the token cannot list the add-ons of ${s.app.name}`] : []),
+  ]);
 }
 
 /** The findings an override does not cover (all of them without one). */

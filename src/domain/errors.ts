@@ -28,6 +28,7 @@ export type ErrorCode =
   | "GITLAB_NOT_FOUND"
   | "SLACK_FAILED"
   | "LOCKED"
+  | "DRIFT_BLOCKED"
   | "BAD_INPUT";
 
 /**

@@ -420,4 +420,4 @@ export interface Store
   close(): Promise<void>;
 }
 
-export type { AppRef, AppSettings, Approval, PromotionOutcome, PromotionRequest };
+export type { AppRef, Approval, AppSettings, PromotionOutcome, PromotionRequest };

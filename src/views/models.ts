@@ -2,7 +2,9 @@
  * View models: what the bot shows about a pipeline, as the use cases gather it for the views. They
  * live with the views that render them; the use cases in app/ fill them in.
  */
+
 import type { PipelineConfig } from "../config.js";
+import type { DriftMode, DriftReport } from "../domain/drift.js";
 import type { Lock } from "../domain/gate.js";
 import type { CommitInfo } from "../domain/ports.js";
 import type { AppRef, PromotionRequest } from "../domain/request.js";
@@ -24,6 +26,8 @@ export interface PipelineSnapshot {
   lock: Lock | undefined;
   /** Why the snapshot is incomplete (Heroku or GitLab could not be read). */
   error: string | null;
+  /** The drift check, where one was made for this view (`/promote status`). */
+  drift?: DriftReport | null;
 }
 
 /** One pipeline in App Home: its snapshot, lock, a pending or unknown request, and whether the viewer decides. */
@@ -44,6 +48,8 @@ export interface PipelineView {
   approverUsers: string[];
   approverGroups: string[];
   requiredApprovals: number;
+  /** What drift does for this pipeline (issue 16): shown, or blocking approvals. */
+  drift: DriftMode;
 }
 
 export interface TargetView {

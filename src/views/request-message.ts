@@ -4,6 +4,7 @@ import type { ChatMessage } from "../domain/ports.js";
 import { type Approval, type PromotionRequest, shortSha } from "../domain/request.js";
 import { ACTIONS } from "./action-ids.js";
 import { actions, type Block, button, context, section } from "./blocks.js";
+import { driftLines } from "./drift-text.js";
 import { approversText, commitLine, message, overrideText } from "./message-parts.js";
 import type { PipelineView } from "./models.js";
 import { code, esc, link, plural, user, when } from "./mrkdwn.js";
@@ -116,6 +117,12 @@ export function requestMessage(args: {
     details.push(`*${esc(pipeline.to)} ${verb} ${plural(request.commitsBehind, "commit")} behind*`);
   }
   const blocks: Block[] = [section(headline), section(details.join("\n"))];
+  // Drift is shown while it matters (pending, promoting) and stays on the record once overridden.
+  const drift =
+    request.state === "pending" || request.state === "promoting" || request.drift?.override
+      ? driftLines(request.drift, pipeline.drift, request.pipeline)
+      : [];
+  if (drift.length > 0) blocks.push(section(drift.join("\n")));
   // Shown in every state: what an approver let through a lock or freeze window stays on the record.
   const override = overrideText(request);
   if (override) blocks.push(context(override));

@@ -3,6 +3,7 @@
 import type { AuditEntry, ChatMessage } from "../domain/ports.js";
 import { type PromotionRequest, shortSha } from "../domain/request.js";
 import { type Block, context, divider, fallback, limitBlocks, section } from "./blocks.js";
+import { driftLines } from "./drift-text.js";
 import { commitBullets, packSections, stagesLine } from "./message-parts.js";
 import type { PipelineSnapshot } from "./models.js";
 import { code, esc, plural, truncate, user, when } from "./mrkdwn.js";
@@ -45,6 +46,16 @@ export function statusMessage(snapshot: PipelineSnapshot, last: PromotionRequest
   if (snapshot.behind && snapshot.behind.count > 0) {
     const lines = commitBullets(snapshot.behind, SHOWN_COMMITS);
     blocks.push(section(`*Waiting for ${esc(snapshot.pipeline.to)}:*\n${lines.join("\n")}`));
+  }
+  if (snapshot.drift !== undefined) {
+    const drift = driftLines(snapshot.drift, snapshot.pipeline.drift, snapshot.pipeline.name);
+    blocks.push(
+      section(
+        drift.length > 0
+          ? drift.join("\n")
+          : `:white_check_mark: No drift: ${esc(snapshot.pipeline.from)} and ${esc(snapshot.pipeline.to)} have the same config var names, buildpacks, stack, add-ons and generation.`,
+      ),
+    );
   }
   blocks.push(divider(), context(last ? `Last promotion: ${outcomeText(last)}` : "No promotion has finished yet."));
   return { text: fallback(`${snapshot.pipeline.name} status`), blocks: limitBlocks(blocks) };

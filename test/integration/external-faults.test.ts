@@ -58,6 +58,9 @@ describe("Heroku failing transiently while the bot reads it", () => {
 
   it("when Heroku keeps failing while a request is asked for, then the requester is told once and nothing is stored", async () => {
     h = await e2e.start({ tuning: { httpTimeoutMs: 500 } });
+    // The bot reads the pipeline's apps once at start-up (for Heroku's events): let that finish first.
+    await h.bot.bot.worker.idle();
+    const earlier = h.heroku.callsTo("GET", /^\/pipelines\//).length;
     h.shipToStaging("Heroku down");
     h.heroku.fault({
       method: "GET",
@@ -70,7 +73,7 @@ describe("Heroku failing transiently while the bot reads it", () => {
     expect(answer).toContain("Heroku answered 503");
     expect(h.answersFor(REQUESTER)).toHaveLength(1);
     // Bounded: the adapter's 4 attempts, no more.
-    expect(h.heroku.callsTo("GET", /^\/pipelines\//)).toHaveLength(4);
+    expect(h.heroku.callsTo("GET", /^\/pipelines\//).slice(earlier)).toHaveLength(4);
     expect(await h.bot.store.db.selectFrom("requests").selectAll().execute()).toHaveLength(0);
   });
 });

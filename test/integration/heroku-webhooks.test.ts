@@ -183,24 +183,33 @@ describe("the release view", () => {
     h.shipToStaging("Ship the rainbow");
     h.heroku.emitDynoState(h.ids.production, { type: "web", state: "up" });
     await settle();
-    // Cold: the pipeline's apps are read once (then kept), the releases in one latest-releases call.
+    // Cold: the pipeline's apps are read once (then kept), the releases in one latest-releases call,
+    // and the drift is checked (then kept while events flow and no release comes).
     await h.slash(REQUESTER, "list");
     await h.answer(REQUESTER, /whitewave/);
+    await h.slash(REQUESTER, "status whitewave");
+    await h.answer(REQUESTER, /whitewave status/);
     h.heroku.emitDynoState(h.ids.staging, { type: "web", state: "up" });
     h.heroku.emitDynoState(h.ids.production, { type: "web", state: "up" });
     await settle();
     const before = herokuCalls();
     await h.slash(REQUESTER, "status whitewave");
-    const status = await h.answer(REQUESTER, /whitewave status/);
+    await until(
+      "a second status",
+      async () => h.answersFor(REQUESTER).filter((a) => a.includes("whitewave status")).length >= 2,
+      5_000,
+    );
+    const status = h.answersFor(REQUESTER).filter((a) => a.includes("whitewave status"))[1]!;
     expect(status).toMatch(/staging v\d+ `[0-9a-f]{8}` → production v\d+/);
-    expect(herokuCalls() - before).toBe(0);
+    expect(status).toContain("No drift");
+    expect(h.heroku.calls.slice(before).map((c) => c.path)).toEqual([]);
     // No event for longer than HEROKU_EVENTS_FRESH_FOR: the next status reads Heroku.
     await new Promise((resolve) => setTimeout(resolve, 1_700));
     const stale = herokuCalls();
     await h.slash(REQUESTER, "status whitewave");
     await until(
       "a second status",
-      async () => h.answersFor(REQUESTER).filter((a) => a.includes("whitewave status")).length >= 2,
+      async () => h.answersFor(REQUESTER).filter((a) => a.includes("whitewave status")).length >= 3,
       5_000,
     );
     const paths = h.heroku.calls.slice(stale).map((c) => c.path);

@@ -71,6 +71,9 @@ export interface PipelineOptions {
   freeze?: string;
   /** `gitlab-job`: play the manual `deploy_production` job instead of a Heroku promotion. */
   strategy?: "heroku" | "gitlab-job";
+  drift?: "warn" | "block";
+  /** A YAML flow sequence for `drift_ignore:`. */
+  driftIgnore?: string;
 }
 
 export function pipelinesYaml(options: PipelineOptions = {}): string {
@@ -87,6 +90,8 @@ export function pipelinesYaml(options: PipelineOptions = {}): string {
     `    allow_self_approval: ${options.allowSelfApproval ?? false}`,
     `    request_ttl: ${options.requestTtl ?? "2h"}`,
     ...(options.freeze ? [`    freeze: ${options.freeze}`] : []),
+    ...(options.drift ? [`    drift: ${options.drift}`] : []),
+    ...(options.driftIgnore ? [`    drift_ignore: ${options.driftIgnore}`] : []),
     ...(options.strategy === "gitlab-job" ? ["    strategy: gitlab-job", "    production_job: deploy_production"] : []),
   ].join("\n");
 }

@@ -40,6 +40,7 @@ export function aRequest(overrides: Partial<PromotionRequest> = {}): PromotionRe
     overrideGate: null,
     kind: "promotion",
     baseline: null,
+    drift: null,
     ...overrides,
   } as PromotionRequest;
   if (request.kind === "rollback" && !request.rollbackTo) request.rollbackTo = [];

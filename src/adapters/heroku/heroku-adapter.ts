@@ -277,7 +277,9 @@ export class HerokuAdapter implements HerokuPort {
         z.array(buildpackSchema),
         `reading buildpacks of app ${appId}`,
       ),
-      this.call("get", `${path}/addons`, z.array(addonSchema), `reading add-ons of app ${appId}`),
+      this.forbiddenAsNull(() =>
+        this.call("get", `${path}/addons`, z.array(addonSchema), `reading add-ons of app ${appId}`),
+      ),
     ]);
     this.appNames.set(app.id, app.name);
     return {
@@ -285,9 +287,10 @@ export class HerokuAdapter implements HerokuPort {
       configKeys,
       buildpacks: [...buildpacks].sort((a, b) => a.ordinal - b.ordinal).map((b) => b.buildpack.name ?? b.buildpack.url),
       stack: app.build_stack?.name ?? app.stack?.name ?? null,
-      addons: addons
-        .map((a) => ({ service: a.addon_service.name, plan: a.plan.name }))
-        .sort((x, y) => `${x.service}:${x.plan}`.localeCompare(`${y.service}:${y.plan}`)),
+      addons:
+        addons
+          ?.map((a) => ({ service: a.addon_service.name, plan: a.plan.name }))
+          .sort((x, y) => `${x.service}:${x.plan}`.localeCompare(`${y.service}:${y.plan}`)) ?? null,
       generation: typeof app.generation === "string" ? app.generation : (app.generation?.name ?? null),
     };
   }
@@ -297,14 +300,24 @@ export class HerokuAdapter implements HerokuPort {
    * never kept, logged or returned. A token that may not read them (403) gives null, not an error.
    */
   private async configVarNames(appId: string): Promise<string[] | null> {
-    try {
-      const vars = await this.call(
+    const vars = await this.forbiddenAsNull(() =>
+      this.call(
         "get",
         `/apps/${encodeURIComponent(appId)}/config-vars`,
         z.record(z.string(), z.unknown()),
         `reading the config var names of app ${appId}`,
-      );
-      return Object.keys(vars).sort();
+      ),
+    );
+    return vars ? Object.keys(vars).sort() : null;
+  }
+
+  /**
+   * A read a token may be refused (403) without anything being wrong with the bot: a team member with
+   * only the `view` permission cannot read config vars or list add-ons (Dev Center "App Permissions").
+   */
+  private async forbiddenAsNull<T>(read: () => Promise<T>): Promise<T | null> {
+    try {
+      return await read();
     } catch (error) {
       if (error instanceof DomainError && error.code === "HEROKU_UNAUTHORIZED" && error.status === 403) return null;
       throw error;

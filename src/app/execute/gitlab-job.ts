@@ -9,6 +9,7 @@ import type { CiJob, Release } from "../../domain/ports.js";
 import type { GitLabJobRequest, PromotionOutcome, PromotionRequest, TargetResult } from "../../domain/request.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
+import { checkDriftBeforeActing } from "../drift-check.js";
 import { actAtMostOnce, followUntil, isRetryable, OutcomeUnknown, orUnknown } from "./at-most-once.js";
 import { finish, missingTarget, releaseResult } from "./finish.js";
 import { baselineOf } from "./heroku-promotion.js";
@@ -50,6 +51,8 @@ export async function runJob(
     what: "playing the job",
     recoveringFrom: request.promotionStartedAt,
     fence: async () => {
+      // Once, before the first play: drift that appeared since the approval.
+      if (!started) await checkDriftBeforeActing(ctx, request);
       const marked = await ctx.store.markPromotionStarted(request.id, ctx.instanceId, baseline);
       if (!marked) throw new LeaseLost("the promotion lease was lost before playing the job");
       started ??= marked.promotionStartedAt;

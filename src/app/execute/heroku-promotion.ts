@@ -13,6 +13,7 @@ import type { AppRef, PromotionOutcome, PromotionRequest, TargetResult } from ".
 import { errorText } from "../../views/error-text.js";
 import { auditRequest } from "../audit.js";
 import type { AppContext } from "../context.js";
+import { checkDriftBeforeActing } from "../drift-check.js";
 import { noteRelease } from "../release-view.js";
 import { actAtMostOnce, followUntil, OutcomeUnknown, orUnknown } from "./at-most-once.js";
 import { missingTarget, OUTPUT_LINES, releaseResult } from "./finish.js";
@@ -55,6 +56,8 @@ export async function runPromotion(
         if (changed.length > 0) {
           throw new DomainError("PRODUCTION_CHANGED", changedMessage(request, changed), { retryable: false });
         }
+        // Once, before the first attempt: drift that appeared since the approval.
+        if (!request.promotionStartedAt) await checkDriftBeforeActing(ctx, request);
         const marked = await ctx.store.markPromotionStarted(request.id, ctx.instanceId, baseline);
         if (!marked) throw new LeaseLost("the promotion lease was lost before posting");
         request = marked;

@@ -101,6 +101,7 @@ describe("pipelineView", () => {
       approverUsers: ["U0AAAAAAA"],
       approverGroups: ["S0BBBBBBB"],
       requiredApprovals: 1,
+      drift: "warn",
     });
   });
 });

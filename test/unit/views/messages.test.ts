@@ -28,6 +28,7 @@ const pipeline: PipelineView = {
   approverUsers: ["U0AAAAAAA"],
   approverGroups: ["S0BBBBBBB"],
   requiredApprovals: 1,
+  drift: "warn",
 };
 const NOW = new Date("2025-03-04T11:00:00Z");
 const HOSTILE = "<!channel> hi <@U123>";
