@@ -22,12 +22,17 @@ import { settle } from "./worlds.js";
 
 /** Heroku status polls of a promotion: excluded from the per-promotion count, as the issue says. */
 const POLL = /^\/pipeline-promotions\/[^/]+(\/promotion-targets)?$/;
+/** The drift check's reads (issue 16): each app's config vars, buildpacks and add-ons, and the app itself. */
+const DRIFT = /^\/apps\/[^/]+\/(config-vars|buildpack-installations|addons)$/;
+const APP = /^\/apps\/[^/]+$/;
 
 export interface CallCount {
   heroku: number;
   gitlab: number;
   slack: number;
   herokuPolls: number;
+  /** Calls of the drift check (issue 16), counted apart: a cost issue 6's target predates. */
+  herokuDrift: number;
   /** e.g. "GET /apps/:id/releases ×2". */
   herokuCalls: string[];
   gitlabCalls: string[];
@@ -84,12 +89,18 @@ function since(world: World, from: Mark): CallCount {
   const heroku = world.heroku.calls.slice(from.heroku);
   const gitlab = world.gitlab.calls.slice(from.gitlab);
   const polls = heroku.filter((c) => c.method === "GET" && POLL.test(c.path));
-  const counted = heroku.filter((c) => !polls.includes(c));
+  const settings = heroku.filter((c) => c.method === "GET" && DRIFT.test(c.path));
+  // Each check reads the app once besides its three settings: as many app reads as config-var reads.
+  const checks = settings.filter((c) => c.path.endsWith("/config-vars")).length;
+  const appReads = checks > 0 ? heroku.filter((c) => c.method === "GET" && APP.test(c.path)).slice(-checks) : [];
+  const drift = [...settings, ...appReads];
+  const counted = heroku.filter((c) => !polls.includes(c) && !drift.includes(c));
   return {
     heroku: counted.length,
     gitlab: gitlab.length,
     slack: world.slack.calls.length - from.slack,
     herokuPolls: polls.length,
+    herokuDrift: drift.length,
     herokuCalls: summarize(counted),
     gitlabCalls: summarize(gitlab),
   };

@@ -189,10 +189,17 @@ function costRows(c: CostResult): Row[] {
     {
       item: "5",
       measure:
-        "Promotion (request from the Promote button + approval + execution): Heroku calls besides polls (cold; warm)",
+        "Promotion (request from the Promote button + approval + execution): Heroku calls besides polls and the drift check (cold; warm)",
       figure: `${promotion(c.cold)} (${c.cold.request.heroku} + ${c.cold.approveAndPromote.heroku}); ${promotion(c.warm)} (${c.warm.request.heroku} + ${c.warm.approveAndPromote.heroku})`,
       target: `≤ ${HEROKU_CALLS}`,
       verdict: verdict(worst <= HEROKU_CALLS),
+    },
+    {
+      item: "5",
+      measure: "… the drift check's Heroku calls (issue 16: at the request, and before acting; 4 per app)",
+      figure: `${c.cold.request.herokuDrift} + ${c.cold.approveAndPromote.herokuDrift}; ${c.warm.request.herokuDrift} + ${c.warm.approveAndPromote.herokuDrift}`,
+      target: "—",
+      verdict: "—",
     },
     {
       item: "5",
