@@ -61,6 +61,8 @@ interface Activity {
   line: string;
 }
 
+/** The secret of the sandbox's Heroku webhook subscriptions. */
+const SANDBOX_HEROKU_SECRET = "sandbox-heroku-webhook-secret-0123456789";
 /** Slack's own words when a slash command or button cannot reach the app. */
 const DISPATCH_FAILED = "dispatch_failed";
 const OPERATION_TIMEOUT = "operation_timeout";
@@ -126,7 +128,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       rmSync(storeDir, { recursive: true, force: true });
     },
   };
-  const world = await startWorld({ db, pipeline: options.pipeline ?? {}, env: { LOG_LEVEL: "info" } });
+  const world = await startWorld({
+    db,
+    pipeline: options.pipeline ?? {},
+    env: { LOG_LEVEL: "info", HEROKU_WEBHOOK_SECRET: SANDBOX_HEROKU_SECRET },
+  });
 
   const activity: Activity[] = [];
   const note = (service: Activity["service"], line: string) => {
@@ -156,6 +162,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 
   let failNextPromotion = false;
+  let driftIndex = 0;
+  // Heroku finishes a promotion on its own, a moment after the POST (and says so by webhook).
+  world.heroku.promotionBehaviour.settleAfterMs = 1_500;
   const rateLimitBudget = world.heroku.rateLimitRemaining;
   let rateLimited = false;
 
@@ -215,8 +224,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     "restart-bot": async () => {
       note("sandbox", `killing the bot (SIGKILL, pid ${bot.pid ?? "-"}) and starting it again on the same store`);
       await bot.restart();
+      await subscribeToHeroku();
       note("sandbox", `the bot is back (pid ${bot.pid ?? "-"})`);
       return `The bot was killed and started again (pid ${bot.pid ?? "-"}).`;
+    },
+    "hotfix-production": async () => {
+      const change = nextChange();
+      const commit = world.gitlab.commit(PROJECT_ID, "main", `Hotfix: ${change.title}`, { authorName: change.author });
+      titles.set(commit.id, commit.title);
+      const release = world.heroku.deploy(world.ids.production, commit.id);
+      note(
+        "sandbox",
+        `someone pushed ${commit.short_id} straight to production with git: whitewave-prod runs v${release.version}`,
+      );
+      return `whitewave-prod now runs v${release.version}, made outside the bot: Heroku's webhook tells it.`;
+    },
+    "config-var-drift": async () => {
+      const key = `FEATURE_${String.fromCharCode(65 + (driftIndex++ % 26))}`;
+      world.heroku.setConfigVars(world.ids.staging, { [key]: "on" });
+      note("sandbox", `staging got the config var ${key}; production does not have it`);
+      return `Staging now has ${key} and production does not: the next request shows the drift.`;
     },
   };
 
@@ -467,6 +494,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   await bot.start();
   world.url = bot.url;
+  /** Heroku's app webhooks, as `npm run setup-heroku-webhooks` makes them, pointed at the bot's port. */
+  async function subscribeToHeroku(): Promise<void> {
+    const url = `${bot.url}/heroku/webhook`;
+    for (const appId of [world.ids.staging, world.ids.production]) {
+      const existing = world.heroku.webhooks.list(appId);
+      if (existing.length > 0) {
+        for (const subscription of existing) subscription.url = url;
+        continue;
+      }
+      await fetch(`${world.heroku.url}/apps/${appId}/webhooks`, {
+        method: "POST",
+        headers: {
+          Accept: "application/vnd.heroku+json; version=3",
+          Authorization: `Bearer ${world.env.HEROKU_API_TOKEN}`,
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify({ include: ["api:release", "dyno"], level: "sync", url, secret: SANDBOX_HEROKU_SECRET }),
+      });
+    }
+  }
+  await subscribeToHeroku();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 

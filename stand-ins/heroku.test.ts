@@ -202,6 +202,22 @@ describe("HerokuStandIn", () => {
     });
   });
 
+  it("with settleAfterMs, settles a promotion on its own after that long, with nobody polling", async () => {
+    heroku.deploy(staging.name, "1a2b3c4d5e6f7a8b");
+    heroku.promotionBehaviour = { pollsUntilDone: 10_000, failTargets: {}, settleAfterMs: 150 };
+    const created = await client.post<Promotion>("/pipeline-promotions", {
+      body: {
+        pipeline: { id: pipeline.id },
+        source: { app: { id: staging.id } },
+        targets: [{ app: { id: production.id } }],
+      },
+    });
+    expect(heroku.promotions.find((p) => p.id === created.id)?.status).toBe("pending");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heroku.promotions.find((p) => p.id === created.id)?.status).toBe("completed");
+    expect(heroku.currentRelease(production.name)?.status).toBe("succeeded");
+  });
+
   it("with releaseDelayMs, keeps a promotion's targets pending with release: null, and no release on the app, until the delay passed", async () => {
     const promoted = heroku.deploy(staging.name, "0f0a53b9c1d2e3f4");
     heroku.promotionBehaviour.pollsUntilDone = 0;

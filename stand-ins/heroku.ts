@@ -267,12 +267,21 @@ export class HerokuStandIn extends HttpStandIn {
    * `pipeline-promotion-target.release` nullable and its CLI (`pipelines:promote`) waits for it to
    * appear, so a promotion can exist well before any release shows on the target apps. How long that
    * takes at Heroku is not documented; tests choose.
+   *
+   * `settleAfterMs`: the promotion also settles on its own this long after the POST, whoever polls, as
+   * Heroku's do (the release phase ends by time, not because someone looked); its release events go
+   * out then. Without it a promotion settles only on its `pollsUntilDone`-th poll, which a follower
+   * that waits for events (and polls every few minutes) would not make soon.
    */
-  promotionBehaviour: { pollsUntilDone: number; failTargets: Record<string, TargetFailure>; releaseDelayMs?: number } =
-    {
-      pollsUntilDone: 1,
-      failTargets: {},
-    };
+  promotionBehaviour: {
+    pollsUntilDone: number;
+    failTargets: Record<string, TargetFailure>;
+    releaseDelayMs?: number;
+    settleAfterMs?: number;
+  } = {
+    pollsUntilDone: 1,
+    failTargets: {},
+  };
   /** When true every authenticated call answers 403 `two_factor`, as for an account that requires a second factor. */
   requireTwoFactor = false;
   /** Sent as `RateLimit-Remaining` on every response; each authenticated call takes one; at 0 calls get 429. */
@@ -1176,6 +1185,12 @@ export class HerokuStandIn extends HttpStandIn {
     }));
     this.promotions.push(promotion);
     if (promotion.pollsRemaining === 0 && !promotion.releasesDue) this.settle(promotion);
+    const settleAfter = this.promotionBehaviour.settleAfterMs;
+    if (settleAfter !== undefined && promotion.status === "pending") {
+      setTimeout(() => {
+        if (promotion.status === "pending") this.completePromotion(promotion.id);
+      }, settleAfter).unref();
+    }
     return { status: 201, body: promotionJson(promotion) };
   }
 

@@ -137,6 +137,20 @@ describe("the sandbox", () => {
     expect(bots).toHaveLength(1);
   });
 
+  it("a hotfix pushed outside the bot is announced through Heroku's webhook, and a config var staging alone has shows as drift", async () => {
+    expect((await post("/api/world/hotfix-production", {})).ok).toBe(true);
+    await slack().waitFor(() => slack().messages.find((m) => /outside promote-bot/.test(messageText(m))), 15_000);
+    expect((await post("/api/world/config-var-drift", {})).ok).toBe(true);
+    await post("/api/command", { user: REQUESTER, text: "/promote status whitewave" });
+    await slack().waitFor(
+      () =>
+        slack().ephemerals.find(
+          (e) => e.user === REQUESTER && /whitewave-prod lacks `FEATURE_A`/.test(JSON.stringify(e)),
+        ),
+      15_000,
+    );
+  });
+
   it("opens a person's Home tab: the bot publishes it, and approvers get buttons there", async () => {
     expect((await post("/api/home", { user: APPROVER_A })).ok).toBe(true);
     const home = await slack().waitFor(() => slack().homeOf(APPROVER_A), 10_000);
