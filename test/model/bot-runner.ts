@@ -12,6 +12,7 @@ import { type RunningBot, startBot } from "../../src/server.js";
 import type { TestDatabase } from "../support/databases.js";
 import { FAST_TUNING, LogCapture, type PipelineOptions, startWorld, type World } from "../support/harness.js";
 import { type BotProcess, openStore, PROCESS_TUNING, spawnBot } from "../support/processes.js";
+import { TcpProxy } from "../support/tcp-proxy.js";
 
 export interface BotRunner {
   world: World;
@@ -75,9 +76,25 @@ export async function inProcessRunner(pipeline: PipelineOptions, options: InProc
   let offsetMs = 0;
   const clock = { now: () => new Date(Date.now() + offsetMs) };
   const tuning: Partial<Tuning> = options.herokuEvents ? { ...MODEL_TUNING, eventPollMaxMs: 2_000 } : MODEL_TUNING;
+  // Each bot reaches Slack's Web API through a proxy of its own that its crash cuts: a process killed
+  // with SIGKILL makes no call afterwards, but in one process the stopped bot's WebClient would go on
+  // retrying a slow call and land an old render after the new bot's (found by the model: seed
+  // 349707776, a "pending" from before the crash landing after "succeeded").
+  const slackApi = new URL(config.slack.apiUrl);
+  let proxy: TcpProxy | undefined;
   const boot = async () => {
     const log = createLogger({ level: "debug", secrets: config.secrets, destination: logs });
-    bot = await startBot({ config, log, tuning, host: "127.0.0.1", port: 0, clock });
+    proxy = new TcpProxy(slackApi.hostname, Number(slackApi.port));
+    const port = await proxy.start();
+    const apiUrl = `http://127.0.0.1:${port}${slackApi.pathname}`;
+    bot = await startBot({
+      config: { ...config, slack: { ...config.slack, apiUrl } },
+      log,
+      tuning,
+      host: "127.0.0.1",
+      port: 0,
+      clock,
+    });
     world.url = bot.url;
     if (options.herokuEvents) await subscribe(world);
   };
@@ -88,8 +105,11 @@ export async function inProcessRunner(pipeline: PipelineOptions, options: InProc
     url: () => world.url,
     async crash() {
       // In one process a real crash cannot be had; stopping with no grace interrupts every wait and
-      // in-flight call at once, which is the nearest thing (the process variant uses SIGKILL).
+      // in-flight call at once, which is the nearest thing (the process variant uses SIGKILL); the
+      // bot's Slack proxy is cut first, so that nothing it still had going reaches Slack.
+      proxy?.cut();
       await bot.close(0);
+      await proxy?.close();
       await boot();
     },
     async setClock(_index, offset) {
@@ -116,6 +136,7 @@ export async function inProcessRunner(pipeline: PipelineOptions, options: InProc
     },
     async close() {
       await bot.close(2_000);
+      await proxy?.close();
       await world.close();
     },
   };
