@@ -192,15 +192,12 @@ export async function productionChangesSeen(
  * once in the store's life), so that Heroku's events can be matched to pipelines from the first one.
  * Stale topologies are refreshed by reads and requests, not here.
  */
-export async function learnMissingTopologies(
-  ctx: Pick<AppContext, "pipelines" | "heroku" | "store" | "clock" | "log" | "herokuAppsCache">,
-): Promise<void> {
+export async function learnMissingTopologies(ctx: ViewContext & Pick<AppContext, "pipelines">): Promise<void> {
   await mapLimit(ctx.pipelines, 4, async (pipelineConfig) => {
     if (await ctx.store.pipelineTopology(pipelineConfig.name)) return;
     try {
-      const side = await herokuSide(ctx, pipelineConfig);
-      await recordTopology(ctx, pipelineConfig, side);
-      ctx.herokuAppsCache.set(pipelineConfig.name, side);
+      // Through the views' cache, so that a list asked meanwhile waits for this read instead of its own.
+      await viewSide(ctx, pipelineConfig);
     } catch (error) {
       ctx.log.warn({ err: error, pipeline: pipelineConfig.name }, "could not read a pipeline's apps at start-up");
     }
