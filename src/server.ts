@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
-import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+import { App, LogLevel } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import { GitLabAdapter } from "./adapters/gitlab/gitlab-adapter.js";
 import { HerokuAdapter } from "./adapters/heroku/heroku-adapter.js";
@@ -22,7 +22,8 @@ import { handleGitLabWebhook } from "./transport/gitlab/webhook-route.js";
 import { handleHerokuWebhook } from "./transport/heroku/webhook-route.js";
 import { sendJson } from "./transport/http.js";
 import { registerListeners } from "./transport/slack/index.js";
-import { handleSlackEvents, SLACK_BODY_LIMIT } from "./transport/slack/slack-intake.js";
+import { handleSlackEvents } from "./transport/slack/slack-intake.js";
+import { SlackEventsReceiver } from "./transport/slack/slack-receiver.js";
 
 export interface RunningBot {
   url: string;
@@ -83,29 +84,10 @@ export async function startBot(options: {
   });
 
   const socketMode = config.slack.appToken !== undefined;
-  const receiver = socketMode
-    ? undefined
-    : new HTTPReceiver({
-        signingSecret: config.slack.signingSecret,
-        endpoints: "/slack/events",
-        logger: boltLogger(log),
-        bodyLimit: SLACK_BODY_LIMIT,
-        // handleSlackEvents (transport/slack/slack-intake.ts) verifies every request with Bolt's own
-        // verifier, stricter on timestamps, before Bolt sees it; verifying twice would only cost time.
-        signatureVerification: false,
-        // A verified request Bolt cannot process (a payload missing fields it needs) is the sender's
-        // fault: 400, not Bolt's default 500.
-        processEventErrorHandler: async ({ error, response, logger }) => {
-          if (response.headersSent) {
-            logger.error(`error after the request was acknowledged: ${String(error)}`);
-            return false;
-          }
-          logger.warn(`Slack request could not be processed: ${String(error).slice(0, 200)}`);
-          response.writeHead(400);
-          response.end();
-          return false;
-        },
-      });
+  // handleSlackEvents (transport/slack/slack-intake.ts) reads, verifies (with Bolt's own verifier,
+  // stricter on timestamps) and parses every request once, then hands the body to this receiver,
+  // which passes it to Bolt as HTTPReceiver would, without reading or parsing it again.
+  const receiver = socketMode ? undefined : new SlackEventsReceiver(boltLogger(log));
   const app = new App({
     token: config.slack.botToken,
     signingSecret: config.slack.signingSecret,
@@ -210,7 +192,12 @@ export async function startBot(options: {
         signingSecret: config.slack.signingSecret,
         log,
         now: Date.now,
-        next: receiver.requestListener,
+        next: (body, request, response) => {
+          receiver.handle(body, request, response).catch((error: unknown) => {
+            log.error({ err: error }, "Slack receiver failed");
+            sendJson(response, 500, { error: "internal error" });
+          });
+        },
       }).catch((error: unknown) => {
         log.error({ err: error }, "Slack intake failed");
         sendJson(res, 500, { error: "internal error" });

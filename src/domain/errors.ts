@@ -76,7 +76,13 @@ export class DomainError extends Error {
     message: string,
     options: ErrorOptions = {},
   ) {
+    // A refusal is an expected answer (a bystander's click, an expired request), not a fault to trace:
+    // capturing its stack was a measurable part of a denied click's CPU (bench/PROFILING.md). Failures
+    // of a dependency keep their stack, as does everything that is not a DomainError.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!DEPENDENCY_CODES.has(code)) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = "DomainError";
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;

@@ -1,9 +1,9 @@
 /**
- * In front of Bolt's HTTP receiver for POST /slack/events: reads the body under a size limit (413,
- * closing the connection so no half-read body is left behind), verifies the signature with Bolt's
- * verifier and refuses timestamps more than 5 minutes away in either direction (Bolt only refuses old
- * ones) with 401, refuses bodies that are not a Slack payload object with 400, then hands the buffered
- * request to Bolt, which reuses the buffer. https://api.slack.com/authentication/verifying-requests-from-slack
+ * In front of Bolt for POST /slack/events: reads the body under a size limit (413, closing the
+ * connection so no half-read body is left behind), verifies the signature with Bolt's verifier and
+ * refuses timestamps more than 5 minutes away in either direction (Bolt only refuses old ones) with
+ * 401, refuses bodies that are not a Slack payload object with 400, then hands the body, parsed once,
+ * to Bolt's receiver (slack-receiver.ts). https://api.slack.com/authentication/verifying-requests-from-slack
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseQuery } from "node:querystring";
@@ -18,47 +18,58 @@ export interface SlackIntakeDeps {
   signingSecret: string;
   log: Logger;
   now: () => number;
-  /** Bolt's receiver, given the request with its body already buffered as `rawBody`. */
-  next: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Bolt's receiver, given the verified body parsed as Bolt's HTTPReceiver parses it. */
+  next: (body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => void;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const isForm = (contentType: string | undefined) =>
-  contentType?.startsWith("application/x-www-form-urlencoded") ?? false;
+const FORM = "application/x-www-form-urlencoded";
+const isForm = (contentType: string | undefined) => contentType?.startsWith(FORM) ?? false;
+
+/** Not JSON: the body Bolt would have failed to parse. */
+const NOT_JSON = Symbol("not JSON");
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+}
 
 /**
- * Whether a verified body has the outer shape of a Slack request (the listeners validate the rest).
- * `parsedForm`: the form fields when the caller has parsed them already.
+ * The body Bolt's HTTPReceiver would have parsed from a verified request (the interaction's `payload`
+ * JSON, a command's form fields, an Events API JSON body), or undefined when the request does not
+ * have the outer shape of a Slack request (the listeners validate the rest). `form`: the form fields
+ * when the content type is a form. Bolt compares the content type with `===`: a form with parameters
+ * (`; charset=utf-8`) passes the shape check but is then parsed by Bolt as JSON, which nearly always
+ * fails (400); that is kept as it was.
  */
-export function looksLikeSlackBody(
+function slackBody(
   contentType: string | undefined,
   text: string,
-  parsedForm?: ReturnType<typeof parseQuery>,
-): boolean {
-  if (isForm(contentType)) {
-    const form = parsedForm ?? parseQuery(text);
+  form: ReturnType<typeof parseQuery> | undefined,
+): Record<string, unknown> | typeof NOT_JSON | undefined {
+  if (form) {
+    let body: Record<string, unknown>;
     if (typeof form.payload === "string") {
-      try {
-        const payload: unknown = JSON.parse(form.payload);
-        return isObject(payload) && typeof payload.type === "string" && isObject(payload.user);
-      } catch {
-        return false;
-      }
-    }
-    return typeof form.command === "string" && typeof form.user_id === "string";
+      const payload = parseJson(form.payload);
+      if (!isObject(payload) || typeof payload.type !== "string" || !isObject(payload.user)) return undefined;
+      body = payload;
+    } else if (typeof form.command === "string" && typeof form.user_id === "string") {
+      body = form;
+    } else return undefined;
+    // As Bolt's parseHTTPRequestBody; a JSON value other than an object reaches Bolt as it did.
+    return contentType === FORM ? body : (parseJson(text) as Record<string, unknown>);
   }
   if (contentType?.startsWith("application/json")) {
-    try {
-      const body: unknown = JSON.parse(text);
-      return isObject(body) && typeof body.type === "string";
-    } catch {
-      return false;
-    }
+    const body = parseJson(text);
+    return isObject(body) && typeof body.type === "string" ? body : undefined;
   }
-  return false;
+  return undefined;
 }
 
 export async function handleSlackEvents(
@@ -82,12 +93,14 @@ export async function handleSlackEvents(
   }
   const text = raw.toString("utf8");
   const contentType = header(req, "content-type");
-  // Parsed once here for the SSL check and the shape check (Bolt parses it again for itself).
+  // Parsed once, here: Bolt gets the parsed body.
   const form = isForm(contentType) ? parseQuery(text) : undefined;
   // Slack's unsigned SSL check for slash commands: Bolt answers it; nothing else in the body goes on.
+  // (Bolt parses a form with parameters in its content type as JSON, and `ssl_check=1` is not JSON.)
   if (form?.ssl_check === "1") {
-    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.from("ssl_check=1");
-    return deps.next(req, res);
+    if (contentType === FORM) return deps.next({ ssl_check: "1" }, req, res);
+    deps.log.warn("Slack SSL check with a content type Bolt does not parse as a form");
+    return sendJson(res, 400, { error: "malformed Slack request body" });
   }
   const timestamp = Number(header(req, "x-slack-request-timestamp"));
   try {
@@ -107,10 +120,10 @@ export async function handleSlackEvents(
     );
     return sendJson(res, 401, { error: "invalid signature or timestamp" });
   }
-  if (!looksLikeSlackBody(contentType, text, form)) {
+  const body = slackBody(contentType, text, form);
+  if (body === undefined || body === NOT_JSON) {
     deps.log.warn({ contentType, bytes: raw.length }, "signed Slack request with a malformed body");
     return sendJson(res, 400, { error: "malformed Slack request body" });
   }
-  (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
-  deps.next(req, res);
+  deps.next(body, req, res);
 }

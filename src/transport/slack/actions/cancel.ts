@@ -1,15 +1,16 @@
 /** Cancel, on a request's message or in App Home. */
-import type { App } from "@slack/bolt";
 import type { PromoteBot } from "../../../app/bot.js";
-import type { Logger } from "../../../infra/logger.js";
-import { ACTIONS } from "../../../views/action-ids.js";
+import { ACTIONS, type ActionId } from "../../../views/action-ids.js";
 import { decidedFromHomeNote } from "../../../views/replies.js";
-import { onButton } from "./on-button.js";
+import type { ButtonHandler } from "./on-button.js";
 
-export function cancelAction(app: App, bot: PromoteBot, log: Logger): void {
-  onButton(app, bot, log, ACTIONS.cancel, async ({ value, user, fromHome }) => {
-    const result = await bot.end(value, user, "cancel");
-    // In a channel the request's message shows it; in App Home the tab is refreshed with a note.
-    if (fromHome) await bot.publishHome(user, decidedFromHomeNote(result));
-  });
+export function cancelButton(bot: PromoteBot): [ActionId, ButtonHandler] {
+  return [
+    ACTIONS.cancel,
+    async ({ value, user, fromHome }) => {
+      const result = await bot.end(value, user, "cancel");
+      // In a channel the request's message shows it; in App Home the tab is refreshed with a note.
+      if (fromHome) await bot.publishHome(user, decidedFromHomeNote(result));
+    },
+  ];
 }
