@@ -18,7 +18,7 @@ import { decisionReply } from "../views/thread-replies.js";
 import type { ApproverDirectory } from "./approvers.js";
 import { auditNote } from "./audit.js";
 import type { AppContext } from "./context.js";
-import { checkDrift } from "./drift-check.js";
+import { recheckDrift } from "./drift-check.js";
 import { findPipeline, pipelineView } from "./pipelines.js";
 import { productionChangesSeen } from "./release-view.js";
 
@@ -290,17 +290,7 @@ export async function approve(
     // `drift: block` (issue 16): the drift is read again, so that drift fixed since the request lets
     // approvals through; drift no override covers refuses them, with the list.
     if (driftBlocks(pipelineConfig.drift, request.drift)) {
-      const report = await checkDrift(
-        ctx,
-        pipelineConfig,
-        { source: request.sourceApp, targets: request.targetApps },
-        request.drift?.override ?? null,
-      );
-      await ctx.store
-        .updateRequest(request.id, { drift: report })
-        .catch((error: unknown) =>
-          ctx.log.warn({ err: error, requestId: request.id }, "could not keep the drift check"),
-        );
+      const report = await recheckDrift(ctx, pipelineConfig, request);
       if (driftBlocks(pipelineConfig.drift, report)) {
         return deny(
           ctx,

@@ -94,15 +94,7 @@ export async function checkDriftBeforeActing(
 ): Promise<void> {
   const pipelineConfig = ctx.pipelines.find((x) => x.name === request.pipeline);
   if (!pipelineConfig || request.kind === "rollback") return;
-  const report = await checkDrift(
-    ctx,
-    pipelineConfig,
-    { source: request.sourceApp, targets: request.targetApps },
-    request.drift?.override ?? null,
-  );
-  await ctx.store
-    .updateRequest(request.id, { drift: report })
-    .catch((error: unknown) => ctx.log.warn({ err: error, requestId: request.id }, "could not keep the drift check"));
+  const report = await recheckDrift(ctx, pipelineConfig, request);
   if (driftBlocks(pipelineConfig.drift, report)) {
     throw new DomainError("DRIFT_BLOCKED", driftRefusal(report, pipelineConfig.name, "promote"), { retryable: false });
   }
@@ -129,5 +121,23 @@ export async function statusDrift(
   if (report.skipped.every((s) => !s.startsWith("Heroku could not be read"))) {
     ctx.driftCache.set(pipelineConfig.name, { report, releaseEvents });
   }
+  return report;
+}
+
+/** Checks a request's drift again (its override carried over) and keeps the report on the request. */
+export async function recheckDrift(
+  ctx: Pick<AppContext, "heroku" | "clock" | "log" | "store">,
+  pipelineConfig: PipelineConfig,
+  request: PromotionRequest,
+): Promise<DriftReport> {
+  const report = await checkDrift(
+    ctx,
+    pipelineConfig,
+    { source: request.sourceApp, targets: request.targetApps },
+    request.drift?.override ?? null,
+  );
+  await ctx.store
+    .updateRequest(request.id, { drift: report })
+    .catch((error: unknown) => ctx.log.warn({ err: error, requestId: request.id }, "could not keep the drift check"));
   return report;
 }
