@@ -190,6 +190,8 @@ export async function followUntil<T>(
   let delay = ctx.tuning.pollFirstMs;
   for (;;) {
     lease.check();
+    // Counted before the read: an event processed while the read is on its way wakes the next one.
+    const seen = await releaseEventCount(ctx, wakeOn);
     try {
       const done = await read();
       if (done !== undefined) return done;
@@ -200,32 +202,35 @@ export async function followUntil<T>(
     if (elapsed() > ctx.tuning.followLimitMs) {
       throw tooLong(Math.round(ctx.tuning.followLimitMs / 60_000));
     }
-    if (await waitForEvents(ctx, lease, wakeOn)) continue;
+    if (seen !== undefined) {
+      await waitForEvents(ctx, lease, wakeOn, seen);
+      continue;
+    }
     await ctx.sleep(delay);
     delay = Math.min(ctx.tuning.pollMaxMs, Math.round(delay * ctx.tuning.pollFactor));
   }
 }
 
+/** The release events applied for `apps` so far; undefined unless events flow for every one of them. */
+async function releaseEventCount(ctx: AppContext, apps: string[]): Promise<number | undefined> {
+  if (apps.length === 0) return undefined;
+  const marks = await ctx.store.eventMarks(apps).catch(() => undefined);
+  if (!marks || !apps.every((id) => eventsFlowing(ctx, marks.get(id)?.lastEventAt ?? null))) return undefined;
+  return apps.reduce((sum, id) => sum + (marks.get(id)?.releaseEvents ?? 0), 0);
+}
+
 /**
- * Waits up to `eventPollMaxMs` for a release event about `apps`, looking at the store every
- * `pollFirstMs`. False at once (wait the usual backoff instead) when events do not flow for all of them.
+ * Waits up to `eventPollMaxMs` for a release event about `apps` beyond the `seen` count, looking at the
+ * store every `pollFirstMs`; it ends at once when one came already, or when events stop flowing.
  */
-async function waitForEvents(ctx: AppContext, lease: LeaseKeeper, apps: string[]): Promise<boolean> {
-  if (apps.length === 0) return false;
-  const count = async (): Promise<number | undefined> => {
-    const marks = await ctx.store.eventMarks(apps).catch(() => undefined);
-    if (!marks || !apps.every((id) => eventsFlowing(ctx, marks.get(id)?.lastEventAt ?? null))) return undefined;
-    return apps.reduce((sum, id) => sum + (marks.get(id)?.releaseEvents ?? 0), 0);
-  };
-  const seen = await count();
-  if (seen === undefined) return false;
+async function waitForEvents(ctx: AppContext, lease: LeaseKeeper, apps: string[], seen: number): Promise<void> {
   const since = performance.now();
-  while (performance.now() - since < ctx.tuning.eventPollMaxMs) {
+  for (;;) {
+    const now = await releaseEventCount(ctx, apps);
+    // An event came (perhaps during the read), or events stopped flowing: read Heroku now.
+    if (now === undefined || now !== seen) return;
+    if (performance.now() - since >= ctx.tuning.eventPollMaxMs) return;
     lease.check();
     await ctx.sleep(ctx.tuning.pollFirstMs);
-    const now = await count();
-    // Events stopped flowing (or the store is unreadable): read Heroku now, then back off as usual.
-    if (now === undefined || now !== seen) return true;
   }
-  return true;
 }

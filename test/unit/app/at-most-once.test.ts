@@ -64,3 +64,74 @@ describe("the executor's waits", () => {
     expect(took).toBeLessThan(5_000);
   });
 });
+
+describe("following a change by Heroku's release events", () => {
+  /** Events flow for one app; `events` is the count the store reports. */
+  function eventContext() {
+    const state = { events: 5 };
+    const ctx = {
+      clock: { now: () => new Date() },
+      tuning: {
+        pollFirstMs: 10,
+        pollMaxMs: 20,
+        pollFactor: 1.5,
+        followLimitMs: 120_000,
+        eventPollMaxMs: 60_000,
+        herokuEventsFreshForMs: 3_600_000,
+      },
+      sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)),
+      log: createLogger({ level: "silent" }),
+      store: {
+        databaseNow: async () => new Date(),
+        eventMarks: async (apps: string[]) =>
+          new Map(apps.map((id) => [id, { lastEventAt: new Date(), releaseEvents: state.events }])),
+      },
+    } as unknown as AppContext;
+    return { ctx, lease: { check: () => {} } as unknown as LeaseKeeper, state };
+  }
+
+  it("reads again at once for an event that arrived while it was reading (not a poll interval later)", async () => {
+    const { ctx, lease, state } = eventContext();
+    let reads = 0;
+    const started = performance.now();
+    const done = await followUntil(
+      ctx,
+      lease,
+      null,
+      async () => {
+        reads += 1;
+        // The change ends, and its event is processed, while the first read is on its way.
+        if (reads === 1) {
+          state.events += 1;
+          return undefined;
+        }
+        return "done";
+      },
+      (minutes) => new OutcomeUnknown(`${minutes}`, null),
+      ["app-prod"],
+    );
+    expect(done).toBe("done");
+    expect(reads).toBe(2);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("while events flow and none comes, reads Heroku no more often than eventPollMaxMs", async () => {
+    const { ctx, lease, state } = eventContext();
+    (ctx.tuning as { eventPollMaxMs: number }).eventPollMaxMs = 200;
+    let reads = 0;
+    setTimeout(() => {
+      state.events += 1;
+    }, 700);
+    await followUntil(
+      ctx,
+      lease,
+      null,
+      async () => (++reads >= 2 && state.events > 5 ? "done" : undefined),
+      (minutes) => new OutcomeUnknown(`${minutes}`, null),
+      ["app-prod"],
+    );
+    // 700 ms at one read per 200 ms at most (with 10 ms polls it would have been about 40).
+    expect(reads).toBeLessThanOrEqual(6);
+    expect(reads).toBeGreaterThanOrEqual(3);
+  });
+});
