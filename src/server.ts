@@ -10,6 +10,7 @@ import { App, LogLevel } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import { GitLabAdapter } from "./adapters/gitlab/gitlab-adapter.js";
 import { HerokuAdapter } from "./adapters/heroku/heroku-adapter.js";
+import { botAuthorization } from "./adapters/slack/bot-authorization.js";
 import { SlackChat } from "./adapters/slack/slack-chat.js";
 import { KyselyStore } from "./adapters/store/kysely-store.js";
 import { PromoteBot } from "./app/bot.js";
@@ -88,17 +89,25 @@ export async function startBot(options: {
   // stricter on timestamps) and parses every request once, then hands the body to this receiver,
   // which passes it to Bolt as HTTPReceiver would, without reading or parsing it again.
   const receiver = socketMode ? undefined : new SlackEventsReceiver(boltLogger(log));
+  const clientOptions = {
+    slackApiUrl: config.slack.apiUrl,
+    // Rate limits (429) are waited out by the WebClient; other failures get a few quick retries.
+    retryConfig: { retries: SLACK_RETRIES, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    timeout: tuning.slackTimeoutMs,
+  };
+  // The bot's own client (Bolt's app.client has no token when Bolt is given `authorize`).
+  const slackClient = new WebClient(config.slack.botToken, {
+    ...clientOptions,
+    logger: boltLogger(log),
+    logLevel: LogLevel.INFO,
+  });
   const app = new App({
-    token: config.slack.botToken,
+    // Not `token`: Bolt would check it once at start-up and keep a failure for good (bot-authorization.ts).
+    authorize: botAuthorization(slackClient, config.slack.botToken),
     signingSecret: config.slack.signingSecret,
     logger: boltLogger(log),
     logLevel: LogLevel.INFO,
-    clientOptions: {
-      slackApiUrl: config.slack.apiUrl,
-      // Rate limits (429) are waited out by the WebClient; other failures get a few quick retries.
-      retryConfig: { retries: SLACK_RETRIES, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
-      timeout: tuning.slackTimeoutMs,
-    },
+    clientOptions,
     ...(socketMode ? { socketMode: true, appToken: config.slack.appToken } : { receiver }),
     // Bolt's conversation store (context.conversation) is not used; it cost a lookup on every request.
     convoStore: false,
@@ -113,7 +122,7 @@ export async function startBot(options: {
     rejectRateLimitedCalls: true,
     timeout: tuning.slackTimeoutMs,
   });
-  const chat = new SlackChat(app.client, postOnce);
+  const chat = new SlackChat(slackClient, postOnce);
 
   const ctx: AppContext = {
     pipelines: config.pipelines,

@@ -106,6 +106,39 @@ describe("GitLab failing", () => {
 });
 
 describe("Slack failing", () => {
+  it("when Slack cannot be reached while the bot starts, then the bot keeps running and serves Slack once it is back", async () => {
+    // Bolt checks the bot token (auth.test) as the app is built and kept a failure for good: an
+    // unhandled rejection at start-up (which ends a Node.js process) and every later event refused.
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on("unhandledRejection", onRejection);
+    let proxy: TcpProxy | undefined;
+    try {
+      h = await e2e.start({
+        beforeStart: async (world) => {
+          const api = new URL(world.slack.apiUrl);
+          proxy = new TcpProxy(api.hostname, Number(api.port));
+          const port = await proxy.start();
+          proxy.cut();
+          world.env.SLACK_API_URL = `http://127.0.0.1:${port}${api.pathname}`;
+        },
+        afterStop: async () => {
+          await proxy?.close();
+        },
+      });
+      h.shipToStaging("Slack was down at boot");
+      // Longer than WebClient's retries of the token check (0.5 + 1 + 2 s).
+      await new Promise((resolve) => setTimeout(resolve, 4_500));
+      expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+      proxy?.restore();
+      await h.slash(REQUESTER, "whitewave");
+      await h.slack.waitFor(() => approvalMessage(), 10_000);
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+  });
+
   it("when chat.update is rate limited, then the WebClient waits it out and the message is brought up to date", async () => {
     h = await e2e.start();
     h.shipToStaging("Slack busy");
