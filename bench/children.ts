@@ -94,7 +94,12 @@ export class ServerChild {
     const profileDir = mode === "product" ? process.env.BENCH_CPU_PROF : undefined;
     const child = fork(join(HERE, "server-process.js"), [mode], {
       env: { PATH: process.env.PATH ?? "", ...env },
-      execArgv: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+      // BENCH_NODE_FLAGS: extra V8/Node flags for every server child alike (product and baselines), to
+      // try runtime settings under the same conditions.
+      execArgv: [
+        ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(" ").filter(Boolean) : []),
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+      ],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     const ready = await new Promise<FromServer>((resolve, reject) => {

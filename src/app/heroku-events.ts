@@ -43,8 +43,9 @@ export async function onHerokuEvent(ctx: AppContext, event: HerokuEvent): Promis
   const { from: before, to: after } = moved;
   // A config-var or add-on release keeps the slug: production runs the same code. A container release
   // has no slug, so a new image cannot be told from a config change: it counts as a new build (better
-  // a notice too many about production than a hotfix unseen).
-  const newBuild = before === undefined || after.slugId === null || before.slugId !== after.slugId;
+  // a notice too many about production than a hotfix unseen). With nothing known of the app before
+  // (its releases never read: the start-up read failed), nothing can be compared: no notice.
+  const newBuild = before !== undefined && (after.slugId === null || before.slugId !== after.slugId);
   const outcomes: HerokuEventOutcome[] = [];
   for (const pipelineConfig of ctx.pipelines) {
     const role = await roleOf(ctx, pipelineConfig, release.app);

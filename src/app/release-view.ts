@@ -188,16 +188,17 @@ export async function productionChangesSeen(
 }
 
 /**
- * At start-up, reads the apps of every pipeline the store has never seen (4 Heroku calls or so each,
- * once in the store's life), so that Heroku's events can be matched to pipelines from the first one.
- * Stale topologies are refreshed by reads and requests, not here.
+ * At start-up, reads the apps of every pipeline the store has never seen, and what they run (about 5
+ * Heroku calls each, once in the store's life), so that Heroku's events can be matched to pipelines,
+ * and a production release compared with the one before it, from the first event. Stale topologies
+ * are refreshed by reads and requests, not here.
  */
 export async function learnMissingTopologies(ctx: ViewContext & Pick<AppContext, "pipelines">): Promise<void> {
   await mapLimit(ctx.pipelines, 4, async (pipelineConfig) => {
     if (await ctx.store.pipelineTopology(pipelineConfig.name)) return;
     try {
       // Through the views' cache, so that a list asked meanwhile waits for this read instead of its own.
-      await viewSide(ctx, pipelineConfig);
+      await appStates(ctx, await viewSide(ctx, pipelineConfig));
     } catch (error) {
       ctx.log.warn({ err: error, pipeline: pipelineConfig.name }, "could not read a pipeline's apps at start-up");
     }
