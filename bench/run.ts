@@ -336,7 +336,7 @@ function costNotes(c: CostResult): string[] {
   return [
     `Calls of the cold staging-ready message: Heroku ${list(c.cold.stagingReady.herokuCalls)}; GitLab ${list(c.cold.stagingReady.gitlabCalls)}; Slack ${c.cold.stagingReady.slack} calls.`,
     `Calls of the cold request (Promote click): Heroku ${list(c.cold.request.herokuCalls)}; GitLab ${list(c.cold.request.gitlabCalls)}.`,
-    `Calls of the cold approval and execution: Heroku ${list(c.cold.approveAndPromote.herokuCalls)} plus ${c.cold.approveAndPromote.herokuPolls} status poll(s) (the stand-in settles a promotion on its second poll); GitLab ${list(c.cold.approveAndPromote.gitlabCalls)}.`,
+    `Calls of the cold approval and execution: Heroku ${list(c.cold.approveAndPromote.herokuCalls)} plus ${c.cold.approveAndPromote.herokuPolls} status poll(s) (the stand-in settles a promotion on its second poll); GitLab ${list(c.cold.approveAndPromote.gitlabCalls)}. The GET /apps/:id/releases before the POST is the hotfix fence (issue 13: production must not have changed since the request), added after issue 6 set "≤ 6"; it is what makes 7.`,
     `Warm flow, Heroku: staging-ready ${list(c.warm.stagingReady.herokuCalls)}; request ${list(c.warm.request.herokuCalls)}; approval and execution ${list(c.warm.approveAndPromote.herokuCalls)}.`,
     "Polls for 30 minutes are computed with execute-promotion.ts's schedule (read at once, then after each delay; delay × pollFactor, rounded, capped at pollMaxMs) from DEFAULT_TUNING; the 50 ms each read takes is not counted, which can only lower the figure slightly.",
   ];
