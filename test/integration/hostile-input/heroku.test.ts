@@ -13,6 +13,8 @@ let h: Harness;
 
 beforeAll(async () => {
   h = await startHarness({ env: { HEROKU_WEBHOOK_SECRET: SECRET } });
+  // The start-up read of the pipeline (its apps and what they run) ends before the state is compared.
+  await h.bot.bot.worker.idle();
 });
 afterAll(async () => {
   await h?.close();
