@@ -69,7 +69,12 @@ export class AuditLog {
 
   /** One statement at a time, so that each batch sees the rows of the one before. */
   private drain(): Promise<void> {
-    this.writing ??= (async () => {
+    if (this.writing) return this.writing;
+    // Nothing to write: no writer is started. (A writer started on an empty queue finished before it
+    // was stored, so it stayed "in progress" for good and every later row waited on it.)
+    if (this.queue.length === 0) return Promise.resolve();
+    let writing: Promise<void> | undefined;
+    writing = (async () => {
       try {
         while (this.queue.length > 0) {
           const batch = this.queue.splice(0, MAX_AUDIT_BATCH);
@@ -80,10 +85,11 @@ export class AuditLog {
           }
         }
       } finally {
-        this.writing = undefined;
+        if (this.writing === writing) this.writing = undefined;
       }
     })();
-    return this.writing;
+    this.writing = writing;
+    return writing;
   }
 
   /**

@@ -69,6 +69,19 @@ describe.each(BACKENDS)("the audit log on $name", ({ create }) => {
     expect((await deniedActors()).sort()).toEqual([...actors].sort());
   });
 
+  it("keeps writing after a drain found nothing to write (a flush of an empty queue, or a tick after the queue emptied)", async () => {
+    // A drain that found the queue empty used to keep its finished promise as the one in progress,
+    // so every later denial waited for a write that never came (a click's answer, and the worker's
+    // idle, hung: promotion.test.ts "30 Approve clicks … on postgres", about one run in three).
+    await log.flush();
+    const answered = await Promise.race([
+      log.auditUnlessRecent(denial("U1", new Date()), WINDOW_MS),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), 2_000)),
+    ]);
+    expect(answered).toBe(true);
+    expect(await deniedActors()).toEqual(["U1"]);
+  });
+
   it("writes a burst of one person's clicks once, and answers the repeats from memory", async () => {
     const at = new Date();
     const burst = await Promise.all(
