@@ -114,3 +114,27 @@ export function boltLogger(root: Logger): BoltLogger {
     },
   };
 }
+
+const LEVEL_METHODS = new Set(["fatal", "error", "warn", "info", "debug", "trace"]);
+const noop = () => {};
+
+/**
+ * A child logger made only when a line at an enabled level is written: pino serializes a child's
+ * bindings when the child is made, which a denied click (the hot path, bench/RESULTS.md) would pay
+ * for a line it never writes.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const made = () => {
+    child ??= parent.child(bindings);
+    return child;
+  };
+  return new Proxy(parent, {
+    get(_target, key) {
+      if (typeof key === "string" && LEVEL_METHODS.has(key) && !child && !parent.isLevelEnabled(key)) return noop;
+      const target = made();
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

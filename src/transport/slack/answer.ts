@@ -86,7 +86,9 @@ export async function guarded(log: Logger, answer: Answer, work: () => Promise<v
     }
     if (error instanceof DomainError) {
       // A refusal is the person's doing; a dependency failure (Heroku, GitLab or Slack failing) is ours to watch.
-      if (error.kind === "refusal") log.info({ code: error.code }, "refused");
+      // Refusals are answered to the person and audited where they decide something (a denied click):
+      // at debug, a burst of them costs no log line each.
+      if (error.kind === "refusal") log.debug({ code: error.code }, "refused");
       else
         log.warn({ code: error.code, status: error.status, why: error.message }, "a service the bot depends on failed");
       await answer(refusal(errorText(error))).catch((e: unknown) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../../src/domain/errors.js";
-import { boltLogger, createLogger } from "../../../src/infra/logger.js";
+import { boltLogger, createLogger, lazyChild } from "../../../src/infra/logger.js";
 
 const SECRET = "xoxb-sekrit-0000-token";
 
@@ -178,5 +178,34 @@ describe("boltLogger", () => {
   it("reports pino's level in Bolt's terms", () => {
     expect(boltLogger(collecting("debug").log).getLevel()).toBe("debug");
     expect(boltLogger(collecting("warn").log).getLevel()).toBe("warn");
+  });
+});
+
+describe("lazyChild", () => {
+  it("writes its bindings with each line, and makes no child while only disabled levels are used", () => {
+    const lines: string[] = [];
+    const root = createLogger({
+      level: "info",
+      secrets: [],
+      destination: { write: (line: string) => void lines.push(line) },
+    });
+    let made = 0;
+    const counting = new Proxy(root, {
+      get(target, key) {
+        if (key === "child") made += 1;
+        return Reflect.get(target, key, target);
+      },
+    });
+    const log = lazyChild(counting, { slackUser: "U1", action: "approve_request" });
+    log.debug({ code: "NOT_APPROVER" }, "refused");
+    expect(made).toBe(0);
+    expect(lines).toEqual([]);
+    log.info("clicked");
+    log.warn("again");
+    expect(made).toBe(1);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ slackUser: "U1", action: "approve_request", msg: "clicked" }),
+      expect.objectContaining({ slackUser: "U1", action: "approve_request", msg: "again" }),
+    ]);
   });
 });

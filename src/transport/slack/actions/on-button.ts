@@ -10,7 +10,7 @@ import type { App } from "@slack/bolt";
 import type { PromoteBot } from "../../../app/bot.js";
 import { DomainError } from "../../../domain/errors.js";
 import type { ChatMessage } from "../../../domain/ports.js";
-import type { Logger } from "../../../infra/logger.js";
+import { type Logger, lazyChild } from "../../../infra/logger.js";
 import { NOT_MY_BUTTON } from "../../../views/replies.js";
 import { type Answer, guarded, reply, replyThrough } from "../answer.js";
 
@@ -47,7 +47,7 @@ export function onButtons(app: App, bot: PromoteBot, log: Logger, handlers: Read
     await ack();
     const user = body.user.id;
     const value = action.type === "button" ? action.value : undefined;
-    const clickLog = log.child({ slackUser: user, action: actionId, id: isOpaqueId(value) ? value : undefined });
+    const clickLog = lazyChild(log, { slackUser: user, action: actionId, id: isOpaqueId(value) ? value : undefined });
     const fromHome = (body as { container?: { type?: string } }).container?.type === "view";
     const responseUrl = (body as { response_url?: unknown }).response_url;
     const answer: Answer = fromHome
