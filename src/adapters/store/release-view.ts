@@ -125,27 +125,33 @@ export class ReleaseViewRepository {
     return { applied, moved };
   }
 
-  private async touchApp(app: AppRef, source: "event" | "read" | "action", at: Date): Promise<void> {
+  /**
+   * The app's marks: a release event counts, and moves `last_event_at`; another event (a dyno's) only
+   * moves `last_event_at`; a read moves `last_read_at`.
+   */
+  private async touchApp(app: AppRef, source: "event" | "dyno" | "read" | "action", at: Date): Promise<void> {
     const when = iso(at);
+    const event = source === "event" || source === "dyno";
+    const releaseEvent = source === "event";
     await this.database.db
       .insertInto("heroku_apps")
       .values({
         app_id: app.id,
         app_name: app.name,
-        last_event_at: source === "event" ? when : null,
+        last_event_at: event ? when : null,
         last_read_at: source === "read" ? when : null,
-        release_events: source === "event" ? 1 : 0,
+        release_events: releaseEvent ? 1 : 0,
         outside_announced_version: null,
       })
       .onConflict((oc) =>
         oc.column("app_id").doUpdateSet({
           app_name: app.name,
-          ...(source === "event"
+          ...(event
             ? {
                 last_event_at: sql<string>`CASE WHEN heroku_apps.last_event_at IS NULL OR heroku_apps.last_event_at < ${when} THEN ${when} ELSE heroku_apps.last_event_at END`,
-                release_events: sql<number>`heroku_apps.release_events + 1`,
               }
             : {}),
+          ...(releaseEvent ? { release_events: sql<number>`heroku_apps.release_events + 1` } : {}),
           ...(source === "read" ? { last_read_at: when } : {}),
         }),
       )
@@ -153,24 +159,7 @@ export class ReleaseViewRepository {
   }
 
   async markAppEvent(app: AppRef, at: Date): Promise<void> {
-    const when = iso(at);
-    await this.database.db
-      .insertInto("heroku_apps")
-      .values({
-        app_id: app.id,
-        app_name: app.name,
-        last_event_at: when,
-        last_read_at: null,
-        release_events: 0,
-        outside_announced_version: null,
-      })
-      .onConflict((oc) =>
-        oc.column("app_id").doUpdateSet({
-          app_name: app.name,
-          last_event_at: sql<string>`CASE WHEN heroku_apps.last_event_at IS NULL OR heroku_apps.last_event_at < ${when} THEN ${when} ELSE heroku_apps.last_event_at END`,
-        }),
-      )
-      .execute();
+    await this.touchApp(app, "dyno", at);
   }
 
   async appViews(appIds: string[]): Promise<Map<string, AppView>> {
